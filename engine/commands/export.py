@@ -1,0 +1,57 @@
+"""`framechain export CLIP_OR_ANALYSIS -o OUT --seconds S`: a seamless loop or random play to a file."""
+from __future__ import annotations
+
+import sys
+
+NAME = "export"
+HELP = ("write a seamless loop (the best compound loop of about S seconds) or S seconds of random "
+        "play to .mp4, .webm, .gif, .png (animated) or a folder of PNGs")
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("clip", metavar="CLIP_OR_ANALYSIS",
+                        help="a video, GIF or image folder (analysed or taken from the cache), "
+                             "or a saved analysis folder")
+    parser.add_argument("-o", "--output", required=True, metavar="OUT",
+                        help="output path; its extension picks the format (.mp4 .webm .gif .png), "
+                             "no extension writes numbered PNGs into a folder")
+    parser.add_argument("--seconds", type=float, required=True, metavar="S",
+                        help="length: loop mode picks the best loop within 10%% of S")
+    parser.add_argument("--mode", choices=("loop", "random"), default="loop",
+                        help="loop: a seamless compound loop (default); random: random play")
+    parser.add_argument("--seed", type=int, default=0, metavar="N", help="random mode's seed (default 0)")
+    parser.add_argument("--fade", type=int, default=4, metavar="K",
+                        help="crossfade length in frames around each jump (default 4; 0 cuts)")
+    parser.add_argument("--transitions", choices=("crossfade", "morph", "cut", "generated"),
+                        default="crossfade", help="how jumps are rendered (default crossfade)")
+    parser.add_argument("--size", metavar="WxH", help="output size, e.g. 640x360 (default: the clip's)")
+    parser.add_argument("--fps", type=float, metavar="F",
+                        help="output frame rate (default: the clip's; frames are not resampled)")
+    parser.add_argument("--log", metavar="play.json", help="also write the play log (JSON)")
+
+
+def run(args) -> int:
+    from engine.export import ExportConfig, export_loop, export_random, parse_size
+    from precompute import analysis_for
+    from precompute.video_io import writer_kind
+
+    writer_kind(args.output)  # a bad extension fails before the analysis
+    config = ExportConfig(fade_frames=args.fade, transitions=args.transitions,
+                          size=parse_size(args.size), fps=args.fps, seed=args.seed)
+    analysis = analysis_for(args.clip)
+    export = export_loop if args.mode == "loop" else export_random
+    try:
+        result = export(analysis, args.output, seconds=args.seconds, config=config, log=args.log)
+    except KeyboardInterrupt:
+        print(f"framechain: export interrupted; {args.output} was not written "
+              "(no partial file left)", file=sys.stderr)
+        return 130
+    if result.loop is not None:
+        asked = round(args.seconds * result.fps)
+        print(f"loop length: {result.frames} frames ({result.seconds:.2f} s; asked {asked} frames "
+              f"= {args.seconds:g} s), {len(result.loop.jumps)} jumps, total cost "
+              f"{result.loop.cost:.3f}")
+    print(f"wrote {result.describe()}")
+    if result.log_path is not None:
+        print(f"play log: {result.log_path}")
+    return 0

@@ -1,0 +1,66 @@
+"""`framechain loops CLIP`: the best compound loop for a range of lengths, with their costs."""
+from __future__ import annotations
+
+NAME = "loops"
+HELP = "list the best seamless compound loop for a range of lengths, with their costs"
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("clip", metavar="CLIP_OR_ANALYSIS",
+                        help="a video, GIF or image folder, or a saved analysis folder")
+    parser.add_argument("--max-seconds", type=float, default=None, metavar="S",
+                        help="longest loop listed (default: 20 s or 600 frames, whichever is fewer)")
+    parser.add_argument("--rows", type=int, default=20, metavar="N",
+                        help="lengths listed, evenly spaced up to the longest (default 20)")
+    parser.add_argument("--primitives", type=int, default=20, metavar="K",
+                        help="primitive loops kept, best by average cost (default 20)")
+
+
+def run(args) -> int:
+    import numpy as np
+
+    from precompute import analysis_for
+    from precompute.errors import ConfigError
+    from precompute.loops import (LoopConfig, best_loops_by_length, compound_loop, loop_table,
+                                  select_primitive_loops)
+
+    if args.rows < 1:
+        raise ConfigError(f"--rows must be >= 1, got {args.rows}")
+    config = LoopConfig(max_primitives=args.primitives)
+    analysis = analysis_for(args.clip)
+    fps = float(analysis.fps)
+    max_length = int(round(args.max_seconds * fps)) if args.max_seconds else min(600, int(20 * fps))
+    if max_length < 1:
+        raise ConfigError(f"--max-seconds must be at least one frame, got {args.max_seconds}")
+    primitives = select_primitive_loops(analysis.loop_sources, analysis.loop_targets,
+                                        analysis.loop_costs, max_primitives=config.max_primitives,
+                                        min_length=config.min_primitive_length)
+    if len(primitives) == 0:
+        print(f"{analysis.path}: no backward jump to loop on")
+        return 1
+    table = loop_table(primitives, max_length)
+    best, column = best_loops_by_length(table)
+    steps = np.linspace(0, max_length, args.rows + 1)[1:]
+    print(f"{len(primitives)} primitive loops kept (of {len(analysis.loop_sources)} candidates); "
+          f"costs in RMS units (median natural step {float(np.median(analysis.natural_steps)):.3f})")
+    print(f"{'frames':>7} {'seconds':>8} {'cost':>9} {'jumps':>6}  jumps i->j (first few)")
+    shown = set()
+    for edge in steps:
+        # the cheapest length in this row's bucket (between the previous row and this one)
+        lo = int(max(1, round(edge - max_length / args.rows) + 1))
+        hi = int(round(edge))
+        lengths = np.arange(lo, hi + 1)
+        lengths = lengths[np.isfinite(best[lengths])]
+        if lengths.size == 0:
+            print(f"{hi:>7} {hi / fps:>8.2f} {'-':>9} {'-':>6}  (no loop of {lo}..{hi} frames)")
+            continue
+        length = int(lengths[np.argmin(best[lengths])])
+        if length in shown:
+            continue
+        shown.add(length)
+        counts = compound_loop(table, length, int(column[length]))
+        jumps = [f"{s}->{t}" for s, t, c in zip(primitives.sources, primitives.targets, counts)
+                 for _ in range(int(c))]
+        listed = " ".join(jumps[:4]) + (" ..." if len(jumps) > 4 else "")
+        print(f"{length:>7} {length / fps:>8.2f} {best[length]:>9.3f} {len(jumps):>6}  {listed}")
+    return 0

@@ -1,0 +1,266 @@
+"""Export to a file: the best seamless compound loop of about S seconds, or S seconds of random play.
+
+Loop mode (`export_loop`): the cheapest compound loop (precompute.loops) whose length is within
+10% of the asked length; its frame order is played as a cycle, so the step from the last frame
+back to the first is a natural step or one of the loop's jumps, and every jump, the wrap
+included, is rendered with the chosen transition. Crossfades are scheduled cyclically
+(`engine.transitions.blend_schedule(..., cyclic=True)`): the frames at the end already fade toward
+the loop start and those at the start are blended accordingly, so a player looping the file
+shows no seam. No frame is repeated at the wrap.
+
+Random mode (`export_random`): S seconds of random play from `engine.playback.Playback`.
+
+Both write through `precompute.video_io.open_writer` (a temporary file renamed when complete) and
+can write the play log (docs/ARCHITECTURE.md), one entry per output frame.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from precompute.errors import ConfigError, ExportError, FramechainError
+from precompute.loops import Loop, LoopConfig, find_loop
+from precompute.video_io import EncodeConfig, open_writer, writer_kind
+
+__all__ = ["ExportConfig", "ExportResult", "export_loop", "export_random", "render_blends",
+           "write_play_log", "parse_size", "TRANSITIONS"]
+
+TRANSITIONS = ("crossfade", "morph", "cut", "generated")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExportConfig:
+    """How an export is rendered and encoded (the length and the mode are arguments)."""
+
+    fade_frames: int = 4  # K: crossfade length centred on each jump, frames; 0 or 1 cuts.
+    #   Longer hides poorer jumps but ghosts more.
+    transitions: str = "crossfade"  # "crossfade" | "morph" (optical flow) | "cut" | "generated"
+    size: tuple[int, int] | None = None  # (width, height) of the output; None: the frame store's
+    fps: float | None = None  # output frame rate; None: the clip's. Frames are shown one per
+    #   output frame, so another rate plays faster or slower, and S seconds hold S x fps frames.
+    seed: int = 0  # random mode: the generator's seed; the same seed writes the same file
+    loop: LoopConfig = field(default_factory=LoopConfig)  # the loop search (K primitives, +-10%)
+    encode: EncodeConfig = field(default_factory=EncodeConfig)  # codec quality per format
+
+    def __post_init__(self):
+        if self.transitions not in TRANSITIONS:
+            raise ConfigError(f"--transitions must be one of {', '.join(TRANSITIONS)}, "
+                              f"got {self.transitions!r}")
+        if int(self.fade_frames) != self.fade_frames or not 0 <= self.fade_frames <= 64:
+            raise ConfigError(f"--fade must be an integer in 0..64 frames, got {self.fade_frames}")
+        if self.size is not None and (len(self.size) != 2 or min(self.size) < 1):
+            raise ConfigError(f"--size must be WxH with positive sides, got {self.size}")
+        if self.fps is not None and not self.fps > 0:
+            raise ConfigError(f"--fps must be positive, got {self.fps}")
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    """What was written."""
+
+    path: Path
+    mode: str  # "loop" or "random"
+    frames: int  # output frames written
+    fps: float
+    source_frames: np.ndarray  # (frames,) int32: the path of source frames (before fades)
+    blends: list  # per output frame [(source_index, weight), ...]
+    loop: Loop | None = None  # loop mode: the compound loop written
+    log_path: Path | None = None
+
+    @property
+    def seconds(self) -> float:
+        return self.frames / self.fps
+
+    def describe(self) -> str:
+        what = f"{self.frames} frames = {self.seconds:.2f} s at {self.fps:g} fps"
+        if self.loop is not None:
+            jumps = len(self.loop.jumps)
+            what = (f"loop of {what}, {jumps} jump{'s' if jumps != 1 else ''}, "
+                    f"cost {self.loop.cost:.3f}")
+        return f"{self.path} ({what})"
+
+
+def parse_size(text: str | None) -> tuple[int, int] | None:
+    """'640x360' -> (640, 360); None -> None. Raises ConfigError otherwise."""
+    if text is None:
+        return None
+    parts = str(text).lower().split("x")
+    try:
+        width, height = (int(p) for p in parts)
+    except ValueError:
+        raise ConfigError(f"--size must be WxH in pixels, like 640x360, got {text!r}") from None
+    if width < 1 or height < 1:
+        raise ConfigError(f"--size must be WxH with positive sides, got {text!r}")
+    return width, height
+
+
+def _source_path(analysis) -> str:
+    source = getattr(analysis, "source", "")
+    if isinstance(source, dict):
+        return str(source.get("path", ""))
+    return str(source)
+
+
+def write_play_log(path: str | os.PathLike, blends, *, source: str, fps: float,
+                   generated: dict | None = None) -> Path:
+    """Write a play log (docs/ARCHITECTURE.md): one `[[index, weight], ...]` entry per frame.
+
+    Written to a temporary file beside `path` and renamed, like the videos."""
+    path = Path(path)
+    log = {"format": "framechain-playlog", "format_version": 1, "source": source,
+           "fps": float(fps),
+           "frames": [[[int(index), round(float(weight), 6)] for index, weight in blend]
+                      for blend in blends]}
+    if generated:
+        log["generated"] = {str(k): v for k, v in generated.items()}
+    if not path.parent.is_dir():
+        raise ExportError(f"--log {path}: the folder {path.parent} does not exist; create it first")
+    temp = path.parent / f".{path.name}.part-{os.getpid()}"
+    try:
+        with open(temp, "w") as f:
+            json.dump(log, f, separators=(",", ":"))
+        os.replace(temp, path)
+    except OSError as error:
+        temp.unlink(missing_ok=True)
+        raise ExportError(f"--log {path}: cannot write the play log ({error.strerror or error}); "
+                          "no partial file was left") from None
+    return path
+
+
+def _compositor(analysis, config: ExportConfig, source_frames: np.ndarray):
+    from engine.render import make_compositor
+
+    frames = analysis.frames
+    if config.transitions in ("crossfade", "cut"):
+        return make_compositor(frames, transitions="crossfade", device="cpu")
+    if config.transitions == "morph":
+        try:
+            from precompute.flows import link_flows  # the player's per-link flows (issue 3)
+        except ImportError:
+            raise ExportError("--transitions morph needs precompute.flows (optical flow per "
+                              "jump), which this build lacks; use crossfade") from None
+        following = np.roll(source_frames, -1)
+        jump = following != source_frames + 1
+        flows = link_flows(frames, source_frames[jump], following[jump])
+        return make_compositor(frames, transitions="morph", device="cpu", flows=flows,
+                               fade_frames=config.fade_frames)
+    raise ExportError("--transitions generated needs the trained in-between model of issue 6, "
+                      "which the exporter cannot use yet; use crossfade or morph")
+
+
+def render_blends(analysis, blends, *, config: ExportConfig, source_frames: np.ndarray):
+    """Yield the output frames, (H, W, 3) uint8, one per blend (resized to config.size)."""
+    import cv2
+
+    compositor = _compositor(analysis, config, source_frames)
+    height, width = analysis.frames.shape[1:3]
+    size = config.size
+    interpolation = None
+    if size is not None and tuple(size) != (width, height):
+        interpolation = cv2.INTER_AREA if size[0] * size[1] < width * height else cv2.INTER_LINEAR
+    for blend in blends:
+        frame = compositor.compose(blend)  # (H, W, 3) uint8; valid until the next call
+        if interpolation is not None:
+            frame = cv2.resize(frame, tuple(size), interpolation=interpolation)
+        yield frame
+
+
+def _write(out, frames_iter, *, count: int, fps: float, size: tuple[int, int], config: ExportConfig,
+           progress: bool, what: str) -> Path:
+    from tqdm import tqdm
+
+    bar = tqdm(total=count, unit="frame", desc=what, disable=not progress, leave=False)
+    try:
+        with open_writer(out, fps=fps, size=size, config=config.encode) as writer:
+            for frame in frames_iter:
+                writer.write(frame)
+                bar.update(1)
+    except FramechainError as error:
+        if isinstance(error, ExportError):
+            raise
+        raise ExportError(f"{out}: {error}; nothing was written (no partial file left)") from None
+    finally:
+        bar.close()
+    return writer.path
+
+
+def _output_size(analysis, config: ExportConfig) -> tuple[int, int]:
+    if config.size is not None:
+        return tuple(int(v) for v in config.size)
+    return int(analysis.frames.shape[2]), int(analysis.frames.shape[1])
+
+
+def _fade(config: ExportConfig) -> int:
+    return 0 if config.transitions == "cut" else int(config.fade_frames)
+
+
+def choose_loop(analysis, *, seconds: float, config: ExportConfig = ExportConfig()) -> Loop:
+    """The best compound loop of about `seconds` (within config.loop.length_tolerance)."""
+    if not (seconds > 0):
+        raise ConfigError(f"--seconds must be positive, got {seconds}")
+    fps = float(config.fps or analysis.fps)
+    target = max(1, int(round(seconds * fps)))
+    try:
+        return find_loop(analysis.loop_sources, analysis.loop_targets, analysis.loop_costs,
+                         target_length=target, config=config.loop)
+    except ValueError as error:
+        raise ExportError(f"{analysis.path}: no seamless loop of about {seconds:g} s "
+                          f"({target} frames at {fps:g} fps): {error}; try another --seconds"
+                          ) from None
+
+
+def export_loop(analysis, out: str | os.PathLike, *, seconds: float,
+                config: ExportConfig = ExportConfig(), log: str | os.PathLike | None = None,
+                progress: bool = True) -> ExportResult:
+    """Write the best compound loop of about `seconds` to `out` (format by extension).
+
+    analysis: a precompute.Analysis (frames (T, H, W, 3) uint8 and the loop candidates).
+    Returns an ExportResult; `result.loop.length` is the length chosen (within 10% of asked).
+    """
+    writer_kind(out)  # an unknown extension fails before any work
+    loop = choose_loop(analysis, seconds=seconds, config=config)
+    from engine.transitions import blend_schedule
+
+    fps = float(config.fps or analysis.fps)
+    blends = blend_schedule(loop.frames, fade_frames=_fade(config), cyclic=True,
+                            n_frames=int(analysis.n_frames))
+    frames = render_blends(analysis, blends, config=config, source_frames=loop.frames)
+    path = _write(out, frames, count=len(blends), fps=fps, size=_output_size(analysis, config),
+                  config=config, progress=progress, what="export loop")
+    log_path = None
+    if log is not None:
+        log_path = write_play_log(log, blends, source=_source_path(analysis), fps=fps)
+    return ExportResult(Path(path), "loop", len(blends), fps, loop.frames, blends, loop, log_path)
+
+
+def export_random(analysis, out: str | os.PathLike, *, seconds: float,
+                  config: ExportConfig = ExportConfig(), log: str | os.PathLike | None = None,
+                  progress: bool = True) -> ExportResult:
+    """Write `seconds` of random play (engine.playback.Playback, seeded by config.seed)."""
+    from engine.playback import Playback, PlaybackConfig
+    from engine.texture import VideoTexture
+
+    writer_kind(out)
+    if not (seconds > 0):
+        raise ConfigError(f"--seconds must be positive, got {seconds}")
+    fps = float(config.fps or analysis.fps)
+    count = max(1, int(round(seconds * fps)))
+    playback = Playback(VideoTexture.from_analysis(analysis),
+                        PlaybackConfig(seed=int(config.seed), fade_frames=_fade(config)))
+    blends, source_frames = [], []
+    for _ in range(count):  # one path position per output frame (speed 1)
+        blends.append(playback.current_blend())
+        source_frames.append(playback.current_frame)
+        playback.step(1)
+    source_frames = np.asarray(source_frames, np.int32)
+    frames = render_blends(analysis, blends, config=config, source_frames=source_frames)
+    path = _write(out, frames, count=count, fps=fps, size=_output_size(analysis, config),
+                  config=config, progress=progress, what="export random")
+    log_path = None
+    if log is not None:
+        log_path = write_play_log(log, blends, source=_source_path(analysis), fps=fps)
+    return ExportResult(Path(path), "random", count, fps, source_frames, blends, None, log_path)

@@ -1,0 +1,220 @@
+"""From a clip to a saved, checked video texture: the offline pipeline and its cache.
+
+decode (streaming, once) -> features + frame store -> distances -> dynamics filter -> transition
+costs -> future cost -> pruned links + loop candidates -> saved analysis folder.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from precompute.bundle import Analysis, is_analysis, load_analysis, save_analysis, source_identity
+from precompute.config import AnalysisConfig
+from precompute.distances import frame_distances, rms_scale
+from precompute.dynamics import dynamics_filter, transition_costs
+from precompute.errors import AnalysisError, ClipError
+from precompute.features import feature_size, frame_feature
+from precompute.future_cost import future_cost
+from precompute.links import loop_candidates, prune_links
+from precompute.video_io import open_clip
+
+__all__ = ["analyze_clip", "analysis_for", "analyze_features", "cache_dir", "cached_path",
+           "MIN_FRAMES", "decode_features"]
+
+MIN_FRAMES = 4  # fewer frames leave nowhere to jump to
+_PREVIEW = 512  # side of the distance-matrix previews saved for plots
+
+
+def cache_dir() -> Path:
+    """$FRAMECHAIN_CACHE, else $XDG_CACHE_HOME/framechain, else ~/.cache/framechain."""
+    if os.environ.get("FRAMECHAIN_CACHE"):
+        return Path(os.environ["FRAMECHAIN_CACHE"])
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "framechain"
+
+
+def cached_path(source: dict, config: AnalysisConfig, fps: float | None = None) -> Path:
+    fps_part = f"-fps{fps:g}" if fps else ""
+    return cache_dir() / f"{source['sha256'][:16]}-{config.key()}{fps_part}"
+
+
+def _progress(total: int | None, desc: str, enabled: bool):
+    from tqdm import tqdm
+
+    return tqdm(total=total or None, desc=desc, unit="frame", disable=not enabled, leave=False)
+
+
+def decode_features(path: str | os.PathLike, config: AnalysisConfig, *, store_file: str | os.PathLike,
+                    fps: float | None = None, progress: bool = True):
+    """Stream the clip once: features (N, d) float32 in memory, frames appended to `store_file`.
+
+    Returns (features, store_shape (N, H, W, 3), ClipInfo). Full-resolution frames are never
+    held beyond the one being decoded.
+    """
+    import cv2
+
+    features = []
+    store_size = None
+    with open_clip(path, fps=fps) as reader, open(store_file, "wb") as store, \
+            _progress(reader.info.frame_count_hint, "decode", progress) as bar:
+        info = reader.info
+        for frame in reader:  # (H, W, 3) uint8
+            if store_size is None:
+                height, width = frame.shape[:2]
+                if height > config.store_max_height:
+                    store_size = (max(1, round(width * config.store_max_height / height)),
+                                  config.store_max_height)
+                else:
+                    store_size = (width, height)
+            stored = frame if (frame.shape[1], frame.shape[0]) == store_size else \
+                cv2.resize(frame, store_size, interpolation=cv2.INTER_AREA)
+            store.write(np.ascontiguousarray(stored).data)
+            features.append(frame_feature(frame, feature_width=config.feature_width,
+                                          equalize=config.equalize_brightness))
+            bar.update(1)
+    n = len(features)
+    if n < MIN_FRAMES:
+        raise ClipError(f"{path}: only {n} frame{'s' if n != 1 else ''} decoded; a video texture "
+                        f"needs at least {MIN_FRAMES}: give a longer clip")
+    return np.stack(features), (n, store_size[1], store_size[0], 3), info
+
+
+def _preview(matrix: np.ndarray) -> np.ndarray:
+    """Downsample an (N, N) matrix to at most _PREVIEW per side by block means (inf -> nan)."""
+    n = matrix.shape[0]
+    step = max(1, -(-n // _PREVIEW))
+    m = np.where(np.isfinite(matrix), matrix, np.nan).astype(np.float32)
+    size = n // step
+    if step == 1:
+        return m
+    m = m[: size * step, : size * step].reshape(size, step, size, step)
+    return np.nanmean(m, axis=(1, 3)).astype(np.float32)
+
+
+def analyze_features(features: np.ndarray, config: AnalysisConfig = AnalysisConfig()) -> tuple[dict, dict]:
+    """The dense analysis of (N, d) float32 features -> (arrays, stats) as saved (pure function).
+
+    Costs are converted to RMS units (distance / sqrt(d)) so thresholds compare with the clip's
+    natural steps and with the outside quality measure.
+    """
+    x = np.asarray(features)
+    if x.ndim != 2 or x.dtype != np.float32:
+        raise ValueError(f"features must be (N, d) float32, got {x.shape} {x.dtype}")
+    n = x.shape[0]
+    timings = {}
+    t0 = time.perf_counter()
+    distances = frame_distances(x, device=config.device)  # (N, N) Euclidean
+    distances *= np.float32(rms_scale(x.shape[1]))  # -> RMS units
+    timings["distances_s"] = time.perf_counter() - t0
+    natural = distances[np.arange(n - 1), np.arange(1, n)].astype(np.float32)  # (N-1,)
+    positive = natural[natural > 0]
+    median_step = float(np.median(positive)) if positive.size else 1.0
+
+    t0 = time.perf_counter()
+    m = config.filter_half_taps
+    costs = transition_costs(distances, m=m, min_jump_frames=config.min_jump_frames)  # (N, N)
+    finite = np.isfinite(costs)
+    if not finite[-1].any():  # a clip so short that the last frame has nowhere to go
+        costs[-1, 0] = distances[-1, 0]
+    timings["dynamics_s"] = time.perf_counter() - t0
+    powered = costs[finite & (costs > 0)] ** config.power
+    mean_cost = float(powered.mean()) if powered.size else 1.0
+    sigma = config.sigma_scale * mean_cost
+
+    t0 = time.perf_counter()
+    solution = future_cost(costs, alpha=config.alpha, p=config.power, form=config.future_form,
+                           sigma=sigma, tolerance=config.tolerance, max_passes=config.max_passes)
+    timings["future_cost_s"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    links = prune_links(costs, solution.value, alpha=config.alpha, power=config.power, sigma=sigma,
+                        max_jump_cost=config.max_jump_cost * median_step,
+                        min_probability=config.min_probability,
+                        max_links=config.max_links_per_frame)
+    loops = loop_candidates(costs, max_candidates=config.max_loop_candidates)
+    timings["links_s"] = time.perf_counter() - t0
+    filtered = dynamics_filter(distances, m=m) if m else distances
+    arrays = dict(links, **loops)
+    arrays["future_value"] = solution.value.astype(np.float32)
+    arrays["natural_steps"] = natural
+    arrays["preview_distances"] = _preview(distances)
+    arrays["preview_filtered"] = _preview(filtered)
+    targets = links["link_targets"]
+    sources = np.repeat(np.arange(n), np.diff(links["link_offsets"]))
+    jumps = targets != sources + 1
+    stats = {
+        "sigma": sigma,
+        "mean_cost": mean_cost,
+        "median_natural_step": median_step,
+        "p95_natural_step": float(np.percentile(natural, 95)),
+        "future_cost_passes": solution.passes,
+        "future_cost_converged": solution.converged,
+        "links": int(targets.size),
+        "jump_links": int(jumps.sum()),
+        "frames_with_jumps": int(np.unique(sources[jumps]).size),
+        "mean_jump_cost": float(links["link_visual_costs"][jumps].mean()) if jumps.any() else None,
+        "mean_jump_probability_per_frame": float(links["link_probabilities"][jumps].sum() / n),
+        "feature_size": list(map(int, x.shape[1:])),
+        "method": "dense",
+        "timings": timings,
+    }
+    return arrays, stats
+
+
+def _use_sparse(n: int, config: AnalysisConfig) -> bool:
+    return 3 * 4 * n * n > config.dense_memory_budget_bytes  # D, C and a filtered copy in float32
+
+
+def analyze_clip(path: str | os.PathLike, config: AnalysisConfig = AnalysisConfig(), *,
+                 out: str | os.PathLike | None = None, fps: float | None = None,
+                 progress: bool = True, source: dict | None = None) -> Analysis:
+    """Analyse a clip and save it (to `out`, or the cache); returns the loaded Analysis."""
+    path = Path(path)
+    if not path.exists():
+        raise ClipError(f"{path}: no such file or folder; check the path")
+    source = dict(source or source_identity(path))
+    target = Path(out) if out is not None else cached_path(source, config, fps)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(dir=target.parent, prefix=".decode-") as tmp:
+        store_file = Path(tmp) / "frames.u8"
+        features, store_shape, info = decode_features(path, config, store_file=store_file, fps=fps,
+                                                      progress=progress)
+        decode_s = time.perf_counter() - started
+        n = features.shape[0]
+        if _use_sparse(n, config):
+            from precompute.sparse import sparse_links  # issue 7: k-NN candidates, sparse graph
+
+            arrays, stats = sparse_links(features, config=config)
+        else:
+            arrays, stats = analyze_features(features, config)
+        stats["timings"]["decode_s"] = decode_s
+        stats["timings"]["total_s"] = time.perf_counter() - started
+        source.update(frames=n, fps=info.fps, width=info.width or store_shape[2],
+                      height=info.height or store_shape[1], kind=info.kind)
+        save_analysis(target, config=config, source=source, fps=info.fps, arrays=arrays,
+                      store_file=store_file, store_shape=store_shape, stats=stats)
+    return load_analysis(target, check_source=False)
+
+
+def analysis_for(path: str | os.PathLike, config: AnalysisConfig | None = None, *,
+                 fps: float | None = None, progress: bool = True) -> Analysis:
+    """An analysis folder is loaded; a clip is analysed, or taken from the cache when done before."""
+    path = Path(path)
+    if is_analysis(path):
+        return load_analysis(path)
+    if not path.exists():
+        raise ClipError(f"{path}: no such file or folder; check the path")
+    config = config or AnalysisConfig()
+    source = source_identity(path)
+    cached = cached_path(source, config, fps)
+    if is_analysis(cached):
+        try:
+            return load_analysis(cached, clip=path)
+        except AnalysisError:
+            pass  # a stale or damaged cache entry is simply made again
+    return analyze_clip(path, config, out=cached, fps=fps, progress=progress, source=source)

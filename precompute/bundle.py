@@ -1,0 +1,223 @@
+"""The saved analysis: a folder with manifest.json, analysis.npz and the frame store frames.u8.
+
+Written to a temporary folder beside the target and renamed into place, so a crash never leaves
+half an analysis. Loading checks the format version, every file's size and hash, and (when the
+clip is at hand) that the clip is still the one analysed. Nothing is unpickled.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from precompute.config import AnalysisConfig
+from precompute.errors import AnalysisError, ClipError
+
+__all__ = ["Analysis", "FORMAT", "FORMAT_VERSION", "save_analysis", "load_analysis",
+           "is_analysis", "source_identity", "ARRAY_KEYS"]
+
+FORMAT = "framechain-analysis"
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+ARRAYS = "analysis.npz"
+STORE = "frames.u8"
+# arrays every analysis holds (see docs/ARCHITECTURE.md)
+ARRAY_KEYS = ("link_offsets", "link_targets", "link_visual_costs", "link_future_costs",
+              "link_probabilities", "future_value", "natural_steps", "loop_sources",
+              "loop_targets", "loop_costs", "preview_distances", "preview_filtered")
+_SAMPLE_BYTES = 1 << 20  # the frame store is hashed on 8 samples of 1 MiB plus its size
+
+
+@dataclass(frozen=True, eq=False)
+class Analysis:
+    """A loaded video-texture analysis. Arrays are read-only; frames are memory-mapped."""
+
+    path: Path
+    config: AnalysisConfig
+    source: dict  # path, size_bytes, sha256, frames, fps, width, height
+    fps: float
+    n_frames: int
+    frames: np.ndarray  # (T, H, W, 3) uint8 RGB, display resolution, memory-mapped
+    arrays: dict = field(repr=False)  # name -> read-only ndarray (ARRAY_KEYS and extras)
+    stats: dict = field(default_factory=dict)
+    manifest: dict = field(default_factory=dict, repr=False)
+
+    def __getattr__(self, name):  # analysis.link_targets etc.
+        arrays = self.__dict__.get("arrays", {})
+        if name in arrays:
+            return arrays[name]
+        raise AttributeError(name)
+
+    @property
+    def n_links(self) -> int:
+        return int(self.arrays["link_targets"].shape[0])
+
+    @property
+    def frame_size(self) -> tuple[int, int]:
+        """(width, height) of the frame store."""
+        return int(self.frames.shape[2]), int(self.frames.shape[1])
+
+
+def _sha256_file(path: Path, chunk: int = 1 << 22) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _sampled_hash(path: Path) -> str:
+    size = path.stat().st_size
+    h = hashlib.sha256(str(size).encode())
+    with open(path, "rb") as f:
+        for k in range(8):
+            f.seek(max(0, (size - _SAMPLE_BYTES) * k // 7))
+            h.update(f.read(_SAMPLE_BYTES))
+    return h.hexdigest()
+
+
+def source_identity(path: str | os.PathLike) -> dict:
+    """Size, modification time and sha256 of a clip file, or of an image folder's files."""
+    p = Path(path)
+    if p.is_dir():
+        h = hashlib.sha256()
+        size = 0
+        for child in sorted(c for c in p.iterdir() if c.is_file()):
+            h.update(child.name.encode())
+            h.update(_sha256_file(child).encode())
+            size += child.stat().st_size
+        mtime = max((c.stat().st_mtime for c in p.iterdir()), default=0.0)
+        return {"path": str(p.resolve()), "size_bytes": size, "mtime": mtime, "sha256": h.hexdigest()}
+    st = p.stat()
+    return {"path": str(p.resolve()), "size_bytes": st.st_size, "mtime": st.st_mtime,
+            "sha256": _sha256_file(p)}
+
+
+def is_analysis(path: str | os.PathLike) -> bool:
+    return (Path(path) / MANIFEST).is_file()
+
+
+def save_analysis(out: str | os.PathLike, *, config: AnalysisConfig, source: dict, fps: float,
+                  arrays: dict, store_file: str | os.PathLike, store_shape: tuple,
+                  stats: dict, extra_files: dict | None = None) -> Path:
+    """Write an analysis folder atomically. `store_file` (raw uint8 frames) is moved into it."""
+    out = Path(out)
+    missing = [k for k in ARRAY_KEYS if k not in arrays]
+    if missing:
+        raise ValueError(f"analysis arrays missing {missing}")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+    try:
+        np.savez(tmp / ARRAYS, **{k: np.ascontiguousarray(v) for k, v in arrays.items()})
+        shutil.move(str(store_file), tmp / STORE)
+        files = {ARRAYS: _sha256_file(tmp / ARRAYS), STORE: _sampled_hash(tmp / STORE)}
+        for name, src in (extra_files or {}).items():
+            shutil.copyfile(src, tmp / name)
+            files[name] = _sha256_file(tmp / name)
+        manifest = {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "config": config.to_dict(),
+            "source": source,
+            "fps": float(fps),
+            "n_frames": int(store_shape[0]),
+            "store": {"file": STORE, "frames": int(store_shape[0]), "height": int(store_shape[1]),
+                      "width": int(store_shape[2])},
+            "files": files,
+            "stats": stats,
+        }
+        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1))
+        if out.exists():
+            old = out.with_name(f".{out.name}.old-{os.getpid()}")
+            out.rename(old)
+            tmp.rename(out)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            tmp.rename(out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out
+
+
+def _refuse(path: Path, why: str) -> AnalysisError:
+    return AnalysisError(f"{path}: {why}; delete it and run `framechain analyze` on the clip again")
+
+
+def load_analysis(path: str | os.PathLike, *, clip: str | os.PathLike | None = None,
+                  check_source: bool = True) -> Analysis:
+    """Load and check an analysis folder.
+
+    Refuses (AnalysisError): a missing or unreadable manifest, another format or a newer version,
+    a missing, truncated or tampered file, and, with `clip` given (or the recorded clip still in
+    place and `check_source`), a clip that is not the one analysed.
+    """
+    path = Path(path)
+    manifest_path = path / MANIFEST
+    if not manifest_path.is_file():
+        raise AnalysisError(f"{path}: not a framechain analysis (no {MANIFEST}); "
+                            "run `framechain analyze CLIP -o FOLDER` to make one")
+    try:
+        manifest = json.loads(manifest_path.read_text())
+    except (OSError, ValueError) as error:
+        raise _refuse(path, f"{MANIFEST} is unreadable ({error})") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise _refuse(path, f"{MANIFEST} is not a {FORMAT} manifest")
+    version = manifest.get("format_version")
+    if version != FORMAT_VERSION:
+        raise _refuse(path, f"format version {version!r}, this framechain reads version {FORMAT_VERSION}")
+    try:
+        config = AnalysisConfig.from_dict(manifest["config"])
+        store = manifest["store"]
+        files = manifest["files"]
+        shape = (int(store["frames"]), int(store["height"]), int(store["width"]), 3)
+    except (KeyError, TypeError, ValueError) as error:
+        raise _refuse(path, f"{MANIFEST} is incomplete ({error})") from None
+    for name, digest in files.items():
+        file = path / name
+        if not file.is_file():
+            raise _refuse(path, f"{name} is missing")
+        actual = _sampled_hash(file) if name == STORE else _sha256_file(file)
+        if actual != digest:
+            raise _refuse(path, f"{name} does not match its recorded hash (changed or truncated)")
+    if (path / STORE).stat().st_size != int(np.prod(shape)):
+        raise _refuse(path, f"{STORE} has the wrong size for {shape}")
+    source = manifest.get("source", {})
+    if clip is not None:
+        _check_clip(path, source, Path(clip), strict=True)
+    elif check_source and source.get("path") and Path(source["path"]).exists():
+        _check_clip(path, source, Path(source["path"]), strict=True)
+    try:
+        with np.load(path / ARRAYS, allow_pickle=False) as data:
+            arrays = {k: data[k] for k in data.files}
+    except (OSError, ValueError) as error:
+        raise _refuse(path, f"{ARRAYS} is unreadable ({error})") from None
+    missing = [k for k in ARRAY_KEYS if k not in arrays]
+    if missing:
+        raise _refuse(path, f"{ARRAYS} lacks {missing}")
+    for array in arrays.values():
+        array.flags.writeable = False
+    frames = np.memmap(path / STORE, dtype=np.uint8, mode="r", shape=shape)
+    return Analysis(path=path, config=config, source=source, fps=float(manifest["fps"]),
+                    n_frames=int(manifest["n_frames"]), frames=frames, arrays=arrays,
+                    stats=manifest.get("stats", {}), manifest=manifest)
+
+
+def _check_clip(path: Path, source: dict, clip: Path, *, strict: bool) -> None:
+    if not clip.exists():
+        raise ClipError(f"{clip}: no such file or folder")
+    st_size = sum(c.stat().st_size for c in clip.iterdir() if c.is_file()) if clip.is_dir() else clip.stat().st_size
+    if st_size == source.get("size_bytes") and not clip.is_dir() and \
+            clip.stat().st_mtime == source.get("mtime"):
+        return  # unchanged since analysed: skip re-hashing
+    if st_size != source.get("size_bytes") or source_identity(clip)["sha256"] != source.get("sha256"):
+        raise AnalysisError(f"{path}: made from another clip than {clip} (or the clip changed since); "
+                            f"run `framechain analyze {clip}` again")

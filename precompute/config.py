@@ -1,0 +1,92 @@
+"""Settings of the offline analysis, one frozen dataclass. Saved with every analysis."""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass
+
+from precompute.errors import ConfigError
+
+__all__ = ["AnalysisConfig"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class AnalysisConfig:
+    """How a clip becomes a video texture. Costs are in RMS units (see docs/ARCHITECTURE.md)."""
+
+    # features
+    feature_width: int = 64  # px; width of the analysis features (area-downscaled). Wider: finer
+    #   distances, slower; 64 matches ../shared/tools/quality.py.
+    equalize_brightness: bool = False  # subtract each frame's mean luma first: for flicker from
+    #   auto-exposure; leave off for flames, whose brightness IS the motion.
+    store_max_height: int = 1080  # px; frame store height cap (display resolution). Lower it for
+    #   long or 4K clips to save disk and memory bandwidth.
+
+    # dynamics
+    filter_half_taps: int = 2  # m: 1 -> taps [1,1]/2, 2 -> [1,3,3,1]/8. Larger keeps motion
+    #   direction better at the price of fewer jumps. Edges: taps outside the clip are dropped and
+    #   the rest renormalised (no row loses its links).
+
+    # future cost
+    alpha: float = 0.995  # discount of the future cost, 0.99-0.999: higher looks further ahead
+    #   to dead ends, converges slower.
+    power: float = 1.0  # p: costs are raised to p before the future cost; higher p favours
+    #   several good jumps over one poor one.
+    future_form: str = "min"  # "min" (Q-learning) or "expected" (average over the chain's own
+    #   probabilities; smoother, slower).
+    tolerance: float = 1e-5  # stop when the largest change of a future value is below this
+    #   fraction of the mean cost.
+    max_passes: int = 2000  # cap on sweeps (a warning says if it was hit).
+
+    # probabilities and pruning
+    sigma_scale: float = 0.1  # sigma = sigma_scale x mean non-zero transition cost (0.05-0.2):
+    #   the "variety" control; larger gives more and worse jumps.
+    max_jump_cost: float = 2.0  # keep jumps whose visual cost is at most this many median natural
+    #   steps (a crossfade hides about that much); lower: fewer, better jumps.
+    min_probability: float = 0.01  # drop links below this probability (before renormalising)
+    max_links_per_frame: int = 8  # most links kept per frame, the natural step included
+    min_jump_frames: int = 3  # a jump must land at least this many frames from the natural
+    #   successor; nearer ones only stutter or skip.
+    max_loop_candidates: int = 2000  # backward jumps kept for loop export, cheapest first
+
+    # compute
+    device: str = "auto"  # "auto" | "cpu" | "cuda": where distances are computed (torch for cuda)
+    dense_memory_budget_bytes: int = 2 * 1024**3  # above this the sparse (k-NN) path is used
+
+    def __post_init__(self):
+        checks = [
+            (self.feature_width >= 4, "feature_width must be >= 4"),
+            (self.filter_half_taps in (0, 1, 2), "filter_half_taps must be 0, 1 or 2"),
+            (0.0 < self.alpha < 1.0, "alpha must be in (0, 1)"),
+            (self.power > 0, "power must be > 0"),
+            (self.future_form in ("min", "expected"), "future_form must be 'min' or 'expected'"),
+            (self.tolerance > 0, "tolerance must be > 0"),
+            (self.max_passes >= 1, "max_passes must be >= 1"),
+            (self.sigma_scale > 0, "sigma_scale must be > 0"),
+            (self.max_jump_cost > 0, "max_jump_cost must be > 0"),
+            (0 <= self.min_probability < 1, "min_probability must be in [0, 1)"),
+            (self.max_links_per_frame >= 1, "max_links_per_frame must be >= 1"),
+            (self.device in ("auto", "cpu", "cuda"), "device must be auto, cpu or cuda"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise ConfigError(f"{message} (got {self})")
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "AnalysisConfig":
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(values) - known
+        if unknown:
+            raise ConfigError(f"unknown analysis settings {sorted(unknown)}; known: {sorted(known)}")
+        return cls(**values)
+
+    def key(self) -> str:
+        """A short hash of the settings that change the result (not where it is computed)."""
+        values = self.to_dict()
+        values.pop("device")
+        values.pop("dense_memory_budget_bytes")
+        return hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()[:12]

@@ -1,0 +1,105 @@
+"""Optical flow for the jumps, computed once before play, for the engine's morph transition.
+
+For a jump i -> j the crossfade mixes what the clip would have shown next (frame i+1) with
+what it shows instead (frame j); these look alike by construction (C[i, j] = D1[i+1, j]) but are
+not the same picture, and a plain crossfade ghosts where they differ by a small motion. The
+morph (engine.render.MorphCompositor) warps both towards each other along the flow from i+1 to
+j, so playback does no flow work: it only resizes and applies the stored flow.
+
+Array in, array out: no file I/O. One OpenCV DIS call per distinct (i+1, j) pair of the jumps
+that are kept (a few per frame): DIS cannot be batched, and the pairs are few.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from precompute.errors import ConfigError
+
+__all__ = ["FlowConfig", "LinkFlows", "link_flows"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class FlowConfig:
+    """Settings of the per-jump optical flow."""
+
+    width: int = 192  # flow resolution in pixels (height keeps the aspect); larger is finer and
+    #   slower (DIS time grows with the pixel count) and the stored flows grow with its square
+    preset: str = "medium"  # DIS preset: "ultrafast", "fast" or "medium" (the most accurate)
+    min_probability: float = 0.0  # skip jumps below this probability (given link_probabilities);
+    #   0 keeps every jump
+
+
+@dataclass(frozen=True)
+class LinkFlows:
+    """Flows from frame `sources[k]` (= i+1 of a jump i -> j) to `targets[k]` (= j).
+
+    sources, targets  (M,) int32 frame indices
+    flows             (M, h, w, 2) float16, (dx, dy) in pixels of the flow resolution:
+                      frame_a(x) ~ frame_b(x + flow(x))
+    scale             full-resolution pixels per flow pixel
+    frame_size        (width, height) of the frames the flows belong to
+    """
+
+    sources: np.ndarray
+    targets: np.ndarray
+    flows: np.ndarray
+    scale: float
+    frame_size: tuple[int, int]
+
+
+_PRESETS = {"ultrafast": cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST,
+            "fast": cv2.DISOPTICAL_FLOW_PRESET_FAST,
+            "medium": cv2.DISOPTICAL_FLOW_PRESET_MEDIUM}
+
+
+def link_flows(frames: np.ndarray, link_offsets: np.ndarray, link_targets: np.ndarray, *,
+               link_probabilities: np.ndarray | None = None,
+               config: FlowConfig = FlowConfig()) -> LinkFlows:
+    """DIS optical flow for every jump of a link graph.
+
+    frames        (T, H, W, 3) uint8 RGB (array or memmap; only the frames of jumps are read)
+    link_offsets  (T+1,) int CSR row pointers; link_targets (nnz,) int
+    link_probabilities  (nnz,) optional; with `config.min_probability` it skips unlikely jumps
+    Returns LinkFlows with one flow per distinct (i+1, j) pair (i+1 clamped to T-1).
+    """
+    if not (isinstance(frames, np.ndarray) and frames.ndim == 4 and frames.shape[3] == 3
+            and frames.dtype == np.uint8):
+        raise ConfigError(f"frames must be (T, H, W, 3) uint8, got {getattr(frames, 'shape', None)}")
+    if config.preset not in _PRESETS:
+        raise ConfigError(f"preset must be one of {sorted(_PRESETS)}, got {config.preset!r}")
+    if config.width < 16:
+        raise ConfigError(f"width must be >= 16 pixels, got {config.width}")
+    n_frames, height, width = frames.shape[:3]
+    offsets = np.asarray(link_offsets, np.int64)
+    targets = np.asarray(link_targets, np.int64)
+    if offsets.shape != (n_frames + 1,) or offsets[-1] != targets.shape[0]:
+        raise ConfigError(f"link_offsets must be ({n_frames + 1},) ending at len(link_targets)")
+    sources = np.repeat(np.arange(n_frames), np.diff(offsets))  # (nnz,)
+    jump = targets != sources + 1
+    if link_probabilities is not None and config.min_probability > 0:
+        jump &= np.asarray(link_probabilities) >= config.min_probability
+    pairs = np.unique(np.stack([np.minimum(sources[jump] + 1, n_frames - 1), targets[jump]], axis=1),
+                      axis=0)  # (M, 2): (i+1, j)
+    pairs = pairs[pairs[:, 0] != pairs[:, 1]]
+    flow_width = min(config.width, width)
+    flow_height = max(8, round(height * flow_width / width))
+    scale = width / flow_width
+    dis = cv2.DISOpticalFlow_create(_PRESETS[config.preset])
+    flows = np.zeros((len(pairs), flow_height, flow_width, 2), np.float16)  # (M, h, w, 2)
+    grey_cache: dict[int, np.ndarray] = {}
+
+    def grey(index: int) -> np.ndarray:
+        if index not in grey_cache:
+            if len(grey_cache) > 256:
+                grey_cache.clear()
+            small = cv2.resize(np.asarray(frames[index]), (flow_width, flow_height), interpolation=cv2.INTER_AREA)
+            grey_cache[index] = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
+        return grey_cache[index]
+
+    for k, (a, b) in enumerate(pairs):
+        flows[k] = dis.calc(grey(int(a)), grey(int(b)), None)
+    return LinkFlows(sources=pairs[:, 0].astype(np.int32), targets=pairs[:, 1].astype(np.int32),
+                     flows=flows, scale=float(scale), frame_size=(int(width), int(height)))

@@ -1,0 +1,558 @@
+"""Generated in-between frames: a small model trained on the clip's own frames (issue 6).
+
+Given two endpoint frames `a`, `b` and a time `t` in (0, 1), produce the frame between them.
+The model is a flow-guided warp refined by a learned U-Net:
+
+1. optical flow both ways between the endpoints (OpenCV DIS, computed with cv2 outside torch);
+2. both endpoints warped to time t (the linear-motion flow approximation of Super SloMo,
+   Jiang et al. 2018), which alone is the "flow morph" baseline `flow_morph`;
+3. a small U-Net sees the endpoints, the two warps, the intermediate flows and t, and outputs a
+   per-pixel blend weight between the warps plus an RGB residual. Its last layer starts at zero,
+   so an untrained model *is* the flow morph, and training can only start from there.
+
+Training tuples come from the clip itself: frames s and s+k (2 <= k <= max_gap) with the real
+frame s+m between them at t = m/k, plus their time reversal (b, a, 1-t). This is the
+internal-learning idea of Deep Image Prior and SinGAN: no outside data or pretrained weights.
+
+This is the one module that imports torch for the model (imported inside the functions that need
+it, so `import precompute.generative` stays cheap). Everything in and out is numpy:
+frames `(H, W, 3) uint8` RGB, clips `(T, H, W, 3) uint8`, flows `(H, W, 2) float32` in pixels
+with OpenCV's convention `a[y, x] ~ b[y + f_y, x + f_x]`.
+
+Saved model: `model.pt` (torch.save of the state_dict) and a JSON sidecar `model.json` with the
+format, format version, the GenerativeConfig, the training record and the sha256 of `model.pt`.
+`load_model` checks the version and the hash *before* `torch.load(weights_only=True)`.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from precompute.errors import AnalysisError, ConfigError
+
+__all__ = [
+    "GenerativeConfig",
+    "GenerativeModel",
+    "FORMAT",
+    "FORMAT_VERSION",
+    "default_config",
+    "model_size",
+    "resize_frames",
+    "optical_flow",
+    "flow_morph",
+    "crossfade",
+    "train_model",
+    "save_model",
+    "load_model",
+]
+
+FORMAT = "framechain-generative"
+FORMAT_VERSION = 1
+WEIGHTS_FILE = "model.pt"
+SIDECAR_FILE = "model.json"
+
+
+@dataclass(frozen=True)
+class GenerativeConfig:
+    """Settings of the in-between model and its training. Defaults fit 2 CPU cores in 5 minutes."""
+
+    width: int = 128  # model (analysis) width in px; height follows the clip's aspect, rounded to 8. Larger: sharper, slower
+    channels: int = 16  # U-Net width at full resolution (x2, x4 deeper). Larger: more capacity, slower per step
+    max_gap: int = 6  # longest training gap k (frames s, s+k); keep >= bridge length + 1
+    steps: int = 4000  # optimiser steps; the run stops earlier when time_limit_s is reached
+    time_limit_s: float = 300.0  # wall-clock training budget; a run that hits it records its step count (rerun with that `steps` to reproduce)
+    batch_size: int = 8  # tuples per step
+    crop: int = 64  # training crop side in px (the model is convolutional; full frames at use). Larger: more context, slower
+    learning_rate: float = 2e-3  # Adam, cosine-decayed to 1% over `steps`
+    flow: str = "dis"  # optical flow for the warp: "dis" (OpenCV DIS, medium preset) or "farneback"
+    seed: int = 0  # fixes sampling and initial weights: same seed, same steps, same threads -> same weights
+    device: str = "auto"  # "auto" (CUDA when present, said), "cpu" or "cuda"
+    threads: int = 2  # torch CPU threads; results are reproducible for a fixed count
+    flow_cache_mb: int = 384  # memory for cached training flows (float16); beyond it flows are recomputed
+
+    def __post_init__(self):
+        checks = {
+            "width": self.width >= 16,
+            "channels": self.channels >= 4,
+            "max_gap": self.max_gap >= 2,
+            "steps": self.steps >= 0,
+            "time_limit_s": self.time_limit_s > 0,
+            "batch_size": self.batch_size >= 1,
+            "crop": self.crop >= 16 and self.crop % 8 == 0,
+            "learning_rate": self.learning_rate > 0,
+            "flow": self.flow in ("dis", "farneback"),
+            "device": self.device in ("auto", "cpu", "cuda"),
+            "threads": self.threads >= 1,
+            "flow_cache_mb": self.flow_cache_mb >= 0,
+        }
+        bad = [name for name, ok in checks.items() if not ok]
+        if bad:
+            values = {name: getattr(self, name) for name in bad}
+            raise ConfigError(f"GenerativeConfig: out of range: {values} (see the field comments)")
+
+
+def default_config(device: str = "auto") -> GenerativeConfig:
+    """The default config for a device: on CUDA a wider model at 256 px with larger batches."""
+    if _resolve_device(device, say=False) == "cuda":
+        return GenerativeConfig(width=256, channels=32, batch_size=16, crop=128, steps=8000, device="cuda")
+    return GenerativeConfig(device="cpu" if device == "cpu" else device)
+
+
+# ----------------------------------------------------------------------------- array helpers
+
+def _check_frames(frames: np.ndarray, name: str = "frames") -> None:
+    if not (isinstance(frames, np.ndarray) and frames.ndim == 4 and frames.shape[-1] == 3
+            and frames.dtype == np.uint8):
+        got = (getattr(frames, "shape", None), getattr(frames, "dtype", type(frames).__name__))
+        raise ConfigError(f"{name} must be (T, H, W, 3) uint8, got {got[0]} {got[1]}")
+
+
+def _check_frame(frame: np.ndarray, name: str) -> None:
+    if not (isinstance(frame, np.ndarray) and frame.ndim == 3 and frame.shape[-1] == 3
+            and frame.dtype == np.uint8):
+        got = (getattr(frame, "shape", None), getattr(frame, "dtype", type(frame).__name__))
+        raise ConfigError(f"{name} must be (H, W, 3) uint8, got {got[0]} {got[1]}")
+
+
+def model_size(height: int, width: int, *, model_width: int) -> tuple[int, int]:
+    """(h, w) of the model's frames for a clip of (height, width): w = model_width (never above the
+    clip's), h by aspect; both multiples of 8 (the U-Net halves twice, then the decoder matches)."""
+    w = min(model_width, width)
+    h = height * w / width
+    return max(8, int(round(h / 8)) * 8), max(8, int(round(w / 8)) * 8)
+
+
+def resize_frames(frames: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """(T, H, W, 3) uint8 -> (T, h, w, 3) uint8, area-averaged when shrinking."""
+    h, w = size
+    if frames.shape[1:3] == (h, w):
+        return np.ascontiguousarray(frames)
+    shrink = h <= frames.shape[1] and w <= frames.shape[2]
+    interpolation = cv2.INTER_AREA if shrink else cv2.INTER_LINEAR
+    return np.stack([cv2.resize(f, (w, h), interpolation=interpolation) for f in frames])
+
+
+def _gray(frame: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(np.ascontiguousarray(frame), cv2.COLOR_RGB2GRAY)  # (H, W) uint8
+
+
+def optical_flow(a: np.ndarray, b: np.ndarray, *, method: str = "dis") -> np.ndarray:
+    """Dense flow from frame a to frame b: (H, W, 3) uint8 x2 -> (H, W, 2) float32 px,
+    with a[y, x] ~ b[y + f[..., 1], x + f[..., 0]]."""
+    _check_frame(a, "a")
+    _check_frame(b, "b")
+    ga, gb = _gray(a), _gray(b)
+    if method == "dis":
+        dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+        return dis.calc(ga, gb, None)
+    if method == "farneback":
+        return cv2.calcOpticalFlowFarneback(ga, gb, None, 0.5, 3, 15, 3, 5, 1.2, 0)
+    raise ConfigError(f"method must be 'dis' or 'farneback', got {method!r}")
+
+
+def _flow_pair(a: np.ndarray, b: np.ndarray, method: str) -> tuple[np.ndarray, np.ndarray]:
+    return optical_flow(a, b, method=method), optical_flow(b, a, method=method)
+
+
+def _flows_at(f01: np.ndarray, f10: np.ndarray, t: float) -> tuple[np.ndarray, np.ndarray]:
+    """Backward flows from time t to each endpoint (Super SloMo's linear-motion approximation)."""
+    ft0 = -(1.0 - t) * t * f01 + t * t * f10  # (H, W, 2)
+    ft1 = (1.0 - t) ** 2 * f01 - t * (1.0 - t) * f10  # (H, W, 2)
+    return ft0.astype(np.float32), ft1.astype(np.float32)
+
+
+def _grid(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    return xs, ys
+
+
+def _backward_warp(frame: np.ndarray, flow: np.ndarray) -> np.ndarray:
+    """Sample frame at x + flow(x): (H, W, C) x (H, W, 2) -> (H, W, C), same dtype."""
+    h, w = flow.shape[:2]
+    xs, ys = _grid(h, w)
+    return cv2.remap(frame, xs + flow[..., 0], ys + flow[..., 1], cv2.INTER_LINEAR,
+                     borderMode=cv2.BORDER_REPLICATE)
+
+
+def _morph_parts(a, b, f01, f10, t):
+    """The warps of a and b to time t and the flows that made them (float32, 0..255 scale)."""
+    ft0, ft1 = _flows_at(f01, f10, t)
+    wa = _backward_warp(a, ft0).astype(np.float32)  # (H, W, 3)
+    wb = _backward_warp(b, ft1).astype(np.float32)  # (H, W, 3)
+    return wa, wb, ft0, ft1
+
+
+def flow_morph(a: np.ndarray, b: np.ndarray, times, *, method: str = "dis") -> np.ndarray:
+    """Flow morph between a and b at each t in `times`: (H, W, 3) uint8 x2 -> (K, H, W, 3) uint8.
+    Both endpoints are warped to time t along their flows and blended (1 - t, t)."""
+    f01, f10 = _flow_pair(a, b, method)
+    out = []
+    for t in np.atleast_1d(np.asarray(times, dtype=np.float64)):
+        wa, wb, _, _ = _morph_parts(a, b, f01, f10, float(t))
+        out.append(np.clip((1.0 - t) * wa + t * wb + 0.5, 0, 255).astype(np.uint8))
+    return np.stack(out)
+
+
+def crossfade(a: np.ndarray, b: np.ndarray, times) -> np.ndarray:
+    """Plain crossfade: (H, W, 3) uint8 x2 -> (K, H, W, 3) uint8, (1 - t) a + t b."""
+    t = np.atleast_1d(np.asarray(times, dtype=np.float32))[:, None, None, None]  # (K, 1, 1, 1)
+    out = (1.0 - t) * a[None].astype(np.float32) + t * b[None].astype(np.float32)
+    return np.clip(out + 0.5, 0, 255).astype(np.uint8)
+
+
+# ----------------------------------------------------------------------------- the network
+
+IN_CHANNELS = 17  # a, b, warp a, warp b (3 each), flows t->0 and t->1 (2 each), t (1)
+
+
+def _build_net(channels: int):
+    import torch
+    from torch import nn
+
+    def block(cin, cout, stride=1):
+        return nn.Sequential(
+            nn.Conv2d(cin, cout, 3, stride=stride, padding=1), nn.LeakyReLU(0.1, inplace=True),
+            nn.Conv2d(cout, cout, 3, padding=1), nn.LeakyReLU(0.1, inplace=True),
+        )
+
+    class _UNet(nn.Module):
+        """(B, 17, H, W) -> (B, 8, H, W): RGB residual (0..1 scale), blend logit, flow corrections
+        t->0 and t->1 (px/16). H, W % 4 == 0."""
+
+        def __init__(self, c):
+            super().__init__()
+            self.enc1 = block(IN_CHANNELS, c)
+            self.enc2 = block(c, 2 * c, stride=2)
+            self.enc3 = block(2 * c, 4 * c, stride=2)
+            self.dec2 = block(4 * c + 2 * c, 2 * c)
+            self.dec1 = block(2 * c + c, c)
+            self.head = nn.Conv2d(c, 8, 3, padding=1)
+            # Zero start: the untrained model returns exactly the flow morph.
+            nn.init.zeros_(self.head.weight)
+            nn.init.zeros_(self.head.bias)
+
+        def forward(self, x):
+            e1 = self.enc1(x)  # (B, c, H, W)
+            e2 = self.enc2(e1)  # (B, 2c, H/2, W/2)
+            e3 = self.enc3(e2)  # (B, 4c, H/4, W/4)
+            up = nn.functional.interpolate(e3, size=e2.shape[-2:], mode="bilinear", align_corners=False)
+            d2 = self.dec2(torch.cat([up, e2], 1))  # (B, 2c, H/2, W/2)
+            up = nn.functional.interpolate(d2, size=e1.shape[-2:], mode="bilinear", align_corners=False)
+            d1 = self.dec1(torch.cat([up, e1], 1))  # (B, c, H, W)
+            return self.head(d1)
+
+    return _UNet(channels)
+
+
+def _warp_torch(image, flow):
+    """Backward warp in torch: image (B, C, H, W) sampled at x + flow(x), flow (B, 2, H, W) in px.
+    Bilinear with edge clamping, matching `_backward_warp` (cv2.remap) on the same flow."""
+    import torch
+
+    b, _, h, w = image.shape
+    ys = torch.arange(h, dtype=image.dtype, device=image.device).view(1, h, 1)
+    xs = torch.arange(w, dtype=image.dtype, device=image.device).view(1, 1, w)
+    gx = (xs + flow[:, 0]) * (2.0 / max(w - 1, 1)) - 1.0  # (B, H, W)
+    gy = (ys + flow[:, 1]) * (2.0 / max(h - 1, 1)) - 1.0  # (B, H, W)
+    grid = torch.stack([gx, gy], dim=-1)  # (B, H, W, 2)
+    return torch.nn.functional.grid_sample(image, grid, mode="bilinear", padding_mode="border",
+                                           align_corners=True)
+
+
+def _compose(net, inputs):
+    """inputs (B, 17, H, W) float in 0..1 (flows in px/16) -> prediction (B, 3, H, W), 0..1 scale.
+
+    The network corrects both intermediate flows (the endpoints are re-warped along them), picks a
+    per-pixel blend of the two warps (occlusions) and adds an RGB residual. All corrections start
+    at zero, so the untrained model is the flow morph."""
+    import torch
+
+    a, b, t = inputs[:, 0:3], inputs[:, 3:6], inputs[:, 16:17]
+    ft0, ft1 = inputs[:, 12:14] * FLOW_SCALE, inputs[:, 14:16] * FLOW_SCALE
+    out = net(inputs)  # (B, 8, H, W)
+    wa = _warp_torch(a, ft0 + out[:, 4:6] * FLOW_SCALE)
+    wb = _warp_torch(b, ft1 + out[:, 6:8] * FLOW_SCALE)
+    t = t.clamp(1e-3, 1 - 1e-3)
+    # The learned logit moves the blend away from the plain (1 - t, t) weights where one warp is wrong.
+    weight_a = torch.sigmoid(out[:, 3:4] + torch.log((1 - t) / t))
+    return weight_a * wa + (1 - weight_a) * wb + out[:, :3]
+
+
+FLOW_SCALE = 16.0  # flows enter the network in units of 16 px
+
+
+def _pack(a, b, wa, wb, ft0, ft1, t) -> np.ndarray:
+    """One sample's network input: (17, H, W) float32."""
+    h, w = a.shape[:2]
+    parts = [a.astype(np.float32) / 255, b.astype(np.float32) / 255, wa / 255, wb / 255,
+             ft0 / FLOW_SCALE, ft1 / FLOW_SCALE, np.full((h, w, 1), t, np.float32)]
+    return np.concatenate(parts, axis=2).transpose(2, 0, 1)  # (H, W, 17) -> (17, H, W)
+
+
+def _resolve_device(device: str, *, say: bool = True) -> str:
+    import torch
+
+    if device == "cuda":
+        if not torch.cuda.is_available():
+            raise ConfigError("device='cuda' but torch sees no CUDA device; use device='auto' or 'cpu'")
+        return "cuda"
+    if device == "auto":
+        chosen = "cuda" if torch.cuda.is_available() else "cpu"
+        if say and chosen == "cpu":
+            print("generative: no CUDA device, using the CPU", flush=True)
+        return chosen
+    return "cpu"
+
+
+@dataclass
+class GenerativeModel:
+    """A trained in-between model. `interpolate(a, b, times)` is the one interface.
+
+    `size` is the model's (h, w); endpoint frames of another size are resized to it and the result
+    is returned at the model size (bridges.py upsamples to display size, guided by the endpoints).
+    """
+
+    config: GenerativeConfig
+    size: tuple[int, int]
+    state_dict: dict
+    record: dict = field(default_factory=dict)  # training record: steps, seconds, losses, frames used
+    _net: object = field(default=None, repr=False, compare=False)
+
+    def _network(self):
+        import torch
+
+        if self._net is None:
+            net = _build_net(self.config.channels)
+            net.load_state_dict(self.state_dict)
+            net.eval()
+            self._net = net.to(_resolve_device(self.config.device, say=False))
+        return self._net
+
+    def interpolate(self, a: np.ndarray, b: np.ndarray, times, *, flows=None) -> np.ndarray:
+        """Frames between a and b at each t: (H, W, 3) uint8 x2, (K,) in (0, 1) -> (K, h, w, 3) uint8
+        at the model size. `flows` may pass precomputed (f01, f10) at the model size."""
+        _check_frame(a, "a")
+        _check_frame(b, "b")
+        times = np.atleast_1d(np.asarray(times, dtype=np.float64))
+        if np.any((times <= 0) | (times >= 1)):
+            raise ConfigError(f"times must lie in (0, 1), got {times.tolist()}")
+        a_small, b_small = resize_frames(np.stack([a, b]), self.size)
+        f01, f10 = flows if flows is not None else _flow_pair(a_small, b_small, self.config.flow)
+        batch = np.stack([_pack(a_small, b_small, *_morph_parts(a_small, b_small, f01, f10, float(t)), float(t))
+                          for t in times])  # (K, 17, h, w)
+        return self._run(batch)
+
+    def _run(self, batch: np.ndarray) -> np.ndarray:
+        import torch
+
+        net = self._network()
+        device = next(net.parameters()).device
+        with torch.inference_mode():
+            pred = _compose(net, torch.from_numpy(batch).to(device))  # (K, 3, h, w)
+            pred = (pred.clamp(0, 1) * 255 + 0.5).to(torch.uint8)
+        return pred.permute(0, 2, 3, 1).cpu().numpy()  # (K, h, w, 3)
+
+
+# ----------------------------------------------------------------------------- training
+
+def _training_spans(n_frames: int, usable: np.ndarray, max_gap: int) -> list[tuple[int, int]]:
+    """All (s, k), 2 <= k <= max_gap, whose frames s..s+k are all usable (held-out frames are not)."""
+    spans = []
+    for k in range(2, max_gap + 1):
+        for s in range(0, n_frames - k):
+            if usable[s:s + k + 1].all():
+                spans.append((s, k))
+    return spans
+
+
+class _FlowCache:
+    """Flows of training pairs at the model size, kept as float16 up to a memory budget."""
+
+    def __init__(self, frames, method, budget_bytes):
+        self.frames, self.method, self.budget = frames, method, budget_bytes
+        self.store, self.used = {}, 0
+
+    def get(self, s, k):
+        key = (s, k)
+        if key in self.store:
+            f01, f10 = self.store[key]
+            return f01.astype(np.float32), f10.astype(np.float32)
+        f01, f10 = _flow_pair(self.frames[s], self.frames[s + k], self.method)
+        if self.used + f01.nbytes < self.budget:  # two float16 arrays = one float32's bytes
+            self.store[key] = (f01.astype(np.float16), f10.astype(np.float16))
+            self.used += f01.nbytes
+        return f01, f10
+
+
+def _sample_batch(frames, spans, cache, rng, config, size):
+    """A batch of training inputs (B, 17, c, c) and targets (B, 3, c, c), float32."""
+    h, w = size
+    ch, cw = min(config.crop, h), min(config.crop, w)
+    inputs, targets = [], []
+    for _ in range(config.batch_size):
+        s, k = spans[rng.integers(len(spans))]
+        m = int(rng.integers(1, k))
+        a, b, target = frames[s], frames[s + k], frames[s + m]
+        f01, f10 = cache.get(s, k)
+        t = m / k
+        if rng.random() < 0.5:  # time reversal is a free, exactly valid augmentation
+            a, b, f01, f10, t = b, a, f10, f01, 1.0 - t
+        packed = _pack(a, b, *_morph_parts(a, b, f01, f10, t), t)  # (17, h, w)
+        y0 = int(rng.integers(0, h - ch + 1))
+        x0 = int(rng.integers(0, w - cw + 1))
+        inputs.append(packed[:, y0:y0 + ch, x0:x0 + cw])
+        targets.append(target[y0:y0 + ch, x0:x0 + cw].transpose(2, 0, 1).astype(np.float32) / 255)
+    return np.stack(inputs), np.stack(targets)
+
+
+def train_model(frames: np.ndarray, *, config: GenerativeConfig = GenerativeConfig(),
+                holdout: tuple[int, int] | None = None, progress: bool = True) -> GenerativeModel:
+    """Train the in-between model on a clip's own frames.
+
+    frames: (T, H, W, 3) uint8 RGB, any size (resized to the model size, `config.width` wide).
+    holdout: a frame range [start, stop) that no training tuple touches (for evaluation).
+    Returns the trained GenerativeModel; its `record` says the steps run, seconds and losses.
+    """
+    import torch
+    from tqdm.auto import tqdm
+
+    _check_frames(frames)
+    n_frames = len(frames)
+    usable = np.ones(n_frames, dtype=bool)
+    if holdout is not None:
+        start, stop = holdout
+        if not (0 <= start < stop <= n_frames):
+            raise ConfigError(f"holdout must be a range inside [0, {n_frames}), got {holdout}")
+        usable[start:stop] = False
+    spans = _training_spans(n_frames, usable, config.max_gap)
+    if not spans:
+        raise ConfigError(f"frames: {n_frames} frames (holdout {holdout}) leave no training tuple of "
+                          f"gap 2..{config.max_gap}; give a longer clip")
+    size = model_size(frames.shape[1], frames.shape[2], model_width=config.width)
+    small = resize_frames(frames, size)  # (T, h, w, 3)
+
+    device = _resolve_device(config.device, say=progress)
+    previous_threads = torch.get_num_threads()
+    torch.set_num_threads(config.threads)
+    try:
+        torch.manual_seed(config.seed)
+        rng = np.random.default_rng(config.seed)
+        net = _build_net(config.channels).to(device)
+        optimiser = torch.optim.Adam(net.parameters(), lr=config.learning_rate)
+        cache = _FlowCache(small, config.flow, config.flow_cache_mb * 2**20)
+        losses = []
+        started = time.perf_counter()
+        steps_run = 0
+        bar = tqdm(total=config.steps, desc=f"generative ({device}, {size[1]}x{size[0]})",
+                   disable=not progress, unit="step", dynamic_ncols=True)
+        net.train()
+        for step in range(config.steps):
+            if time.perf_counter() - started > config.time_limit_s:
+                break
+            lr = config.learning_rate * (0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * step / max(1, config.steps))))
+            for group in optimiser.param_groups:
+                group["lr"] = lr
+            inputs, targets = _sample_batch(small, spans, cache, rng, config, size)
+            inputs = torch.from_numpy(inputs).to(device)
+            targets = torch.from_numpy(targets).to(device)
+            pred = _compose(net, inputs)
+            loss = torch.sqrt((pred - targets) ** 2 + 1e-6).mean()  # Charbonnier (smooth L1)
+            optimiser.zero_grad(set_to_none=True)
+            loss.backward()
+            optimiser.step()
+            losses.append(loss.item())
+            steps_run = step + 1
+            if step % 10 == 0:
+                bar.set_postfix(loss=f"{np.mean(losses[-50:]):.4f}")
+            bar.update(1)
+        bar.close()
+        seconds = time.perf_counter() - started
+        state = {name: value.detach().cpu().clone() for name, value in net.state_dict().items()}
+    finally:
+        torch.set_num_threads(previous_threads)
+    record = {
+        "steps_run": steps_run,
+        "stopped_by_time": steps_run < config.steps,
+        "train_seconds": round(seconds, 3),
+        "first_loss": losses[0] if losses else None,
+        "final_loss": float(np.mean(losses[-50:])) if losses else None,
+        "frames": n_frames,
+        "holdout": list(holdout) if holdout is not None else None,
+        "tuples": len(spans),
+        "device": device,
+    }
+    return GenerativeModel(config=config, size=size, state_dict=state, record=record)
+
+
+# ----------------------------------------------------------------------------- save / load
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def save_model(model: GenerativeModel, folder) -> Path:
+    """Write `model.pt` (state_dict) and `model.json` (format, version, config, size, record,
+    sha256) into `folder` (created). Returns the folder. Written to temporary names, then renamed."""
+    import torch
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    weights = folder / WEIGHTS_FILE
+    temporary = folder / (WEIGHTS_FILE + ".tmp")
+    torch.save(model.state_dict, temporary)
+    sidecar = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "config": dataclasses.asdict(model.config),
+        "size": list(model.size),
+        "record": model.record,
+        "files": {WEIGHTS_FILE: _sha256(temporary)},
+    }
+    os.replace(temporary, weights)
+    side_temporary = folder / (SIDECAR_FILE + ".tmp")
+    side_temporary.write_text(json.dumps(sidecar, indent=2))
+    os.replace(side_temporary, folder / SIDECAR_FILE)
+    return folder
+
+
+def load_model(folder) -> GenerativeModel:
+    """Load a model saved by `save_model`. Refuses a missing sidecar, an unknown format version or
+    a weights file whose sha256 does not match (tampered or truncated), before unpickling anything;
+    then loads with `torch.load(weights_only=True)`."""
+    import torch
+
+    folder = Path(folder)
+    sidecar_path, weights = folder / SIDECAR_FILE, folder / WEIGHTS_FILE
+    if not sidecar_path.is_file() or not weights.is_file():
+        raise AnalysisError(f"{folder}: no generative model ({SIDECAR_FILE} and {WEIGHTS_FILE}); "
+                            "train one with `framechain bridges` or precompute.bridges.build_bridges")
+    try:
+        sidecar = json.loads(sidecar_path.read_text())
+    except (OSError, ValueError) as error:
+        raise AnalysisError(f"{sidecar_path}: unreadable model sidecar ({error}); retrain the model") from error
+    if sidecar.get("format") != FORMAT or sidecar.get("format_version") != FORMAT_VERSION:
+        raise AnalysisError(f"{sidecar_path}: format {sidecar.get('format')!r} version "
+                            f"{sidecar.get('format_version')!r}, this framechain reads {FORMAT!r} "
+                            f"version {FORMAT_VERSION}; retrain the model")
+    expected = sidecar.get("files", {}).get(WEIGHTS_FILE)
+    if expected != _sha256(weights):
+        raise AnalysisError(f"{weights}: sha256 does not match {SIDECAR_FILE} (tampered or truncated); "
+                            "refusing to load it; retrain the model")
+    known = {f.name for f in dataclasses.fields(GenerativeConfig)}
+    config = GenerativeConfig(**{k: v for k, v in sidecar["config"].items() if k in known})
+    state = torch.load(weights, map_location="cpu", weights_only=True)
+    return GenerativeModel(config=config, size=tuple(sidecar["size"]), state_dict=state,
+                           record=sidecar.get("record", {}))
