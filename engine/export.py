@@ -138,14 +138,12 @@ def _compositor(analysis, config: ExportConfig, source_frames: np.ndarray):
     if config.transitions in ("crossfade", "cut"):
         return make_compositor(frames, transitions="crossfade", device="cpu")
     if config.transitions == "morph":
-        try:
-            from precompute.flows import link_flows  # the player's per-link flows (issue 3)
-        except ImportError:
-            raise ExportError("--transitions morph needs precompute.flows (optical flow per "
-                              "jump), which this build lacks; use crossfade") from None
-        following = np.roll(source_frames, -1)
+        from precompute.flows import jump_flows  # DIS flow per distinct jump of this path
+
+        source_frames = np.asarray(source_frames, np.int64)
+        following = np.roll(source_frames, -1)  # cyclic: the wrap of a loop is a jump too
         jump = following != source_frames + 1
-        flows = link_flows(frames, source_frames[jump], following[jump])
+        flows = jump_flows(frames, source_frames[jump], following[jump])
         return make_compositor(frames, transitions="morph", device="cpu", flows=flows,
                                fade_frames=config.fade_frames)
     raise ExportError("--transitions generated needs the trained in-between model of issue 6, "

@@ -44,7 +44,8 @@ class AnalysisConfig:
     #   the "variety" control; larger gives more and worse jumps.
     max_jump_cost: float = 2.0  # keep jumps whose visual cost is at most this many median natural
     #   steps (a crossfade hides about that much); lower: fewer, better jumps.
-    min_probability: float = 0.01  # drop links below this probability (before renormalising)
+    min_probability: float = 0.05  # drop links below this probability (before renormalising);
+    #   lower keeps more, rarer jumps (a pendulum keeps reversing ones below ~0.03)
     max_links_per_frame: int = 8  # most links kept per frame, the natural step included
     min_jump_frames: int = 3  # a jump must land at least this many frames from the natural
     #   successor; nearer ones only stutter or skip.

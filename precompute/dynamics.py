@@ -5,7 +5,9 @@
 (i, j-1) as by (i+1, j). The filter runs along diagonals only.
 
 Edges (documented choice): taps that fall outside the clip are dropped and the remaining weights
-renormalised, so no row or column loses its transitions. The one row past the end, needed for
+renormalised, with one exception: no jump lands on the first m frames, whose comparison would lack
+the backward taps that judge the motion before the jump (with them, a pendulum's jump into frame 0
+could reverse its swing). The one row past the end, needed for
 jumps out of the last frame (`C[N-1, j] = D1[N, j]`), keeps only its backward taps, which compare
 the clip's last frames with the frames before j; with m = 0 that is `D[N-1, j-1]`.
 """
@@ -87,6 +89,7 @@ def transition_costs(distances: np.ndarray, *, m: int = 2, min_jump_frames: int 
         for j_of_i in (rows + 1 + offset, rows + 1 - offset):
             ok = (j_of_i >= 0) & (j_of_i < n)
             costs[rows[ok], j_of_i[ok]] = np.inf
+    costs[:, :m] = np.inf  # the first m frames lack the filter's backward taps: no jumps land there
     natural = rows[:-1]
     costs[natural, natural + 1] = 0.0  # exact, whatever the rounding of the filter
     return costs

@@ -18,7 +18,7 @@ import numpy as np
 
 from precompute.errors import ConfigError
 
-__all__ = ["FlowConfig", "LinkFlows", "link_flows"]
+__all__ = ["FlowConfig", "LinkFlows", "link_flows", "jump_flows"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -58,30 +58,57 @@ _PRESETS = {"ultrafast": cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST,
 def link_flows(frames: np.ndarray, link_offsets: np.ndarray, link_targets: np.ndarray, *,
                link_probabilities: np.ndarray | None = None,
                config: FlowConfig = FlowConfig()) -> LinkFlows:
-    """DIS optical flow for every jump of a link graph.
+    """DIS optical flow for every jump of a link graph (CSR, docs/ARCHITECTURE.md).
 
     frames        (T, H, W, 3) uint8 RGB (array or memmap; only the frames of jumps are read)
     link_offsets  (T+1,) int CSR row pointers; link_targets (nnz,) int
     link_probabilities  (nnz,) optional; with `config.min_probability` it skips unlikely jumps
     Returns LinkFlows with one flow per distinct (i+1, j) pair (i+1 clamped to T-1).
     """
+    frames = _check_frames(frames)
+    n_frames = frames.shape[0]
+    offsets = np.asarray(link_offsets, np.int64)
+    targets = np.asarray(link_targets, np.int64)
+    if offsets.shape != (n_frames + 1,) or offsets[-1] != targets.shape[0]:
+        raise ConfigError(f"link_offsets must be ({n_frames + 1},) ending at len(link_targets) = "
+                          f"{targets.shape[0]}, got {offsets.shape}; for a list of jumps use jump_flows")
+    sources = np.repeat(np.arange(n_frames), np.diff(offsets))  # (nnz,)
+    jump = targets != sources + 1
+    if link_probabilities is not None and config.min_probability > 0:
+        jump &= np.asarray(link_probabilities) >= config.min_probability
+    return jump_flows(frames, sources[jump], targets[jump], config=config)
+
+
+def _check_frames(frames) -> np.ndarray:
     if not (isinstance(frames, np.ndarray) and frames.ndim == 4 and frames.shape[3] == 3
             and frames.dtype == np.uint8):
         raise ConfigError(f"frames must be (T, H, W, 3) uint8, got {getattr(frames, 'shape', None)}")
+    return frames
+
+
+def jump_flows(frames: np.ndarray, jump_sources, jump_targets, *,
+               config: FlowConfig = FlowConfig()) -> LinkFlows:
+    """DIS optical flow for a list of jumps i -> j (e.g. those of one exported path).
+
+    frames        (T, H, W, 3) uint8 RGB
+    jump_sources  (M,) int frames i; jump_targets (M,) int frames j
+    Returns LinkFlows with one flow per distinct (i+1, j) pair (i+1 clamped to T-1).
+    """
+    frames = _check_frames(frames)
     if config.preset not in _PRESETS:
         raise ConfigError(f"preset must be one of {sorted(_PRESETS)}, got {config.preset!r}")
     if config.width < 16:
         raise ConfigError(f"width must be >= 16 pixels, got {config.width}")
     n_frames, height, width = frames.shape[:3]
-    offsets = np.asarray(link_offsets, np.int64)
-    targets = np.asarray(link_targets, np.int64)
-    if offsets.shape != (n_frames + 1,) or offsets[-1] != targets.shape[0]:
-        raise ConfigError(f"link_offsets must be ({n_frames + 1},) ending at len(link_targets)")
-    sources = np.repeat(np.arange(n_frames), np.diff(offsets))  # (nnz,)
-    jump = targets != sources + 1
-    if link_probabilities is not None and config.min_probability > 0:
-        jump &= np.asarray(link_probabilities) >= config.min_probability
-    pairs = np.unique(np.stack([np.minimum(sources[jump] + 1, n_frames - 1), targets[jump]], axis=1),
+    sources = np.asarray(jump_sources, np.int64).ravel()
+    targets = np.asarray(jump_targets, np.int64).ravel()
+    if sources.shape != targets.shape:
+        raise ConfigError(f"jump_sources and jump_targets must have one length, got {sources.shape} "
+                          f"and {targets.shape}")
+    if sources.size and (min(sources.min(), targets.min()) < 0
+                         or max(sources.max(), targets.max()) >= n_frames):
+        raise ConfigError(f"jump frames must lie in 0..{n_frames - 1}")
+    pairs = np.unique(np.stack([np.minimum(sources + 1, n_frames - 1), targets], axis=1).reshape(-1, 2),
                       axis=0)  # (M, 2): (i+1, j)
     pairs = pairs[pairs[:, 0] != pairs[:, 1]]
     flow_width = min(config.width, width)

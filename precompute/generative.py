@@ -66,7 +66,7 @@ class GenerativeConfig:
     """Settings of the in-between model and its training. Defaults fit 2 CPU cores in 5 minutes."""
 
     width: int = 128  # model (analysis) width in px; height follows the clip's aspect, rounded to 8. Larger: sharper, slower
-    channels: int = 16  # U-Net width at full resolution (x2, x4 deeper). Larger: more capacity, slower per step
+    channels: int = 16  # U-Net width at half resolution (x2, x4 deeper). Larger: more capacity, slower per step
     max_gap: int = 6  # longest training gap k (frames s, s+k); keep >= bridge length + 1
     steps: int = 4000  # optimiser steps; the run stops earlier when time_limit_s is reached
     time_limit_s: float = 300.0  # wall-clock training budget; a run that hits it records its step count (rerun with that `steps` to reproduce)
@@ -226,29 +226,32 @@ def _build_net(channels: int):
 
     class _UNet(nn.Module):
         """(B, 17, H, W) -> (B, 8, H, W): RGB residual (0..1 scale), blend logit, flow corrections
-        t->0 and t->1 (px/16). H, W % 4 == 0."""
+        t->0 and t->1 (px/16). H, W % 8 == 0.
+
+        The network works at half resolution on space-to-depth input (pixel unshuffle) and returns
+        to full resolution by depth-to-space: full detail in and out for a quarter of the cost."""
 
         def __init__(self, c):
             super().__init__()
-            self.enc1 = block(IN_CHANNELS, c)
+            self.enc1 = block(IN_CHANNELS * 4, c)
             self.enc2 = block(c, 2 * c, stride=2)
             self.enc3 = block(2 * c, 4 * c, stride=2)
             self.dec2 = block(4 * c + 2 * c, 2 * c)
             self.dec1 = block(2 * c + c, c)
-            self.head = nn.Conv2d(c, 8, 3, padding=1)
+            self.head = nn.Conv2d(c, 8 * 4, 3, padding=1)
             # Zero start: the untrained model returns exactly the flow morph.
             nn.init.zeros_(self.head.weight)
             nn.init.zeros_(self.head.bias)
 
         def forward(self, x):
-            e1 = self.enc1(x)  # (B, c, H, W)
-            e2 = self.enc2(e1)  # (B, 2c, H/2, W/2)
-            e3 = self.enc3(e2)  # (B, 4c, H/4, W/4)
+            e1 = self.enc1(nn.functional.pixel_unshuffle(x, 2))  # (B, c, H/2, W/2)
+            e2 = self.enc2(e1)  # (B, 2c, H/4, W/4)
+            e3 = self.enc3(e2)  # (B, 4c, H/8, W/8)
             up = nn.functional.interpolate(e3, size=e2.shape[-2:], mode="bilinear", align_corners=False)
-            d2 = self.dec2(torch.cat([up, e2], 1))  # (B, 2c, H/2, W/2)
+            d2 = self.dec2(torch.cat([up, e2], 1))  # (B, 2c, H/4, W/4)
             up = nn.functional.interpolate(d2, size=e1.shape[-2:], mode="bilinear", align_corners=False)
-            d1 = self.dec1(torch.cat([up, e1], 1))  # (B, c, H, W)
-            return self.head(d1)
+            d1 = self.dec1(torch.cat([up, e1], 1))  # (B, c, H/2, W/2)
+            return nn.functional.pixel_shuffle(self.head(d1), 2)  # (B, 32, H/2, W/2) -> (B, 8, H, W)
 
     return _UNet(channels)
 
@@ -556,3 +559,62 @@ def load_model(folder) -> GenerativeModel:
     state = torch.load(weights, map_location="cpu", weights_only=True)
     return GenerativeModel(config=config, size=tuple(sidecar["size"]), state_dict=state,
                            record=sidecar.get("record", {}))
+
+
+# ----------------------------------------------------------------------------- evaluation
+
+METHODS = ("cut", "crossfade", "morph_dis", "morph_farneback", "generated")
+
+
+def holdout_range(n_frames: int, *, fraction: float = 0.1, minimum: int = 3) -> tuple[int, int]:
+    """The contiguous held-out stretch [start, stop): the last `fraction` of the clip, at least
+    `minimum` frames (so one gap-2 tuple fits)."""
+    length = max(minimum, int(round(n_frames * fraction)))
+    if length >= n_frames:
+        raise ConfigError(f"a clip of {n_frames} frames is too short to hold out {length} frames")
+    return n_frames - length, n_frames
+
+
+def evaluate_inbetweens(frames: np.ndarray, holdout: tuple[int, int], *, model: GenerativeModel | None,
+                        size: tuple[int, int], max_gap: int = 6, max_frames: int = 300) -> dict:
+    """PSNR of each method against the real in-between frames of the held-out stretch.
+
+    frames: (T, H, W, 3) uint8; every tuple (s, s+k), 2 <= k <= max_gap, inside `holdout`, and each
+    real frame s+m between them at t = m/k (at most `max_frames` of them, evenly chosen). All
+    methods are scored at `size` (the model size). PSNR is of the MSE pooled over all scored
+    frames (dB, 0..255 scale), so an exact frame does not make it infinite.
+    Returns {"psnr": {method: dB}, "frames_scored": n, "tuples": n, "ms_per_frame": {method: ms}}.
+    """
+    _check_frames(frames)
+    start, stop = holdout
+    small = resize_frames(frames[start:stop], size).astype(np.uint8)  # (L, h, w, 3)
+    cases = [(s, k, m) for k in range(2, max_gap + 1) for s in range(0, len(small) - k) for m in range(1, k)]
+    if not cases:
+        raise ConfigError(f"holdout {holdout} holds no tuple of gap 2..{max_gap}")
+    if len(cases) > max_frames:
+        cases = [cases[i] for i in np.linspace(0, len(cases) - 1, max_frames).round().astype(int)]
+    methods = [m for m in METHODS if m != "generated" or model is not None]
+    squared = {m: 0.0 for m in methods}
+    seconds = {m: 0.0 for m in methods}
+    for s, k, m in cases:
+        a, b, truth = small[s], small[s + k], small[s + m].astype(np.float64)
+        t = m / k
+        for method in methods:
+            started = time.perf_counter()
+            if method == "cut":
+                guess = a if t <= 0.5 else b
+            elif method == "crossfade":
+                guess = crossfade(a, b, [t])[0]
+            elif method == "morph_dis":
+                guess = flow_morph(a, b, [t], method="dis")[0]
+            elif method == "morph_farneback":
+                guess = flow_morph(a, b, [t], method="farneback")[0]
+            else:
+                guess = model.interpolate(a, b, [t])[0]
+            seconds[method] += time.perf_counter() - started
+            squared[method] += float(np.mean((guess.astype(np.float64) - truth) ** 2))
+    n = len(cases)
+    psnr = {method: round(10 * math.log10(255.0 ** 2 / max(squared[method] / n, 1e-10)), 3) for method in methods}
+    psnr["morph"] = max(psnr["morph_dis"], psnr["morph_farneback"])
+    return {"psnr": psnr, "frames_scored": n, "tuples": len({(s, k) for s, k, _ in cases}),
+            "ms_per_frame": {method: round(1000 * seconds[method] / n, 3) for method in methods}}

@@ -117,16 +117,19 @@ def _check_candidates(sources, targets, costs):
 
 
 def select_primitive_loops(sources, targets, costs, *, max_primitives: int = 20,
-                           min_length: int = 2) -> PrimitiveLoops:
+                           min_length: int = 2, max_length: int | None = None) -> PrimitiveLoops:
     """The best `max_primitives` backward jumps by average cost (cost / length).
 
     sources, targets: (M,) int frame indices with targets <= sources; costs: (M,) C[i, j] >= 0.
-    Duplicate jumps are kept once. Ties go to the shorter loop (more lengths can be combined),
-    then to the earlier source.
+    Loops shorter than `min_length` or longer than `max_length` frames (they could never fit
+    a compound loop of at most that length) are skipped first. Duplicate jumps are kept once.
+    Ties go to the shorter loop (more lengths can be combined), then to the earlier source.
     """
     sources, targets, costs = _check_candidates(sources, targets, costs)
     lengths = sources - targets + 1
     keep = lengths >= min_length
+    if max_length is not None:
+        keep &= lengths <= max_length
     sources, targets, costs, lengths = sources[keep], targets[keep], costs[keep], lengths[keep]
     if sources.size:
         _, first = np.unique(np.stack([sources, targets], axis=1), axis=0, return_index=True)
@@ -312,18 +315,21 @@ def find_loop(sources, targets, costs, *, target_length: int, config: LoopConfig
     if table is None:
         primitives = select_primitive_loops(sources, targets, costs,
                                             max_primitives=config.max_primitives,
-                                            min_length=config.min_primitive_length)
+                                            min_length=config.min_primitive_length,
+                                            max_length=high)
         if len(primitives) == 0:
-            raise ValueError("the clip has no backward jump to loop on (no loop candidates of at "
-                             f"least {config.min_primitive_length} frames)")
+            raise ValueError("the clip has no backward jump to loop on (no loop candidates of "
+                             f"{config.min_primitive_length}..{high} frames)")
         table = loop_table(primitives, high)
     best, column = best_loops_by_length(table)
     lengths = np.arange(low, min(high, table.max_length) + 1)
     finite = lengths[np.isfinite(best[lengths])]
     if finite.size == 0:
-        possible = np.flatnonzero(np.isfinite(best))
-        hint = (f"possible lengths up to {table.max_length}: {possible[:12].tolist()}"
-                + (" ..." if possible.size > 12 else "")) if possible.size else "none"
+        wider = loop_table(table.primitives, 2 * high + int(table.primitives.lengths.max()))
+        possible = np.flatnonzero(np.isfinite(wider.cost.min(axis=1)))
+        nearest = possible[np.argsort(np.abs(possible - target_length), kind="stable")[:6]]
+        hint = (f"possible lengths nearest {target_length}: {sorted(nearest.tolist())}"
+                if possible.size else "no loop at all")
         raise ValueError(f"no compound loop of {low}..{high} frames exists ({hint})")
     key = np.lexsort((finite, np.abs(finite - target_length), best[finite]))
     length = int(finite[key[0]])

@@ -177,7 +177,7 @@ import tempfile
 from precompute.errors import ExportError
 
 __all__ += ["EncodeConfig", "VideoWriter", "open_writer", "write_frames", "writer_kind",
-            "WRITER_SUFFIXES"]
+            "WRITER_SUFFIXES", "QUALITY_PRESETS"]
 
 WRITER_SUFFIXES = {".mp4": "mp4", ".m4v": "mp4", ".webm": "webm", ".gif": "gif",
                    ".png": "apng", ".apng": "apng"}  # anything else without a suffix: a folder
@@ -525,14 +525,28 @@ def _is_frame_png(name: str) -> bool:
     return re.fullmatch(r"frame_\d{6}\.png", name) is not None
 
 
+QUALITY_PRESETS = {  # quality= shorthand -> EncodeConfig changes (None or "default": none)
+    "high": {"h264_crf": 12, "vp9_crf": 15},  # near-lossless: for clips that will be analysed
+    "default": {},
+    "small": {"h264_crf": 26, "vp9_crf": 40},  # about a third of the default's size
+}
+
+
 def open_writer(path: str | os.PathLike, *, fps: float, size: tuple[int, int], alpha: bool = False,
-                config: EncodeConfig = EncodeConfig()) -> VideoWriter:
+                config: EncodeConfig = EncodeConfig(), quality: str | None = None) -> VideoWriter:
     """Open a writer chosen by the path's extension (.mp4, .webm, .gif, .png, or a folder).
 
-    size: (width, height) of the frames; alpha: frames are (H, W, 4) RGBA. Use it as a context
-    manager: leaving the block normally renames the finished file onto `path`; an exception
-    (Ctrl-C included) deletes it. Raises ExportError with a message naming the path.
+    size: (width, height) of the frames; alpha: frames are (H, W, 4) RGBA; quality: None,
+    "high", "default" or "small" (adjusts config's CRFs). Use it as a context manager: leaving
+    the block normally renames the finished file onto `path`; an exception (Ctrl-C included)
+    deletes it. Raises ExportError with a message naming the path.
     """
+    if quality is not None:
+        if quality not in QUALITY_PRESETS:
+            raise ExportError(f"{path}: quality must be one of {sorted(QUALITY_PRESETS)}, got {quality!r}")
+        import dataclasses
+
+        config = dataclasses.replace(config, **QUALITY_PRESETS[quality])
     return VideoWriter(path, fps=fps, size=size, alpha=alpha, config=config)
 
 

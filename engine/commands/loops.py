@@ -34,14 +34,15 @@ def run(args) -> int:
         raise ConfigError(f"--max-seconds must be at least one frame, got {args.max_seconds}")
     primitives = select_primitive_loops(analysis.loop_sources, analysis.loop_targets,
                                         analysis.loop_costs, max_primitives=config.max_primitives,
-                                        min_length=config.min_primitive_length)
+                                        min_length=config.min_primitive_length,
+                                        max_length=max_length)
     if len(primitives) == 0:
         print(f"{analysis.path}: no backward jump to loop on")
         return 1
     table = loop_table(primitives, max_length)
     best, column = best_loops_by_length(table)
     steps = np.linspace(0, max_length, args.rows + 1)[1:]
-    print(f"{len(primitives)} primitive loops kept (of {len(analysis.loop_sources)} candidates); "
+    print(f"primitive loops: {len(primitives)} kept of {len(analysis.loop_sources)} candidates; "
           f"costs in RMS units (median natural step {float(np.median(analysis.natural_steps)):.3f})")
     print(f"{'frames':>7} {'seconds':>8} {'cost':>9} {'jumps':>6}  jumps i->j (first few)")
     shown = set()

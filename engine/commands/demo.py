@@ -1,0 +1,59 @@
+"""`framechain demo`: the main job on the embedded candle.
+
+Generates the procedural candle (once), analyses it (cached), and then plays it in a window when
+a display exists; with no display (or --headless) it exports a seamless loop as mp4 and gif and
+says where they went. Also writes the analysis plot beside them.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+NAME = "demo"
+HELP = "analyse the embedded procedural candle and play it (no display: export seamless loops)"
+
+
+def add_arguments(parser):
+    parser.add_argument("--headless", action="store_true", help="export instead of opening a window")
+    parser.add_argument("--out", default="out", help="folder for the exported loops (default: ./out)")
+    parser.add_argument("--seconds", type=float, default=6.0, help="length of the exported loop")
+
+
+def has_display() -> bool:
+    if os.environ.get("SDL_VIDEODRIVER") in ("dummy", "offscreen"):
+        return False
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def run(args) -> int:
+    from assets.candle import ensure_candle_clip
+    from engine.commands.info import describe
+    from engine.commands.plot import plot_analysis
+    from precompute.analysis import analysis_for
+
+    clip = ensure_candle_clip()
+    print(f"candle clip: {clip}")
+    analysis = analysis_for(clip)
+    info = describe(analysis, best=3)
+    print(f"analysis: {info['analysis']} ({info['frames']} frames, {info['links']} links, "
+          f"{info['jump_links']} jumps)")
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    print(f"plot: {plot_analysis(analysis, out / 'candle_analysis.png')}")
+    if has_display() and not args.headless:
+        try:
+            from engine.window import run_player  # issue 3
+        except ImportError:
+            run_player = None
+        if run_player is not None:
+            return int(run_player(analysis) or 0)
+        print("the player is not available in this build; exporting instead")
+    try:
+        from engine.export import export_loop  # issue 4
+    except ImportError:
+        print("the exporter is not available in this build: the analysis summary is above")
+        return 0
+    for suffix in (".mp4", ".gif"):
+        result = export_loop(analysis, out / f"candle_loop{suffix}", seconds=args.seconds)
+        print(f"seamless loop: {result}")
+    return 0

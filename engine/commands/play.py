@@ -1,0 +1,102 @@
+"""`framechain play CLIP_OR_ANALYSIS`: endless random play in a window (or headless)."""
+from __future__ import annotations
+
+import math
+import sys
+
+NAME = "play"
+HELP = ("play a clip as an endless video texture in a window (speed, variety and range sliders; "
+        "F1 lists the keys), or headless with --headless --frames N")
+
+
+def _size(text: str | None):
+    if text is None:
+        return None
+    try:
+        width, height = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        from precompute.errors import ConfigError
+
+        raise ConfigError(f"--size must be WIDTHxHEIGHT, e.g. 1280x720, got {text!r}") from None
+    return width, height
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("clip", metavar="CLIP_OR_ANALYSIS",
+                        help="a video, GIF or image folder (analysed first, or taken from the "
+                             "cache), or a saved analysis folder")
+    parser.add_argument("--headless", action="store_true",
+                        help="no window (SDL dummy driver), unpaced: one clip frame per output frame")
+    parser.add_argument("--frames", type=int, metavar="N", help="stop after N output frames")
+    parser.add_argument("--stats", metavar="stats.json",
+                        help='write per-frame work times: {"frame_ms": [...], "size": [w, h], ...}')
+    parser.add_argument("--log", metavar="play.json", help="write the play log (source frames and weights)")
+    parser.add_argument("--fade", type=int, default=4, metavar="K",
+                        help="crossfade length in frames, centred on each jump (default 4; 0 cuts)")
+    parser.add_argument("--transitions", choices=("crossfade", "morph", "cut"), default="crossfade",
+                        help="how jumps are rendered (morph: optical flow computed once at start)")
+    parser.add_argument("--seed", type=int, default=0, metavar="N", help="random seed (default 0)")
+    parser.add_argument("--speed", type=float, default=1.0, metavar="X",
+                        help="play rate, 0.1-4 (default 1; below 1 blends neighbouring frames)")
+    parser.add_argument("--variety", type=float, default=1.0, metavar="X",
+                        help="sigma multiplier, 0.1-10 (default 1; higher jumps more)")
+    parser.add_argument("--range", type=int, nargs=2, metavar=("START", "STOP"),
+                        help="stay near frames START..STOP-1 (the paper's Eq. 10)")
+    parser.add_argument("--device", choices=("cpu", "auto", "cuda"), default="cpu",
+                        help="compositing: cpu (OpenCV), auto or cuda (torch) (default cpu)")
+    parser.add_argument("--size", metavar="WxH", help="window size (default: the clip's, up to 1280 wide)")
+    parser.add_argument("--fullscreen", action="store_true", help="start fullscreen (F11 toggles)")
+    parser.add_argument("--paced", action="store_true", help="hold the frame rate even when headless")
+    parser.add_argument("--display-fps", type=float, metavar="F",
+                        help="output frame rate (default: the clip's)")
+    parser.add_argument("--record", metavar="OUT", default="framechain-recording.mp4",
+                        help="where the record key (r) writes (default framechain-recording.mp4)")
+    parser.add_argument("--overlay", action="store_true", help="start with the status overlay on")
+    parser.add_argument("--no-controls", action="store_true", help="no sliders")
+
+
+def run(args) -> int:
+    from engine.player import PlayerConfig, play, write_play_log, write_stats
+    from engine.playback import PlaybackConfig
+    from engine.texture import VideoTexture
+    from engine.window import WindowConfig
+    from precompute.errors import ConfigError
+
+    if args.frames is not None and args.frames < 1:
+        raise ConfigError(f"--frames must be >= 1, got {args.frames}")
+    if args.headless and args.frames is None:
+        raise ConfigError("--headless needs --frames N (there is no window to close)")
+    if not (0.1 <= args.speed <= 4.0) or not math.isfinite(args.speed):
+        raise ConfigError(f"--speed must be in 0.1..4, got {args.speed}")
+    if not (0.1 <= args.variety <= 10.0):
+        raise ConfigError(f"--variety must be in 0.1..10, got {args.variety}")
+    size = _size(args.size)
+    from engine.commands._common import open_analysis
+
+    analysis = open_analysis(args.clip, progress=not args.headless)
+    texture = VideoTexture.from_analysis(analysis)
+    playback = PlaybackConfig(speed=args.speed, variety=args.variety, fade_frames=args.fade,
+                              seed=args.seed, frame_range=tuple(args.range) if args.range else None)
+    window = WindowConfig(title=f"framechain - {texture.source or args.clip}", size=size,
+                          fullscreen=args.fullscreen, headless=args.headless,
+                          show_overlay=args.overlay, record_path=args.record)
+    config = PlayerConfig(frames=args.frames, headless=args.headless,
+                          paced=True if args.paced else None, display_fps=args.display_fps,
+                          transitions=args.transitions, device=args.device, window=window,
+                          controls=not args.no_controls)
+    if args.transitions == "morph":
+        print("framechain: computing optical flow for the jumps (once)...", file=sys.stderr)
+    result = play(texture, playback=playback, config=config)
+    if args.log:
+        write_play_log(args.log, result, source=texture.source or args.clip,
+                       fps=args.display_fps or texture.fps)
+    if args.stats:
+        write_stats(args.stats, result, transitions=args.transitions, device=args.device,
+                    fps=args.display_fps or texture.fps)
+    if args.headless:
+        frame_ms = sorted(result.frame_ms)
+        p99 = frame_ms[min(len(frame_ms) - 1, int(0.99 * len(frame_ms)))]
+        print(f"played {len(result.frames)} frames at {result.size[0]}x{result.size[1]}, "
+              f"{result.jumps} jumps; work per frame mean {sum(frame_ms) / len(frame_ms):.2f} ms, "
+              f"p99 {p99:.2f} ms")
+    return 0

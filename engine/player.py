@@ -1,0 +1,225 @@
+"""The player loop: events -> playback.update(dt) -> compose -> window.show -> tick.
+
+`play(texture, ...)` runs it in a window, or headless on SDL's dummy driver (the same loop; time
+then advances by exactly one clip frame per output frame unless `paced`), and can write the play
+log (docs/ARCHITECTURE.md) and per-frame timings. Used by `framechain play` and the demos.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from engine.playback import Playback, PlaybackConfig
+from engine.render import make_compositor
+from engine.texture import VideoTexture
+from engine.window import Window, WindowConfig
+from precompute.errors import ConfigError, ExportError
+
+__all__ = ["PlayerConfig", "PlayResult", "play", "write_play_log", "APP_KEYS_HELP"]
+
+APP_KEYS_HELP = [
+    ("space", "pause / resume"),
+    ("right / .", "step one frame (while paused)"),
+    ("backspace", "restart with the same seed (same frames again)"),
+    ("n", "restart with a new seed"),
+    ("up / down", "speed x1.25 / x0.8"),
+    ("+ / -", "variety x1.25 / x0.8"),
+    ("t", "transitions: crossfade / cut"),
+]
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlayerConfig:
+    """How the player runs (the playback's own settings are in PlaybackConfig)."""
+
+    frames: int | None = None  # stop after this many output frames; None: until the window closes
+    headless: bool = False  # SDL's dummy driver: no window on screen, same loop
+    paced: bool | None = None  # wait to hold the frame rate; None: paced with a window, not headless
+    display_fps: float | None = None  # output frame rate; None: the clip's fps
+    transitions: str = "crossfade"  # "crossfade", "cut" (fade_frames 0) or "morph" (optical flow)
+    device: str = "cpu"  # "cpu" (OpenCV/numba), "auto" or "cuda" (torch path of engine.gpu)
+    window: WindowConfig = field(default_factory=WindowConfig)  # size, fullscreen, overlay...
+    controls: bool = True  # speed / variety / range sliders
+    keep_shown: bool = False  # keep a copy of every shown frame in PlayResult.shown (tests)
+
+
+@dataclass
+class PlayResult:
+    """What a run did: the play log entries, per-frame work times and size."""
+
+    frames: list  # one blend per output frame: [[source_index, weight], ...]
+    frame_ms: list  # per-frame work time in ms (update + compose + upload + flip)
+    size: tuple[int, int]  # (width, height) of the window played in
+    jumps: int = 0
+    shown: list = field(default_factory=list)  # copies of the shown frames when keep_shown
+
+
+def _overlay_lines(playback: Playback, fps_measured: float, transitions: str) -> list[str]:
+    config = playback.config
+    range_text = "all" if config.frame_range is None else f"{config.frame_range[0]}-{config.frame_range[1] - 1}"
+    blend = playback.current_blend()
+    return [
+        f"{fps_measured:5.1f} fps   frame {playback.current_frame} / {playback.texture.n_frames}"
+        + ("   paused" if playback.paused else ""),
+        f"jumps {playback.jumps}   blend {len(blend)}-way   {transitions}",
+        f"speed {config.speed:.2f}x   variety {config.variety:.2f}   range {range_text}   seed {config.seed}",
+    ]
+
+
+def _add_controls(window: Window, playback: Playback) -> None:
+    config = playback.config
+    window.add_slider("speed", label="speed", value=config.speed, value_range=(0.1, 4.0), fmt="{:.2f}x")
+    # variety on a log scale: slider -1..1 is variety 0.1..10
+    window.add_slider("variety", label="variety (log10)", value=math.log10(config.variety),
+                      value_range=(-1.0, 1.0), fmt="{:+.2f}")
+    start, stop = config.frame_range or (0, playback.texture.n_frames)
+    n = playback.texture.n_frames
+    window.add_slider("range_start", label="range from", value=start / n, value_range=(0.0, 1.0))
+    window.add_slider("range_stop", label="range to", value=stop / n, value_range=(0.0, 1.0))
+
+
+def _apply_slider(playback: Playback, window: Window, name: str, value: float) -> None:
+    n = playback.texture.n_frames
+    if name == "speed":
+        playback.set_speed(max(0.1, value))
+    elif name == "variety":
+        playback.set_variety(10.0 ** value)
+    elif name in ("range_start", "range_stop"):
+        start = int(round(window.slider_value("range_start") * n))
+        stop = int(round(window.slider_value("range_stop") * n))
+        start, stop = min(start, stop), max(start, stop)
+        if stop - start < 2:
+            stop = min(n, start + 2)
+            start = stop - 2
+        playback.set_frame_range(None if (start, stop) == (0, n) else (start, stop))
+
+
+def _apply_key(playback: Playback, window: Window, name: str, state: dict) -> None:
+    if name == "space":
+        playback.pause()
+    elif name in ("right", "."):
+        playback.step()
+    elif name == "backspace":
+        playback.restart()
+    elif name == "n":
+        playback.restart(seed=playback.config.seed + 1)
+        window.say(f"seed {playback.config.seed}")
+    elif name in ("up", "down"):
+        speed = min(4.0, max(0.1, playback.config.speed * (1.25 if name == "up" else 0.8)))
+        playback.set_speed(speed)
+        if "speed" in window._sliders:
+            window.set_slider_value("speed", speed)
+    elif name in ("+", "=", "-", "[+]", "[-]"):
+        variety = min(10.0, max(0.1, playback.config.variety * (1.25 if name in ("+", "=", "[+]") else 0.8)))
+        playback.set_variety(variety)
+        if "variety" in window._sliders:
+            window.set_slider_value("variety", math.log10(variety))
+    elif name == "t" and state["transitions"] != "morph":
+        fade = 0 if playback.config.fade_frames > 1 else state["fade_frames"]
+        playback.set_fade_frames(fade)
+        window.say("cut" if fade <= 1 else f"crossfade over {fade} frames")
+
+
+def play(texture: VideoTexture, *, playback: PlaybackConfig = PlaybackConfig(),
+         config: PlayerConfig = PlayerConfig(), flows=None, on_frame=None) -> PlayResult:
+    """Run the player. `flows` (precompute.flows.LinkFlows) is needed for transitions="morph"
+    (computed here when None). `on_frame(index, blend, shown)` is called after each frame."""
+    if config.frames is not None and config.frames < 1:
+        raise ConfigError(f"frames must be >= 1, got {config.frames}")
+    if config.transitions == "cut":
+        playback = replace(playback, fade_frames=0)
+    if config.transitions == "morph" and flows is None:
+        from precompute.flows import link_flows
+
+        flows = link_flows(texture.frames, texture.link_offsets, texture.link_targets,
+                           link_probabilities=texture.link_probabilities(variety=playback.variety))
+    compositor = make_compositor(texture.frames, transitions=config.transitions, device=config.device,
+                                 flows=flows, fade_frames=playback.fade_frames)
+    state = Playback(texture, playback)
+    fps = config.display_fps or texture.fps
+    paced = (not config.headless) if config.paced is None else config.paced
+    window_config = config.window
+    if config.headless and not window_config.headless:
+        window_config = replace(window_config, headless=True)
+    if window_config.record_fps != fps:
+        window_config = replace(window_config, record_fps=fps)
+    window = Window(window_config).open(texture.frame_size)
+    window.set_help(APP_KEYS_HELP)
+    if config.controls:
+        _add_controls(window, state)
+    key_state = {"transitions": config.transitions, "fade_frames": max(2, playback.fade_frames)}
+    result = PlayResult(frames=[], frame_ms=[], size=window.size)
+    dt_s = 1.0 / fps
+    measured_fps = fps
+    index = 0
+    try:
+        while window.is_open and (config.frames is None or index < config.frames):
+            started = time.perf_counter()
+            for event in window.poll():
+                if event.kind == "quit":
+                    window.close()
+                elif event.kind == "slider":
+                    _apply_slider(state, window, event.name, event.value)
+                elif event.kind == "key":
+                    _apply_key(state, window, event.name, key_state)
+            if not window.is_open:
+                break
+            if index > 0:
+                state.update(dt_s)
+            blend = state.current_blend()
+            shown = compositor.compose(blend)
+            overlay = _overlay_lines(state, measured_fps, config.transitions) if window.overlay_visible else None
+            window.show(shown, overlay=overlay, dt_s=dt_s)
+            result.frame_ms.append((time.perf_counter() - started) * 1000.0)
+            result.frames.append([[int(f), float(w)] for f, w in blend])
+            if config.keep_shown:
+                result.shown.append(np.array(shown))
+            if on_frame is not None:
+                on_frame(index, blend, window)
+            index += 1
+            waited = window.tick(fps if paced else None)
+            if paced:
+                dt_s = waited
+                measured_fps = 0.9 * measured_fps + 0.1 / max(waited, 1e-6)
+            else:
+                dt_s = 1.0 / fps  # headless, unpaced: one clip frame of time per output frame
+        result.size = window.size
+        result.jumps = state.jumps
+    finally:
+        window.close()
+    return result
+
+
+def write_play_log(path: str | os.PathLike, result: PlayResult, *, source: str, fps: float) -> Path:
+    """Write the play log (docs/ARCHITECTURE.md: "framechain-playlog" version 1)."""
+    log = {"format": "framechain-playlog", "format_version": 1, "source": str(source), "fps": float(fps),
+           "frames": result.frames}
+    return _write_json(path, log)
+
+
+def write_stats(path: str | os.PathLike, result: PlayResult, **extra) -> Path:
+    """Write `{"frame_ms": [...], "size": [w, h], ...}`."""
+    frame_ms = np.asarray(result.frame_ms)
+    stats = {"frame_ms": [round(v, 4) for v in result.frame_ms], "size": list(result.size),
+             "frames": len(result.frame_ms), "jumps": result.jumps,
+             "mean_ms": float(frame_ms.mean()) if frame_ms.size else 0.0,
+             "p99_ms": float(np.percentile(frame_ms, 99)) if frame_ms.size else 0.0, **extra}
+    return _write_json(path, stats)
+
+
+def _write_json(path, payload) -> Path:
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(path.name + ".tmp")
+        temporary.write_text(json.dumps(payload))
+        temporary.replace(path)
+    except OSError as error:
+        raise ExportError(f"{path}: cannot write ({error.strerror or error}); check the folder") from None
+    return path

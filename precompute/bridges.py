@@ -1,0 +1,507 @@
+"""Generated bridges: K model-made frames that replace the frames around a jump (issue 6).
+
+A jump i -> j of the chain means "after frame i, show j" (j looks like i + 1). A bridge of K
+frames replaces the first K frames after the jump: play shows
+
+    i, g1, ..., gK, j + K        with g_n the model's frame between i and j + K at t = n / (K + 1)
+
+so the content keeps its speed (j + K stands where i + K + 1 would) and a path through a bridge
+is as long as the path through the bare jump. The bridge frames are made at the model size and
+upsampled to display size guided by the endpoints: the endpoints are warped at full size along
+the (rescaled) flows and the model's low-resolution correction is added on top.
+
+In the chain the generated frames are extra *states* N .. N+G-1 (N real frames, G generated):
+the jump link i -> j becomes i -> N + first frame of its bridge (same costs and probability),
+each bridge frame links only to the next, and the last to j + K. Every state keeps a way on, so
+play never stops.
+
+Saved beside an analysis, in its `bridges/` sub-folder (docs/ARCHITECTURE.md, "Generated
+bridges"): manifest.json, bridges.npz (the bridge table and the extended CSR links), frames.u8
+(the generated frames, raw (G, H, W, 3) uint8) and the model (model.pt + model.json).
+The analysis' own files are not changed, so `load_analysis` is unaffected.
+
+Array functions here take and return numpy arrays; `build_bridges`, `save_bridges` and
+`load_bridges` are the I/O edges.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from precompute.errors import AnalysisError, ConfigError
+from precompute import generative
+
+__all__ = [
+    "BridgeConfig",
+    "Bridges",
+    "BRIDGES_FOLDER",
+    "FORMAT",
+    "FORMAT_VERSION",
+    "select_jumps",
+    "bridge_plan",
+    "upsample_guided",
+    "generate_bridge_frames",
+    "extend_links",
+    "build_bridges",
+    "save_bridges",
+    "load_bridges",
+    "bridges_message",
+]
+
+FORMAT = "framechain-bridges"
+FORMAT_VERSION = 1
+BRIDGES_FOLDER = "bridges"
+MANIFEST = "manifest.json"
+ARRAYS = "bridges.npz"
+STORE = "frames.u8"
+
+
+@dataclass(frozen=True)
+class BridgeConfig:
+    """Which jumps get a generated bridge, and how long it is."""
+
+    frames_per_bridge: int = 4  # K generated frames per jump (about the fade length; 4 hid the campfire's jump)
+    links_per_frame: int = 2  # M: the likeliest jumps of each frame get a bridge. More: more variety bridged, more storage
+    min_probability: float = 0.02  # jumps less likely than this are left to the crossfade/morph
+    loop_jumps: int = 50  # the cheapest loop candidates (export's backward jumps) are bridged too
+    max_store_bytes: int = 1 << 30  # cap on the generated frames; the likeliest jumps are kept first
+
+    def __post_init__(self):
+        checks = {
+            "frames_per_bridge": self.frames_per_bridge >= 1,
+            "links_per_frame": self.links_per_frame >= 0,
+            "min_probability": 0.0 <= self.min_probability <= 1.0,
+            "loop_jumps": self.loop_jumps >= 0,
+            "max_store_bytes": self.max_store_bytes > 0,
+        }
+        bad = {name: getattr(self, name) for name, ok in checks.items() if not ok}
+        if bad:
+            raise ConfigError(f"BridgeConfig: out of range: {bad} (see the field comments)")
+
+
+# ----------------------------------------------------------------------------- array functions
+
+def select_jumps(link_offsets: np.ndarray, link_targets: np.ndarray, link_probabilities: np.ndarray,
+                 loop_sources: np.ndarray, loop_targets: np.ndarray, *,
+                 config: BridgeConfig = BridgeConfig()) -> tuple[np.ndarray, np.ndarray]:
+    """The jumps to bridge, likeliest first: (B,) int32 sources and (B,) int32 targets.
+
+    link_offsets (N+1,) int64, link_targets (nnz,) int32, link_probabilities (nnz,) float32: the
+    analysis' CSR links; loop_sources, loop_targets (L,) int32: its loop candidates, cheapest
+    first. Per frame the `links_per_frame` likeliest jumps (target != source + 1) with probability
+    >= min_probability, then the first `loop_jumps` loop candidates; duplicates removed.
+    """
+    offsets = np.asarray(link_offsets, np.int64)
+    targets = np.asarray(link_targets, np.int64)
+    probabilities = np.asarray(link_probabilities, np.float64)
+    n_frames = len(offsets) - 1
+    sources = np.repeat(np.arange(n_frames), np.diff(offsets))  # (nnz,)
+    jump = (targets != sources + 1) & (probabilities >= config.min_probability)
+    # rank within each row by probability: sort by (source, -probability)
+    order = np.lexsort((-probabilities, sources))
+    order = order[jump[order]]
+    row_start = np.searchsorted(sources[order], sources[order], side="left")
+    rank = np.arange(len(order)) - row_start  # (kept,) 0 = likeliest jump of its row
+    chosen = order[rank < config.links_per_frame]
+    chosen = chosen[np.argsort(-probabilities[chosen], kind="stable")]
+    pairs_source = [sources[chosen]]
+    pairs_target = [targets[chosen]]
+    loops = min(config.loop_jumps, len(loop_sources))
+    pairs_source.append(np.asarray(loop_sources[:loops], np.int64))
+    pairs_target.append(np.asarray(loop_targets[:loops], np.int64))
+    all_sources = np.concatenate(pairs_source)
+    all_targets = np.concatenate(pairs_target)
+    key = all_sources * (n_frames + 1) + all_targets
+    _, first = np.unique(key, return_index=True)
+    first = np.sort(first)  # keep the priority order
+    return all_sources[first].astype(np.int32), all_targets[first].astype(np.int32)
+
+
+def bridge_plan(sources: np.ndarray, targets: np.ndarray, *, n_frames: int, frames_per_bridge: int,
+                frame_bytes: int, max_store_bytes: int):
+    """Lengths and exits of the bridges that fit: returns (sources, targets, exits, offsets).
+
+    A bridge of jump i -> j has K = min(frames_per_bridge, n_frames - 1 - j) frames and exit
+    j + K; jumps with K < 1 (landing on the last frame) get none. Bridges are kept in the given
+    order until `max_store_bytes` of frames would be exceeded. offsets (B+1,) int64: bridge b's
+    frames are [offsets[b], offsets[b+1]) of the generated store.
+    """
+    sources = np.asarray(sources, np.int64)
+    targets = np.asarray(targets, np.int64)
+    lengths = np.minimum(frames_per_bridge, n_frames - 1 - targets)
+    keep = lengths >= 1
+    sources, targets, lengths = sources[keep], targets[keep], lengths[keep]
+    total_bytes = np.cumsum(lengths) * frame_bytes
+    fit = total_bytes <= max_store_bytes
+    sources, targets, lengths = sources[fit], targets[fit], lengths[fit]
+    offsets = np.zeros(len(lengths) + 1, np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    return (sources.astype(np.int32), targets.astype(np.int32), (targets + lengths).astype(np.int32),
+            offsets)
+
+
+def _resize_flow(flow: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """(h, w, 2) px at one size -> (H, W, 2) px at `size` (vectors scaled with the image)."""
+    h, w = flow.shape[:2]
+    big_h, big_w = size
+    out = cv2.resize(flow, (big_w, big_h), interpolation=cv2.INTER_LINEAR)  # (H, W, 2)
+    out[..., 0] *= big_w / w
+    out[..., 1] *= big_h / h
+    return out
+
+
+def upsample_guided(generated: np.ndarray, a: np.ndarray, b: np.ndarray, times, flows) -> np.ndarray:
+    """Bring model-size frames to the endpoints' size, guided by the endpoints.
+
+    generated (K, h, w, 3) uint8 at the model size; a, b (H, W, 3) uint8 display-size endpoints;
+    times (K,); flows (f01, f10) (h, w, 2) float32 at the model size.
+    At full size the endpoints are warped to each t along the rescaled flows and blended (the
+    detail); the model's difference from that blend, measured at the model size, is upsampled
+    and added (the correction). Returns (K, H, W, 3) uint8.
+    """
+    big = a.shape[:2]
+    small = generated.shape[1:3]
+    if tuple(big) == tuple(small):
+        return np.ascontiguousarray(generated)
+    f01 = _resize_flow(flows[0], big)
+    f10 = _resize_flow(flows[1], big)
+    out = []
+    for frame, t in zip(generated, np.asarray(times, np.float64)):
+        wa, wb, _, _ = generative._morph_parts(a, b, f01, f10, float(t))
+        base = (1.0 - t) * wa + t * wb  # (H, W, 3) float32, full-size detail
+        base_small = cv2.resize(base, (small[1], small[0]), interpolation=cv2.INTER_AREA)  # (h, w, 3)
+        correction = frame.astype(np.float32) - base_small
+        correction = cv2.resize(correction, (big[1], big[0]), interpolation=cv2.INTER_LINEAR)  # (H, W, 3)
+        out.append(np.clip(base + correction + 0.5, 0, 255).astype(np.uint8))
+    return np.stack(out)
+
+
+def generate_bridge_frames(model: generative.GenerativeModel, frames: np.ndarray, sources: np.ndarray,
+                           exits: np.ndarray, offsets: np.ndarray, *, out: np.ndarray | None = None,
+                           progress: bool = True) -> np.ndarray:
+    """Bridge frames for each (source, exit): (G, H, W, 3) uint8, G = offsets[-1].
+
+    frames (T, H, W, 3) uint8 at display size (the analysis' store); bridge b's frames go to
+    out[offsets[b]:offsets[b+1]] at times n / (K_b + 1), n = 1..K_b. `out` may be a writable
+    memmap to fill in place.
+    """
+    from tqdm.auto import tqdm
+
+    generative._check_frames(frames)
+    count = int(offsets[-1])
+    if out is None:
+        out = np.empty((count,) + frames.shape[1:], np.uint8)
+    for b in tqdm(range(len(sources)), desc="bridges", unit="bridge", disable=not progress,
+                  dynamic_ncols=True):
+        a, z = np.asarray(frames[sources[b]]), np.asarray(frames[exits[b]])
+        length = int(offsets[b + 1] - offsets[b])
+        times = np.arange(1, length + 1) / (length + 1)
+        a_small, z_small = generative.resize_frames(np.stack([a, z]), model.size)
+        flows = generative._flow_pair(a_small, z_small, model.config.flow)
+        made = model.interpolate(a_small, z_small, times, flows=flows)  # (K, h, w, 3)
+        out[offsets[b]:offsets[b + 1]] = upsample_guided(made, a, z, times, flows)
+    return out
+
+
+def extend_links(link_offsets: np.ndarray, link_targets: np.ndarray, link_visual_costs: np.ndarray,
+                 link_future_costs: np.ndarray, link_probabilities: np.ndarray, *, sources: np.ndarray,
+                 targets: np.ndarray, exits: np.ndarray, offsets: np.ndarray) -> dict:
+    """The chain with bridge states: CSR arrays over N + G states (state N + g = generated frame g).
+
+    Each bridged link i -> j is redirected to i -> N + offsets[b] (its costs and probability
+    kept); generated frame g links to g + 1 within its bridge, the last to its exit, each with
+    probability 1 and cost 0. Bridges of jumps that are not links (loop candidates) only add
+    their states (reachable from export, not from random play). Returns a dict of
+    link_offsets (N+G+1,) int64, link_targets int32, link_visual_costs, link_future_costs,
+    link_probabilities float32, link_bridges (nnz',) int32: the bridge a link enters, or -1, and
+    state_bridges (G,) int32: the bridge of each generated state.
+    """
+    offsets_in = np.asarray(link_offsets, np.int64)
+    n_frames = len(offsets_in) - 1
+    new_targets = np.array(link_targets, np.int32)  # a copy: inputs are never modified
+    link_sources = np.repeat(np.arange(n_frames, dtype=np.int64), np.diff(offsets_in))
+    key = link_sources * (n_frames + 1) + new_targets  # (nnz,) sorted: rows ascend, find by bisection
+    order = np.argsort(key, kind="stable")
+    wanted = np.asarray(sources, np.int64) * (n_frames + 1) + np.asarray(targets, np.int64)
+    where = np.searchsorted(key[order], wanted)
+    where = np.minimum(where, len(key) - 1)
+    found = key[order][where] == wanted
+    link_index = order[where][found]
+    entry_states = n_frames + np.asarray(offsets[:-1], np.int64)
+    new_targets[link_index] = entry_states[found]
+    link_bridges = np.full(len(new_targets), -1, np.int32)
+    link_bridges[link_index] = np.flatnonzero(found)
+
+    generated = int(offsets[-1])
+    lengths = np.diff(offsets)
+    bridge_of = np.repeat(np.arange(len(lengths)), lengths)  # (G,) bridge of each generated frame
+    following = n_frames + np.arange(generated, dtype=np.int64) + 1  # (G,) the next generated frame
+    last = np.asarray(offsets[1:], np.int64) - 1  # (B,) last frame of each bridge
+    following[last] = np.asarray(exits, np.int64)
+    return {
+        "link_offsets": np.concatenate([offsets_in, offsets_in[-1] + 1 + np.arange(generated, dtype=np.int64)]),
+        "link_targets": np.concatenate([new_targets, following.astype(np.int32)]),
+        "link_visual_costs": np.concatenate([np.asarray(link_visual_costs, np.float32), np.zeros(generated, np.float32)]),
+        "link_future_costs": np.concatenate([np.asarray(link_future_costs, np.float32), np.zeros(generated, np.float32)]),
+        "link_probabilities": np.concatenate([np.asarray(link_probabilities, np.float32), np.ones(generated, np.float32)]),
+        "link_bridges": np.concatenate([link_bridges, np.full(generated, -1, np.int32)]),
+        "state_bridges": bridge_of.astype(np.int32),
+    }
+
+
+# ----------------------------------------------------------------------------- the loaded bridges
+
+@dataclass(frozen=True, eq=False)
+class Bridges:
+    """Generated bridges of one analysis (what play and export use).
+
+    n_frames   N real frames; states N .. N+G-1 are generated frames
+    frames     (G, H, W, 3) uint8 generated frames (memory-mapped when loaded)
+    sources, targets, exits  (B,) int32: bridge b replaces jump sources[b] -> targets[b] and
+               leads to exits[b] = targets[b] + K_b
+    offsets    (B+1,) int64: bridge b's frames are frames[offsets[b]:offsets[b+1]]
+    links      the extended CSR (see `extend_links`), over N + G states
+    """
+
+    path: Path | None
+    n_frames: int
+    frames: np.ndarray
+    sources: np.ndarray
+    targets: np.ndarray
+    exits: np.ndarray
+    offsets: np.ndarray
+    links: dict = field(repr=False)
+    manifest: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def n_bridges(self) -> int:
+        return int(len(self.sources))
+
+    @property
+    def n_states(self) -> int:
+        return self.n_frames + int(self.offsets[-1])
+
+    def is_generated(self, state: int) -> bool:
+        return int(state) >= self.n_frames
+
+    def bridge_for(self, source: int, target: int) -> int | None:
+        """Index of the bridge of jump source -> target, or None."""
+        hits = np.flatnonzero((self.sources == source) & (self.targets == target))
+        return int(hits[0]) if hits.size else None
+
+    def describe(self, state: int) -> dict:
+        """A generated state as the play log writes it: {"bridge": [i, exit], "step": n, "of": K,
+        "store_index": state} (step is 1-based; t = step / (of + 1))."""
+        g = int(state) - self.n_frames
+        if not (0 <= g < int(self.offsets[-1])):
+            raise ConfigError(f"state {state} is not a generated frame (states {self.n_frames}.."
+                              f"{self.n_states - 1} are)")
+        b = int(np.searchsorted(self.offsets, g, side="right") - 1)
+        return {"bridge": [int(self.sources[b]), int(self.exits[b])], "step": g - int(self.offsets[b]) + 1,
+                "of": int(self.offsets[b + 1] - self.offsets[b]), "store_index": int(state)}
+
+    def blend_of(self, state: int) -> list[tuple[int, float]]:
+        """The play log's `frames` entry for a state: [(state, 1.0)] for a real frame, the blend of
+        its bridge's endpoints at its time [(i, 1 - t), (exit, t)] for a generated one."""
+        if not self.is_generated(state):
+            return [(int(state), 1.0)]
+        info = self.describe(state)
+        t = info["step"] / (info["of"] + 1)
+        i, exit_ = info["bridge"]
+        return [(i, 1.0 - t), (exit_, t)]
+
+    def frame(self, state: int) -> np.ndarray:
+        """(H, W, 3) uint8 image of a generated state (real frames come from the analysis)."""
+        return self.frames[int(state) - self.n_frames]
+
+    def expand_path(self, path, *, cyclic: bool = False) -> np.ndarray:
+        """Put bridges into a path of real frames: (L,) int -> (L,) int32 states, same length.
+
+        Where the path jumps i -> j and a bridge of that jump exists, the K positions after the
+        jump (j .. j+K-1, when the path runs on naturally that far) become the bridge's states,
+        so the path then reaches j + K on time. With `cyclic`, the wrap (last -> first) counts as
+        a jump too (an exported loop). Jumps without a bridge are left as they are.
+        """
+        states = np.array(path, np.int32)  # a copy: the input is never modified
+        length = len(states)
+        real = states.copy()
+        steps = range(length if cyclic else length - 1)
+        for position in steps:
+            i, j = int(real[position]), int(real[(position + 1) % length])
+            if j == i + 1:
+                continue
+            b = self.bridge_for(i, j)
+            if b is None:
+                continue
+            k = int(self.offsets[b + 1] - self.offsets[b])
+            run = [(position + 1 + n) % length for n in range(k)]
+            if k >= length or any(int(real[p]) != j + n for n, p in enumerate(run)):
+                continue  # the path leaves before the bridge ends: keep the bare jump
+            for n, p in enumerate(run):
+                states[p] = self.n_frames + int(self.offsets[b]) + n
+        return states
+
+    def texture_arrays(self) -> dict:
+        """Keyword arguments for engine.texture.VideoTexture.from_arrays over the N + G states
+        (everything but the frames: pass `np.concatenate([analysis.frames, bridges.frames])`)."""
+        return {name: self.links[name] for name in
+                ("link_offsets", "link_targets", "link_future_costs", "link_visual_costs")}
+
+
+def bridges_message(analysis) -> str:
+    """What to tell a user asking for generated transitions where none exist."""
+    where = getattr(analysis, "path", "the analysis")
+    return (f"{where}: no generated bridges (issue 6 model); run `framechain bridges CLIP` "
+            "to train one (about 5 minutes on the CPU); using the flow morph instead")
+
+
+# ----------------------------------------------------------------------------- I/O
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 22), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _analysis_identity(analysis) -> str:
+    """What ties the bridges to one analysis: the recorded hash of its analysis.npz."""
+    files = (getattr(analysis, "manifest", {}) or {}).get("files", {})
+    return str(files.get("analysis.npz", ""))
+
+
+def build_bridges(analysis, *, config: BridgeConfig = BridgeConfig(),
+                  model_config: generative.GenerativeConfig | None = None,
+                  model: generative.GenerativeModel | None = None,
+                  out: str | os.PathLike | None = None, progress: bool = True) -> Bridges:
+    """Train the in-between model on the analysis' frames (unless `model` is given), generate the
+    bridges of its jumps and save them to `out` (default: the analysis folder's `bridges/`).
+
+    analysis: a precompute.Analysis (frames (N, H, W, 3) uint8, CSR links, loop candidates).
+    Returns the loaded Bridges.
+    """
+    frames = analysis.frames
+    n_frames = int(analysis.n_frames)
+    sources, targets = select_jumps(analysis.link_offsets, analysis.link_targets,
+                                    analysis.link_probabilities, analysis.loop_sources,
+                                    analysis.loop_targets, config=config)
+    frame_bytes = int(np.prod(frames.shape[1:]))
+    sources, targets, exits, offsets = bridge_plan(
+        sources, targets, n_frames=n_frames, frames_per_bridge=config.frames_per_bridge,
+        frame_bytes=frame_bytes, max_store_bytes=config.max_store_bytes)
+    if model is None:
+        model_config = model_config or generative.default_config()
+        if model_config.max_gap < config.frames_per_bridge + 1:
+            model_config = dataclasses.replace(model_config, max_gap=config.frames_per_bridge + 1)
+        model = generative.train_model(np.asarray(frames), config=model_config, progress=progress)
+    started = time.perf_counter()
+    generated = generate_bridge_frames(model, frames, sources, exits, offsets, progress=progress)
+    seconds = time.perf_counter() - started
+    links = extend_links(analysis.link_offsets, analysis.link_targets, analysis.link_visual_costs,
+                         analysis.link_future_costs, analysis.link_probabilities, sources=sources,
+                         targets=targets, exits=exits, offsets=offsets)
+    target = Path(out) if out is not None else Path(analysis.path) / BRIDGES_FOLDER
+    stats = {"bridges": int(len(sources)), "generated_frames": int(offsets[-1]),
+             "generate_seconds": round(seconds, 3),
+             "ms_per_frame": round(1000 * seconds / max(1, int(offsets[-1])), 3),
+             "linked_bridges": int(np.count_nonzero(links["link_bridges"] >= 0)) if links else 0}
+    save_bridges(target, analysis=analysis, config=config, model=model, frames=generated,
+                 sources=sources, targets=targets, exits=exits, offsets=offsets, links=links,
+                 stats=stats)
+    return load_bridges(analysis, folder=target)
+
+
+def save_bridges(folder, *, analysis, config: BridgeConfig, model: generative.GenerativeModel,
+                 frames: np.ndarray, sources, targets, exits, offsets, links: dict, stats: dict) -> Path:
+    """Write a bridges folder atomically (a temporary folder beside it, renamed into place)."""
+    folder = Path(folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    temporary = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".tmp", dir=folder.parent))
+    try:
+        arrays = {"bridge_sources": np.asarray(sources, np.int32), "bridge_targets": np.asarray(targets, np.int32),
+                  "bridge_exits": np.asarray(exits, np.int32), "bridge_offsets": np.asarray(offsets, np.int64)}
+        arrays.update(links)
+        np.savez(temporary / ARRAYS, **arrays)
+        np.ascontiguousarray(frames, np.uint8).tofile(temporary / STORE)
+        generative.save_model(model, temporary)
+        files = {name: _sha256(temporary / name) for name in (ARRAYS, STORE, generative.WEIGHTS_FILE,
+                                                             generative.SIDECAR_FILE)}
+        shape = (int(offsets[-1]),) + tuple(int(v) for v in analysis.frames.shape[1:])
+        manifest = {
+            "format": FORMAT, "format_version": FORMAT_VERSION,
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "analysis": {"n_frames": int(analysis.n_frames), "analysis_sha256": _analysis_identity(analysis)},
+            "config": dataclasses.asdict(config),
+            "model": {"config": dataclasses.asdict(model.config), "size": list(model.size), "record": model.record},
+            "store": {"file": STORE, "frames": shape[0], "height": shape[1], "width": shape[2]},
+            "files": files,
+            "stats": stats,
+        }
+        (temporary / MANIFEST).write_text(json.dumps(manifest, indent=1))
+        if folder.exists():
+            old = folder.with_name(f".{folder.name}.old-{os.getpid()}")
+            folder.rename(old)
+            temporary.rename(folder)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            temporary.rename(folder)
+    except BaseException:
+        shutil.rmtree(temporary, ignore_errors=True)
+        raise
+    return folder
+
+
+def load_bridges(analysis, *, folder: str | os.PathLike | None = None) -> Bridges | None:
+    """The bridges saved with an analysis, or None when it has none (then say
+    `bridges_message(analysis)` and fall back to the morph).
+
+    Refuses (AnalysisError) an unknown format version, a missing or tampered file, or bridges
+    made for another analysis. Frames are memory-mapped, arrays read-only.
+    """
+    folder = Path(folder) if folder is not None else Path(analysis.path) / BRIDGES_FOLDER
+    manifest_path = folder / MANIFEST
+    if not manifest_path.is_file():
+        return None
+    redo = "; delete that folder and run `framechain bridges` again"
+    try:
+        manifest = json.loads(manifest_path.read_text())
+    except (OSError, ValueError) as error:
+        raise AnalysisError(f"{folder}: {MANIFEST} is unreadable ({error}){redo}") from None
+    if manifest.get("format") != FORMAT or manifest.get("format_version") != FORMAT_VERSION:
+        raise AnalysisError(f"{folder}: format {manifest.get('format')!r} version {manifest.get('format_version')!r}, "
+                            f"this framechain reads {FORMAT!r} version {FORMAT_VERSION}{redo}")
+    for name, digest in manifest.get("files", {}).items():
+        if not (folder / name).is_file():
+            raise AnalysisError(f"{folder}: {name} is missing{redo}")
+        if _sha256(folder / name) != digest:
+            raise AnalysisError(f"{folder}: {name} does not match its recorded hash (changed or truncated){redo}")
+    identity = manifest.get("analysis", {})
+    if identity.get("n_frames") != int(analysis.n_frames) or \
+            identity.get("analysis_sha256") != _analysis_identity(analysis):
+        raise AnalysisError(f"{folder}: made for another analysis than {getattr(analysis, 'path', '?')}{redo}")
+    store = manifest["store"]
+    shape = (int(store["frames"]), int(store["height"]), int(store["width"]), 3)
+    if shape[0]:
+        frames = np.memmap(folder / STORE, dtype=np.uint8, mode="r", shape=shape)
+    else:
+        frames = np.zeros(shape, np.uint8)
+    with np.load(folder / ARRAYS, allow_pickle=False) as data:
+        arrays = {key: data[key] for key in data.files}
+    for array in arrays.values():
+        array.flags.writeable = False
+    links = {k: v for k, v in arrays.items() if not k.startswith("bridge_")}
+    return Bridges(path=folder, n_frames=int(analysis.n_frames), frames=frames,
+                   sources=arrays["bridge_sources"], targets=arrays["bridge_targets"],
+                   exits=arrays["bridge_exits"], offsets=arrays["bridge_offsets"], links=links,
+                   manifest=manifest)

@@ -1,0 +1,871 @@
+"""Sparse analysis for long clips: k-nearest-neighbour candidates instead of the N x N matrices.
+
+An hour at 30 fps is 108,000 frames: the dense distance matrix alone would take 47 GB. Only the
+cheap transitions matter (the pruned chain keeps a few links per frame), so this path:
+
+1. projects the (N, d) features on their top principal components (a random sample of frames
+   fits them) and finds each frame's k nearest frames there: FAISS (exact `IndexFlatL2`, or
+   HNSW above `hnsw_above` frames), or torch matmul + topk when FAISS is absent. Frames within
+   `min_jump_frames` of each other are excluded (they are no jumps);
+2. takes as candidate jumps of row i the neighbours j of frame i+1 (C[i, j] = D1[i+1, j]) and the
+   `expand` frames either side of each (the local-minimum test of the pruning needs C[i, j +- 1],
+   and the dynamics filter can move a minimum by a frame), plus the natural step i -> i+1;
+3. computes each candidate's filtered cost exactly as `precompute.dynamics.transition_costs`
+   does (same taps, same edge renormalisation, same forbidden jumps), from exact distances of
+   the full features (float64 accumulation, no cancellation), never from a matrix: candidates are
+   sorted along diagonals so that the distances D[i+k, j+k] that neighbouring rows share are
+   computed once;
+4. solves the future cost on that sparse graph with the dense path's maths (min form: policy
+   iteration, O(nnz) per pass; expected form: back-to-front Gauss-Seidel sweeps from the min
+   form's V, to the tolerance or the cap);
+5. prunes with the dense path's rules (`precompute.links`) and finds the loop candidates as 2-D
+   local minima of C among the cheapest backward candidates (their 8 neighbours costed exactly).
+
+Memory is O(N k) besides the features, which may be a read-only `np.memmap` (uint8 features are
+exact: area-downscaled uint8 frames are whole numbers). `mean_cost` (hence sigma and the
+tolerance) is the dense path's mean over all finite non-zero costs, estimated from a fixed random
+sample of pairs (`sample_pairs`; ~0.3% standard error).
+
+Known difference from the dense path: the expected form of the future cost averages over a
+frame's candidate links only, not over all N frames; the min form (the default) is the same
+wherever the cheapest way on is among the candidates.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import time
+import warnings
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+
+from precompute.config import AnalysisConfig
+from precompute.dynamics import binomial_weights
+from precompute.errors import ConfigError
+from precompute.links import probabilities_from_costs
+
+__all__ = ["SparseConfig", "sparse_links", "nearest_neighbours", "pair_costs", "pair_distances",
+           "openblas_coretype"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class SparseConfig:
+    """How the sparse path finds and costs its candidates (AnalysisConfig holds the maths)."""
+
+    neighbours: int = 16  # k: nearest frames retrieved per frame. More: higher recall of the
+    #   dense links, slower (cost grows linearly).
+    expand: int = 2  # frames either side of each neighbour also costed exactly; 1 is the least
+    #   the local-minimum test needs, 2 also catches minima the dynamics filter moved.
+    search: str = "auto"  # "auto" | "flat" | "hnsw" | "torch": exact FAISS below `hnsw_above`
+    #   frames, HNSW above; "torch" (exact, no FAISS needed) is the fallback without FAISS.
+    search_dims: int = 64  # principal components the search runs on. More: candidates closer to
+    #   the full-feature ranking, slower search.
+    pca_sample: int = 4096  # frames (evenly spaced) that fit the principal components
+    hnsw_above: int = 60_000  # frames above which "auto" uses HNSW (N log N) over exact (N^2)
+    hnsw_links: int = 32  # HNSW graph degree M: higher recall, more memory and build time
+    hnsw_ef_search: int = 128  # HNSW search breadth: higher recall, slower queries
+    hnsw_ef_construction: int = 64  # HNSW build breadth
+    sample_pairs: int = 60_000  # random pairs that estimate the mean cost (sigma, tolerance)
+    loop_pool: int = 8  # x max_loop_candidates: cheapest backward candidates tested as loops
+    seed: int = 0  # of the pair sample and the PCA sketch: same input, same analysis
+
+    def __post_init__(self):
+        checks = [
+            (self.neighbours >= 1, "neighbours must be >= 1"),
+            (self.expand >= 1, "expand must be >= 1 (the local-minimum test needs j +- 1)"),
+            (self.search in ("auto", "flat", "hnsw", "torch"),
+             "search must be 'auto', 'flat', 'hnsw' or 'torch'"),
+            (self.search_dims >= 1, "search_dims must be >= 1"),
+            (self.pca_sample >= 2, "pca_sample must be >= 2"),
+            (self.hnsw_links >= 4, "hnsw_links must be >= 4"),
+            (self.hnsw_ef_search >= 1 and self.hnsw_ef_construction >= 1, "hnsw ef must be >= 1"),
+            (self.sample_pairs >= 100, "sample_pairs must be >= 100"),
+            (self.loop_pool >= 1, "loop_pool must be >= 1"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise ConfigError(f"{message} (got {self})")
+
+
+# ----------------------------------------------------------------------------------------------
+# exact distances and filtered costs for given pairs
+
+
+@numba.njit(cache=True, inline="always")
+def _squared(features, a, b):
+    acc = 0.0
+    x = features[a]
+    y = features[b]
+    for k in range(x.shape[0]):
+        t = np.float64(x[k]) - np.float64(y[k])
+        acc += t * t
+    return acc
+
+
+@numba.njit(cache=True, inline="always")
+def _rms(features, a, b, scale):
+    # float32 like the dense path's matrix: sqrt of the exact sum, then the RMS scale
+    return np.float32(np.sqrt(_squared(features, a, b))) * scale
+
+
+@numba.njit(parallel=True, cache=True)
+def _pair_distances(features, first, second, scale, out):
+    for t in numba.prange(first.shape[0]):
+        out[t] = _rms(features, first[t], second[t], scale)
+
+
+@numba.njit(parallel=True, cache=True)
+def _diagonal_costs(features, rows, offsets, weights, first_tap, min_jump, scale, chunk, out):
+    """out[e] = C[rows[e], rows[e] + 1 + offsets[e]] exactly as dynamics.transition_costs.
+
+    Entries are sorted by (offset, row): along one diagonal, consecutive rows share all taps but
+    one, so each D[r, r + o] is computed once per run (the window slides).
+    """
+    n = features.shape[0]
+    total = rows.shape[0]
+    taps = weights.shape[0]
+    chunks = (total + chunk - 1) // chunk
+    for c in numba.prange(chunks):
+        window = np.empty(taps, np.float32)  # D[a + k, a + k + o] for k = first_tap ...; nan: none
+        have_offset = np.int64(-1 << 62)
+        have_a = np.int64(-1 << 62)
+        for e in range(c * chunk, min(total, (c + 1) * chunk)):
+            i = rows[e]
+            o = offsets[e]
+            a = i + 1  # C[i, j] = D1[i + 1, j]
+            j = a + o
+            shift = a - have_a
+            if o == have_offset and 0 <= shift < taps:
+                for t in range(taps - shift):
+                    window[t] = window[t + shift]
+                start = taps - shift
+            else:
+                start = 0
+            for t in range(start, taps):
+                r = a + first_tap + t
+                if 0 <= r < n and 0 <= r + o < n:
+                    window[t] = _rms(features, r, r + o, scale)
+                else:
+                    window[t] = np.nan
+            have_offset = o
+            have_a = a
+            acc = 0.0
+            wsum = 0.0
+            for t in range(taps):
+                if not np.isnan(window[t]):
+                    acc += weights[t] * window[t]
+                    wsum += weights[t]
+            if wsum > 0.0:
+                value = np.float32(acc / wsum)
+            elif a >= n and j >= 1:  # past the end with m = 0: the last frame against j - 1
+                value = _rms(features, n - 1, j - 1, scale)
+            else:
+                value = np.float32(np.inf)
+            step = j - a  # = o
+            if j == i or (step != 0 and abs(step) < min_jump) or j < 0 or j >= n:
+                value = np.float32(np.inf)  # staying, stutters and skips are forbidden
+            elif step == 0:
+                value = np.float32(0.0)  # the natural step, exact
+            out[e] = value
+
+
+def _check_features(features) -> np.ndarray:
+    x = features if isinstance(features, np.ndarray) else np.asarray(features)
+    if x.ndim != 2 or x.shape[0] < 2 or x.shape[1] < 1:
+        raise ValueError(f"features must be (N, d) with N >= 2, got shape {x.shape}")
+    if x.dtype not in (np.float32, np.float64, np.uint8, np.float16):
+        raise ValueError(f"features must be float32 (or uint8/float16/float64), got {x.dtype}")
+    if not x.flags.c_contiguous:
+        raise ValueError("features must be C-contiguous (N, d); pass np.ascontiguousarray(features)")
+    return x
+
+
+def _index_array(values, n: int, name: str) -> np.ndarray:
+    v = np.ascontiguousarray(values, dtype=np.int64)
+    if v.ndim != 1:
+        raise ValueError(f"{name} must be 1-D frame indices, got shape {v.shape}")
+    return v
+
+
+def pair_distances(features: np.ndarray, first, second) -> np.ndarray:
+    """Exact RMS distances D[first[t], second[t]]: (N, d) features, (M,) indices -> (M,) float32.
+
+    RMS units: Euclidean distance / sqrt(d), accumulated in float64 (no cancellation).
+    """
+    x = _check_features(features)
+    n = x.shape[0]
+    a = _index_array(first, n, "first")
+    b = _index_array(second, n, "second")
+    if a.shape != b.shape:
+        raise ValueError(f"first and second must have one length, got {a.shape} and {b.shape}")
+    if a.size and (min(a.min(), b.min()) < 0 or max(a.max(), b.max()) >= n):
+        raise ValueError(f"frame indices must be in 0..{n - 1}")
+    out = np.empty(a.shape[0], np.float32)
+    _pair_distances(x, a, b, np.float32(1.0 / np.sqrt(x.shape[1])), out)
+    return out
+
+
+def pair_costs(features: np.ndarray, rows, targets, *, m: int = 2, min_jump_frames: int = 1,
+               chunk: int = 2048) -> np.ndarray:
+    """Transition costs C[i, j] for given pairs, as `transition_costs` would give them, without
+    a matrix: (N, d) features, (M,) rows i and targets j -> (M,) float32 (inf where forbidden).
+
+    C[i, j] = D1[i+1, j] with the binomial diagonal filter of half-width m (taps outside the clip
+    dropped and the rest renormalised), 0 for the natural step j = i + 1, inf for j = i and for
+    jumps landing fewer than `min_jump_frames` frames from the natural successor.
+    """
+    x = _check_features(features)
+    n = x.shape[0]
+    i = _index_array(rows, n, "rows")
+    j = _index_array(targets, n, "targets")
+    if i.shape != j.shape:
+        raise ValueError(f"rows and targets must have one length, got {i.shape} and {j.shape}")
+    if i.size and (min(i.min(), j.min()) < 0 or max(i.max(), j.max()) >= n):
+        raise ValueError(f"frame indices must be in 0..{n - 1}")
+    offsets = j - i - 1  # diagonal of D: C[i, j] reads D[i+1+k, j+k], j+k - (i+1+k) = offset
+    order = np.lexsort((i, offsets))  # along diagonals, rows ascending
+    values = np.empty(i.shape[0], np.float32)
+    _diagonal_costs(x, np.ascontiguousarray(i[order]), np.ascontiguousarray(offsets[order]),
+                    binomial_weights(m), -m if m else 0, int(max(1, min_jump_frames)),
+                    np.float32(1.0 / np.sqrt(x.shape[1])), int(chunk), values)
+    out = np.empty_like(values)
+    out[order] = values
+    return out
+
+
+# ----------------------------------------------------------------------------------------------
+# nearest-neighbour search
+
+
+def openblas_coretype() -> str | None:
+    """Pin OPENBLAS_CORETYPE before FAISS loads its bundled OpenBLAS (0.3.15 in faiss-cpu 1.15),
+    which predates Sapphire Rapids, misreads such CPUs and ran exact search ~2-5x slower here.
+
+    Returns the value in force (set here only when unset and FAISS is not loaded yet).
+    """
+    if "OPENBLAS_CORETYPE" not in os.environ and "faiss" not in sys.modules:
+        flags = ""
+        try:
+            with open("/proc/cpuinfo") as cpuinfo:
+                for line in cpuinfo:
+                    if line.startswith("flags"):
+                        flags = line
+                        break
+        except OSError:
+            pass
+        words = set(flags.split())
+        if "avx512f" in words:
+            os.environ["OPENBLAS_CORETYPE"] = "SkylakeX"
+        elif "avx2" in words:
+            os.environ["OPENBLAS_CORETYPE"] = "Haswell"
+    return os.environ.get("OPENBLAS_CORETYPE")
+
+
+def _faiss():
+    openblas_coretype()
+    try:
+        import faiss
+    except ImportError:
+        return None
+    return faiss
+
+
+def _principal_projection(x: np.ndarray, dims: int, sample: int, seed: int) -> np.ndarray:
+    """(N, d) features -> (N, r) float32 coordinates on the top r principal components.
+
+    The components come from `sample` evenly spaced frames (a randomized range finder with two
+    power iterations); the projection streams the features in blocks (memmaps stay on disk).
+    """
+    n, d = x.shape
+    r = min(dims, d)
+    if r == d:  # already small: search the features themselves
+        out = np.empty((n, d), np.float32)
+        for start in range(0, n, 8192):
+            out[start:start + 8192] = x[start:start + 8192]
+        return out
+    picks = np.unique(np.linspace(0, n - 1, min(n, sample)).round().astype(np.int64))
+    s = x[picks].astype(np.float32)  # (S, d)
+    mean = s.mean(axis=0, dtype=np.float64).astype(np.float32)
+    s -= mean
+    rng = np.random.default_rng(seed)
+    width = min(r + 16, min(s.shape))
+    q = s @ rng.standard_normal((d, width)).astype(np.float32)  # (S, width)
+    for _ in range(2):
+        q, _ = np.linalg.qr(q)
+        q, _ = np.linalg.qr(s @ (s.T @ q))
+    q, _ = np.linalg.qr(q)
+    _, _, vt = np.linalg.svd(q.T @ s, full_matrices=False)  # (width, d)
+    basis = np.ascontiguousarray(vt[:r].T, dtype=np.float32)  # (d, r)
+    out = np.empty((n, basis.shape[1]), np.float32)
+    for start in range(0, n, 8192):
+        block = x[start:start + 8192].astype(np.float32)  # (b, d)
+        block -= mean
+        out[start:start + 8192] = block @ basis  # (b, r)
+    return out
+
+
+def _search_torch(points: np.ndarray, k: int, band: int) -> np.ndarray:
+    import torch
+
+    x = torch.from_numpy(points)
+    n = x.shape[0]
+    sq = (x * x).sum(1)
+    k = min(k, n)
+    result = np.empty((n, k), np.int64)
+    for start in range(0, n, 1024):
+        stop = min(n, start + 1024)
+        d = sq[start:stop, None] + sq[None, :] - 2.0 * (x[start:stop] @ x.T)  # (b, N)
+        rows = torch.arange(start, stop)[:, None]
+        cols = torch.arange(n)[None, :]
+        d[(cols - rows).abs() <= band] = float("inf")  # no jump to itself or its neighbours
+        result[start:stop] = torch.topk(d, k, dim=1, largest=False).indices.numpy()
+    return result
+
+
+def nearest_neighbours(points: np.ndarray, k: int, *, exclude_within: int = 0,
+                       method: str = "flat", config: SparseConfig = SparseConfig()) -> np.ndarray:
+    """The k nearest frames of each frame, excluding frames within `exclude_within` of it.
+
+    points: (N, r) float32 (e.g. principal-component coordinates). Returns (N, k) int64 frame
+    indices, nearest first, -1 where fewer exist. method: "flat" (FAISS exact), "hnsw" (FAISS
+    approximate; recall measured by benchmarks/bench_sparse.py), "torch" (exact).
+    """
+    p = np.ascontiguousarray(points, dtype=np.float32)
+    if p.ndim != 2:
+        raise ValueError(f"points must be (N, r), got shape {p.shape}")
+    n = p.shape[0]
+    band = int(exclude_within)
+    if method == "torch":
+        found = _search_torch(p, k, band)
+    else:
+        faiss = _faiss()
+        if faiss is None:
+            raise ConfigError("FAISS is not installed: pip install 'framechain[sparse]', or use "
+                              "SparseConfig(search='torch')")
+        wanted = min(n, k + 2 * band + 1)  # the excluded band takes up to 2 band + 1 slots
+        if method == "hnsw":
+            index = faiss.IndexHNSWFlat(p.shape[1], config.hnsw_links)
+            index.hnsw.efConstruction = config.hnsw_ef_construction
+            index.hnsw.efSearch = max(config.hnsw_ef_search, wanted)
+        elif method == "flat":
+            index = faiss.IndexFlatL2(p.shape[1])
+        else:
+            raise ValueError(f"method must be 'flat', 'hnsw' or 'torch', got {method!r}")
+        index.add(p)
+        found = np.empty((n, wanted), np.int64)
+        for start in range(0, n, 16384):  # bounded result buffers
+            _, found[start:start + 16384] = index.search(p[start:start + 16384], wanted)
+        del index
+    found = found.astype(np.int64)
+    own = np.arange(n)[:, None]
+    found[(found >= 0) & (np.abs(found - own) <= band)] = -1
+    # keep the first k valid per row, nearest first
+    order = np.argsort(found < 0, axis=1, kind="stable")[:, :k]
+    return np.take_along_axis(found, order, axis=1)
+
+
+# ----------------------------------------------------------------------------------------------
+# candidate graph
+
+
+@numba.njit(parallel=True, cache=True)
+def _count_row_candidates(neighbours, expand, min_jump, counts, scratch):
+    """Per row i: the sorted unique targets j of (neighbours of i+1) +- expand, plus i + 1.
+
+    Row N-1 has no frame i+1: it uses the neighbours of N-1 shifted by one (C[N-1, j] compares
+    the last frames with those before j). Forbidden targets are left out.
+    """
+    n = neighbours.shape[0]
+    k = neighbours.shape[1]
+    width = scratch.shape[1]
+    for i in numba.prange(n):
+        row = scratch[i]
+        count = 0
+        if i + 1 < n:
+            row[count] = i + 1
+            count += 1
+            source = i + 1
+            shift = 0
+        else:
+            source = n - 1
+            shift = 1
+        for t in range(k):
+            b = neighbours[source, t]
+            if b < 0:
+                continue
+            for e in range(-expand, expand + 1):
+                j = b + shift + e
+                if j < 0 or j >= n or j == i:
+                    continue
+                step = j - (i + 1)
+                if step != 0 and abs(step) < min_jump:
+                    continue
+                row[count] = j
+                count += 1
+        sorted_row = np.sort(row[:count])
+        unique = 0
+        for t in range(count):
+            if t == 0 or sorted_row[t] != sorted_row[t - 1]:
+                row[unique] = sorted_row[t]
+                unique += 1
+        counts[i] = unique
+        for t in range(unique, width):
+            row[t] = -1
+
+
+def _candidate_graph(neighbours: np.ndarray, expand: int, min_jump: int):
+    n, k = neighbours.shape
+    width = 1 + k * (2 * expand + 1)
+    scratch = np.empty((n, width), np.int64)  # (N, 1 + k (2e+1)): O(N k)
+    counts = np.zeros(n, np.int64)
+    _count_row_candidates(neighbours, int(expand), int(max(1, min_jump)), counts, scratch)
+    offsets = np.zeros(n + 1, np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    targets = scratch[scratch >= 0]  # row-major: rows in order, targets ascending
+    del scratch
+    return offsets, targets
+
+
+# ----------------------------------------------------------------------------------------------
+# future cost on the sparse graph
+
+
+@numba.njit(parallel=True, cache=True)
+def _improve_sparse(offsets, targets, powered, value, alpha, policy, best):
+    """One pass: best[i] = min over links (C^p + alpha V[j]) and its link index (ties stable)."""
+    n = offsets.shape[0] - 1
+    for i in numba.prange(n):
+        current = policy[i]
+        best_e = current
+        best_q = np.inf
+        if current >= 0:
+            best_q = powered[current] + alpha * value[targets[current]]
+        for e in range(offsets[i], offsets[i + 1]):
+            q = powered[e] + alpha * value[targets[e]]
+            # strict improvement beyond rounding keeps ties stable (inf - inf would be nan)
+            margin = 1e-12 * (1.0 + abs(best_q)) if best_q < np.inf else 0.0
+            if q < best_q - margin:
+                best_q = q
+                best_e = e
+        policy[i] = best_e
+        best[i] = best_q
+
+
+@numba.njit(cache=True)
+def _evaluate_sparse_policy(next_frame, step_cost, alpha, value):
+    """Exact V for a fixed policy (one successor per frame: paths into cycles), in O(N)."""
+    n = next_frame.shape[0]
+    state = np.zeros(n, np.int8)  # 0 new, 1 on the current path, 2 solved
+    path = np.empty(n, np.int64)
+    position = np.full(n, -1, np.int64)
+    for start in range(n):
+        if state[start] == 2:
+            continue
+        length = 0
+        node = start
+        while state[node] == 0:
+            state[node] = 1
+            position[node] = length
+            path[length] = node
+            length += 1
+            node = next_frame[node]
+        stop = length
+        if state[node] == 1:  # a new cycle: path[p:length]
+            p = position[node]
+            total = 0.0
+            discount = 1.0
+            for t in range(p, length):
+                total += discount * step_cost[path[t]]
+                discount *= alpha
+            value[path[p]] = total / (1.0 - discount)
+            state[path[p]] = 2
+            for t in range(length - 1, p, -1):
+                v_next = value[path[p]] if t == length - 1 else value[path[t + 1]]
+                value[path[t]] = step_cost[path[t]] + alpha * v_next
+                state[path[t]] = 2
+            stop = p
+        for t in range(stop - 1, -1, -1):
+            value[path[t]] = step_cost[path[t]] + alpha * value[next_frame[path[t]]]
+            state[path[t]] = 2
+        for t in range(length):
+            position[path[t]] = -1
+
+
+@numba.njit(cache=True)
+def _expected_sweeps_sparse(offsets, targets, powered, value, alpha, sigma, tolerance, max_passes):
+    """In-place back-to-front sweeps of the expected form over the links. (passes, change)."""
+    n = offsets.shape[0] - 1
+    change = np.inf
+    passes = 0
+    while passes < max_passes:
+        passes += 1
+        change = 0.0
+        for i in range(n - 1, -1, -1):
+            qmin = np.inf
+            for e in range(offsets[i], offsets[i + 1]):
+                q = powered[e] + alpha * value[targets[e]]
+                if q < qmin:
+                    qmin = q
+            wsum = 0.0
+            acc = 0.0
+            for e in range(offsets[i], offsets[i + 1]):
+                q = powered[e] + alpha * value[targets[e]]
+                w = np.exp(-(q - qmin) / sigma)
+                wsum += w
+                acc += w * q
+            new = acc / wsum
+            d = abs(new - value[i])
+            if d > change:
+                change = d
+            value[i] = new
+        if change < tolerance:
+            break
+    return passes, change
+
+
+def _sparse_future_cost(offsets, targets, powered, *, alpha, form, sigma, tolerance, max_passes):
+    """V on the candidate graph: (N+1,) offsets, (nnz,) targets and C^p -> (V, passes, converged)."""
+    n = offsets.shape[0] - 1
+    value = np.zeros(n, np.float64)
+    policy = np.full(n, -1, np.int64)
+    best = np.empty(n, np.float64)
+    passes, residual, converged = 0, np.inf, False
+    while passes < max_passes:
+        passes += 1
+        _improve_sparse(offsets, targets, powered, value, float(alpha), policy, best)
+        residual = float(np.max(np.abs(best - value)))
+        if residual < tolerance:
+            converged = True
+            value = best.copy()
+            break
+        _evaluate_sparse_policy(targets[policy], powered[policy], float(alpha), value)
+    if form == "expected":
+        remaining = max(1, max_passes - passes)
+        extra, residual = _expected_sweeps_sparse(offsets, targets, powered, value, float(alpha),
+                                                  float(sigma), float(tolerance), remaining)
+        passes += int(extra)
+        converged = residual < tolerance
+    if not converged:
+        warnings.warn(f"future cost stopped after {passes} passes with change {residual:.3g} "
+                      f"> tolerance {tolerance:.3g}; raise max_passes", RuntimeWarning, stacklevel=3)
+    return value, passes, converged
+
+
+# ----------------------------------------------------------------------------------------------
+# pruning (precompute.links' rules on the candidate graph)
+
+
+@numba.njit(parallel=True, cache=True)
+def _prune_sparse(offsets, targets, costs, value, alpha, power, sigma, max_jump, min_probability,
+                  max_links, min_jump, out_targets, out_costs, out_counts):
+    n = offsets.shape[0] - 1
+    for i in numba.prange(n):
+        lo = offsets[i]
+        hi = offsets[i + 1]
+        count_all = hi - lo
+        f = np.empty(count_all, np.float64)
+        for e in range(count_all):
+            c = np.float64(costs[lo + e])
+            f[e] = (c if power == 1.0 else c ** power) + alpha * value[targets[lo + e]]
+        candidates = np.empty(count_all, np.int64)
+        count = 0
+        for e in range(count_all):
+            j = targets[lo + e]
+            if j == i + 1:
+                candidates[count] = e
+                count += 1
+                continue
+            if costs[lo + e] > max_jump:
+                continue
+            # neighbours along the row: a candidate (known), forbidden or outside (inf), or not
+            # costed (unknown: no minimum is claimed beside it)
+            is_min = True
+            for side in (-1, 1):
+                jj = j + side
+                e2 = e + side
+                if 0 <= e2 < count_all and targets[lo + e2] == jj:
+                    if f[e2] < f[e]:
+                        is_min = False
+                elif jj < 0 or jj >= n or jj == i or (jj != i + 1 and abs(jj - i - 1) < min_jump):
+                    pass  # inf in the dense row
+                else:
+                    is_min = False
+            if is_min:
+                candidates[count] = e
+                count += 1
+        fmin = np.inf
+        for c in range(count):
+            if f[candidates[c]] < fmin:
+                fmin = f[candidates[c]]
+        weights = np.empty(count, np.float64)
+        total = 0.0
+        for c in range(count):
+            weights[c] = np.exp(-(f[candidates[c]] - fmin) / sigma)
+            total += weights[c]
+        kept = 0
+        order = np.argsort(-weights)
+        for c in range(count):
+            if kept >= max_links:
+                break
+            idx = order[c]
+            if weights[idx] / total >= min_probability or kept == 0:
+                out_targets[i, kept] = targets[lo + candidates[idx]]
+                out_costs[i, kept] = costs[lo + candidates[idx]]
+                kept += 1
+        if kept == 0:  # nothing passed the visual threshold: the cheapest way on
+            best = -1
+            best_f = np.inf
+            for e in range(count_all):
+                if f[e] < best_f:
+                    best_f = f[e]
+                    best = e
+            if best >= 0:
+                out_targets[i, 0] = targets[lo + best]
+                out_costs[i, 0] = costs[lo + best]
+                kept = 1
+        out_counts[i] = kept
+
+
+def _prune(offsets, targets, costs, value, *, alpha, power, sigma, max_jump, min_probability,
+           max_links, min_jump):
+    n = offsets.shape[0] - 1
+    out_targets = np.full((n, max_links), -1, np.int64)
+    out_costs = np.zeros((n, max_links), np.float32)
+    counts = np.zeros(n, np.int64)
+    _prune_sparse(offsets, targets, costs, value, float(alpha), float(power), float(sigma),
+                  float(max_jump), float(min_probability), int(max_links), int(max(1, min_jump)),
+                  out_targets, out_costs, counts)
+    if np.any(counts == 0):
+        stuck = np.flatnonzero(counts == 0)
+        raise ConfigError(f"frames {stuck[:10].tolist()} have no way on among their candidates; "
+                          "raise SparseConfig.neighbours")
+    link_offsets = np.zeros(n + 1, np.int64)
+    np.cumsum(counts, out=link_offsets[1:])
+    rows = np.repeat(np.arange(n), counts)  # (nnz,)
+    mask = np.arange(max_links)[None, :] < counts[:, None]
+    link_targets = out_targets[mask].astype(np.int32)
+    visual = out_costs[mask]
+    order = np.lexsort((link_targets, rows))  # within a row, by destination frame
+    link_targets = link_targets[order]
+    visual = visual[order].astype(np.float32)
+    future = (np.power(visual.astype(np.float64), power) + alpha * value[link_targets]).astype(np.float32)
+    return {
+        "link_offsets": link_offsets,
+        "link_targets": link_targets,
+        "link_visual_costs": visual,
+        "link_future_costs": future,
+        "link_probabilities": probabilities_from_costs(link_offsets, future, sigma),
+    }
+
+
+# ----------------------------------------------------------------------------------------------
+# loop candidates
+
+
+def _loop_candidates(x, offsets, targets, costs, *, m, min_jump, max_candidates, pool):
+    """Backward jumps i -> j (j <= i) at 2-D local minima of C (as links.loop_candidates), among
+    the `pool` cheapest backward candidates; their 8 neighbours are costed exactly."""
+    n = offsets.shape[0] - 1
+    rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(offsets))  # (nnz,)
+    backward = (targets <= rows) & np.isfinite(costs)
+    src = rows[backward]
+    dst = targets[backward]
+    val = costs[backward]
+    if src.size > pool:
+        keep = np.argpartition(val, pool - 1)[:pool]
+        src, dst, val = src[keep], dst[keep], val[keep]
+    shifts = np.array([(di, dj) for di in (-1, 0, 1) for dj in (-1, 0, 1) if di or dj])  # (8, 2)
+    na = src[:, None] + shifts[None, :, 0]  # (P, 8)
+    nb = dst[:, None] + shifts[None, :, 1]
+    valid = (na >= 0) & (na < n) & (nb >= 0) & (nb <= na)
+    around = np.full(na.shape, np.inf, np.float32)
+    if valid.any():
+        around[valid] = pair_costs(x, na[valid], nb[valid], m=m, min_jump_frames=min_jump)
+    is_min = ~np.any(around < val[:, None], axis=1)
+    src, dst, val = src[is_min], dst[is_min], val[is_min]
+    order = np.lexsort((src - dst, val))[:max_candidates]  # by cost, then shorter
+    return {
+        "loop_sources": src[order].astype(np.int32),
+        "loop_targets": dst[order].astype(np.int32),
+        "loop_costs": val[order].astype(np.float32),
+    }
+
+
+# ----------------------------------------------------------------------------------------------
+# the whole sparse analysis
+
+
+def _previews(x: np.ndarray, m: int, size: int = 512):
+    """Previews for plots: D and D1 at up to `size` evenly spaced frames (block centres), (s, s)."""
+    from precompute.distances import frame_distances
+
+    n = x.shape[0]
+    step = max(1, -(-n // size))
+    count = n // step
+    picks = np.arange(count) * step + step // 2  # (s,) block centres
+    taps = np.arange(-m, m) if m else np.arange(1)
+    weights = binomial_weights(m)
+    frames = np.unique(np.clip(picks[:, None] + taps[None, :], 0, n - 1))
+    small = frame_distances(np.asarray(x[frames], np.float32)) * np.float32(1.0 / np.sqrt(x.shape[1]))
+    where = np.searchsorted(frames, np.clip(picks, 0, n - 1))
+    distances = small[np.ix_(where, where)]
+    acc = np.zeros((count, count))
+    wsum = np.zeros((count, count))
+    for t, k in enumerate(taps):
+        r = picks + k
+        ok = (r >= 0) & (r < n)
+        idx = np.searchsorted(frames, np.clip(r, 0, n - 1))
+        both = ok[:, None] & ok[None, :]
+        acc += np.where(both, weights[t] * small[np.ix_(idx, idx)], 0.0)
+        wsum += np.where(both, weights[t], 0.0)
+    filtered = np.where(wsum > 0, acc / np.maximum(wsum, 1e-300), np.nan)
+    return distances.astype(np.float32), filtered.astype(np.float32)
+
+
+def _mean_cost(x, *, m, min_jump, power, samples, seed):
+    """The dense path's mean of C^p over all finite non-zero costs, from random pairs."""
+    n = x.shape[0]
+    rng = np.random.default_rng(seed)
+    rows = rng.integers(0, n, samples)
+    cols = rng.integers(0, n, samples)
+    c = pair_costs(x, rows, cols, m=m, min_jump_frames=min_jump).astype(np.float64)
+    c = c[np.isfinite(c) & (c > 0)] ** power
+    return float(c.mean()) if c.size else 1.0
+
+
+def sparse_links(features: np.ndarray, *, config: AnalysisConfig = AnalysisConfig(),
+                 natural_steps: np.ndarray | None = None,
+                 sparse: SparseConfig = SparseConfig(), progress: bool = False) -> tuple[dict, dict]:
+    """The analysis of (N, d) features without N x N matrices -> (arrays, stats) as saved.
+
+    features: (N, d) float32 (uint8 and float16 are read exactly as they hold), an array or a
+        read-only np.memmap; never modified, read in blocks.
+    natural_steps: (N-1,) float32 RMS distances of i to i+1 if already known (computed if None).
+    Returns the same arrays and stats keys as `precompute.analysis.analyze_features` (the link
+    arrays, future_value, natural_steps, loop candidates, previews), with stats["method"] =
+    "sparse" and the search's figures under stats["sparse"].
+    """
+    x = _check_features(features)
+    if not isinstance(config, AnalysisConfig):
+        raise ConfigError(f"config must be an AnalysisConfig, got {type(config).__name__}")
+    if not isinstance(sparse, SparseConfig):
+        raise ConfigError(f"sparse must be a SparseConfig, got {type(sparse).__name__}")
+    n, d = x.shape
+    m = config.filter_half_taps
+    min_jump = max(1, config.min_jump_frames)
+    timings = {}
+    say = (lambda text: print(f"sparse: {text}", file=sys.stderr)) if progress else (lambda text: None)
+
+    t0 = time.perf_counter()
+    if natural_steps is None:
+        natural = pair_distances(x, np.arange(n - 1), np.arange(1, n))
+    else:
+        natural = np.asarray(natural_steps, np.float32)
+        if natural.shape != (n - 1,):
+            raise ValueError(f"natural_steps must be ({n - 1},), got {natural.shape}")
+    positive = natural[natural > 0]
+    median_step = float(np.median(positive)) if positive.size else 1.0
+
+    method = sparse.search
+    faiss_ok = method != "torch" and _faiss() is not None
+    if method == "auto":
+        method = ("hnsw" if n > sparse.hnsw_above else "flat") if faiss_ok else "torch"
+    elif not faiss_ok and method in ("flat", "hnsw"):
+        raise ConfigError(f"SparseConfig(search={method!r}) needs FAISS: pip install "
+                          "'framechain[sparse]', or use search='torch'")
+    points = _principal_projection(x, sparse.search_dims, sparse.pca_sample, sparse.seed)  # (N, r)
+    timings["project_s"] = time.perf_counter() - t0
+    say(f"projected {n} frames to {points.shape[1]} dims in {timings['project_s']:.1f}s")
+
+    t0 = time.perf_counter()
+    # a frame's neighbours within min_jump - 1 frames (and itself) are no jumps: j = b for row
+    # i = a - 1 is forbidden when 1 <= |b - a| <= min_jump - 1, or b = a - 1 (staying)
+    exclude = max(1, min_jump - 1)
+    neighbours = nearest_neighbours(points, sparse.neighbours, exclude_within=exclude,
+                                    method=method, config=sparse)  # (N, k)
+    del points
+    timings["search_s"] = time.perf_counter() - t0
+    say(f"{method} search in {timings['search_s']:.1f}s")
+
+    t0 = time.perf_counter()
+    offsets, targets = _candidate_graph(neighbours, sparse.expand, min_jump)
+    del neighbours
+    rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(offsets))  # (nnz,)
+    costs = pair_costs(x, rows, targets, m=m, min_jump_frames=min_jump)  # (nnz,) float32
+    del rows
+    if not np.isfinite(costs[offsets[-2]:offsets[-1]]).any():  # the last frame needs a way on
+        extra = pair_distances(x, [n - 1], [0])
+        targets = np.concatenate([targets[:offsets[-2]], [0], targets[offsets[-2]:]])
+        costs = np.concatenate([costs[:offsets[-2]], extra, costs[offsets[-2]:]])
+        offsets[-1] += 1
+    timings["candidates_s"] = time.perf_counter() - t0
+    say(f"{targets.size} candidate transitions costed in {timings['candidates_s']:.1f}s")
+
+    t0 = time.perf_counter()
+    mean_cost = _mean_cost(x, m=m, min_jump=min_jump, power=config.power,
+                           samples=sparse.sample_pairs, seed=sparse.seed)
+    sigma = config.sigma_scale * mean_cost
+    finite = np.isfinite(costs)
+    if not finite.all():  # defensive: the candidate builder leaves forbidden pairs out
+        rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(offsets))  # (nnz,)
+        counts = np.bincount(rows[finite], minlength=n)
+        targets, costs = targets[finite], costs[finite]
+        offsets = np.zeros(n + 1, np.int64)
+        np.cumsum(counts, out=offsets[1:])
+    powered = costs.astype(np.float64) ** config.power
+    value, passes, converged = _sparse_future_cost(
+        offsets, targets, powered, alpha=config.alpha, form=config.future_form, sigma=sigma,
+        tolerance=config.tolerance * mean_cost, max_passes=config.max_passes)
+    timings["future_cost_s"] = time.perf_counter() - t0
+    say(f"future cost: {passes} passes in {timings['future_cost_s']:.1f}s")
+
+    t0 = time.perf_counter()
+    links = _prune(offsets, targets, costs, value, alpha=config.alpha, power=config.power,
+                   sigma=sigma, max_jump=config.max_jump_cost * median_step,
+                   min_probability=config.min_probability,
+                   max_links=config.max_links_per_frame, min_jump=min_jump)
+    loops = _loop_candidates(x, offsets, targets, costs, m=m, min_jump=min_jump,
+                             max_candidates=config.max_loop_candidates,
+                             pool=sparse.loop_pool * config.max_loop_candidates)
+    timings["links_s"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    preview_distances, preview_filtered = _previews(x, m)
+    timings["previews_s"] = time.perf_counter() - t0
+
+    arrays = dict(links, **loops)
+    arrays["future_value"] = value.astype(np.float32)
+    arrays["natural_steps"] = natural
+    arrays["preview_distances"] = preview_distances
+    arrays["preview_filtered"] = preview_filtered
+    link_targets = links["link_targets"]
+    sources = np.repeat(np.arange(n), np.diff(links["link_offsets"]))
+    jumps = link_targets != sources + 1
+    stats = {
+        "sigma": sigma,
+        "mean_cost": mean_cost,
+        "median_natural_step": median_step,
+        "p95_natural_step": float(np.percentile(natural, 95)),
+        "future_cost_passes": passes,
+        "future_cost_converged": converged,
+        "links": int(link_targets.size),
+        "jump_links": int(jumps.sum()),
+        "frames_with_jumps": int(np.unique(sources[jumps]).size),
+        "mean_jump_cost": float(links["link_visual_costs"][jumps].mean()) if jumps.any() else None,
+        "mean_jump_probability_per_frame": float(links["link_probabilities"][jumps].sum() / n),
+        "feature_size": [int(d)],
+        "method": "sparse",
+        "sparse": {
+            "search": method,
+            "neighbours": sparse.neighbours,
+            "expand": sparse.expand,
+            "search_dims": min(sparse.search_dims, d),
+            "candidate_transitions": int(targets.size),
+            "mean_cost_sample_pairs": sparse.sample_pairs,
+            "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE"),
+        },
+        "timings": timings,
+    }
+    return arrays, stats

@@ -1,0 +1,51 @@
+import numpy as np
+import pytest
+
+from assets.candle import candle_frames
+from precompute import frame_distances, frame_features
+
+
+def _reference(features):
+    x = features.astype(np.float64)
+    return np.sqrt(((x[:, None, :] - x[None, :, :]) ** 2).sum(-1))
+
+
+def test_float32_distances_match_float64_on_neighbouring_frames():
+    # a real-looking clip: consecutive candle frames differ by ~1% of their norm, where the
+    # float32 expansion |a|^2 + |b|^2 - 2ab cancels worst
+    frames = candle_frames(seconds=1.0, size=(64, 80), seed=3)
+    features = frame_features(frames, feature_width=64)
+    distances = frame_distances(features)
+    reference = _reference(features)
+    n = len(features)
+    i = np.arange(n - 1)
+    ref = reference[i, i + 1]
+    got = distances[i, i + 1].astype(np.float64)
+    assert np.all(ref > 0)
+    assert np.max(np.abs(got - ref) / ref) < 1e-3
+    # and everywhere else within 1e-3 of the largest distance
+    assert np.max(np.abs(distances - reference)) < 1e-3 * reference.max()
+
+
+def test_distances_are_symmetric_with_exact_zeros_for_duplicates():
+    rng = np.random.default_rng(0)
+    features = rng.uniform(100, 140, (30, 500)).astype(np.float32)
+    features[7] = features[3]
+    distances = frame_distances(features)
+    assert distances.dtype == np.float32 and distances.shape == (30, 30)
+    assert np.array_equal(distances, distances.T)
+    assert distances[3, 7] == 0.0 and np.all(np.diag(distances) == 0)
+    off = ~np.eye(30, dtype=bool)
+    off[3, 7] = off[7, 3] = False
+    assert np.all(distances[off] > 0)
+
+
+def test_input_is_checked_and_never_modified():
+    features = np.ones((5, 8), np.float32)
+    before = features.copy()
+    frame_distances(features)
+    assert np.array_equal(features, before)
+    with pytest.raises(ValueError, match="float32"):
+        frame_distances(features.astype(np.float64))
+    with pytest.raises(ValueError, match=r"\(N, d\)"):
+        frame_distances(np.ones(5, np.float32))
