@@ -27,8 +27,8 @@ class FishConfig:
     frames: int = 900             # clip length; more frames = more ways to turn from each pose
     fps: float = 30.0             # playback rate the velocities are meant for
     size: int = 128               # sprite frame side in px (fish length ~0.8 of it)
-    speeds: tuple = (2.0, 4.5, 8.0)  # cruising speeds, px/frame; the steering uses these as bins
-    turn_rates: tuple = (-0.2, -0.1, 0.0, 0.0, 0.1, 0.2)  # rad/frame; 0 twice = more straight runs
+    speeds: tuple = (2.5, 5.5, 10.0)  # cruising speeds, px/frame; the control tables follow them
+    turn_rates: tuple = (-0.24, -0.12, 0.0, 0.0, 0.12, 0.24)  # rad/frame; 0 twice = more straight runs
     manoeuvre_frames: tuple = (14, 40)  # each manoeuvre lasts this many frames (uniform range)
     supersample: int = 2          # drawing resolution factor (anti-aliasing of edges and alpha)
     seed: int = 7                 # fixes the path and the koi's patches
@@ -94,10 +94,11 @@ def _body_geometry(length, width, phase, curvature):
 def _render(config, heading, turn, speed, phase, patches):
     """One RGBA sprite frame (size, size, 4) uint8 with the fish's body centre at the frame centre."""
     ss = config.supersample
-    side = config.size * ss
-    length = 0.56 * config.size * ss
+    canvas = int(round(config.size * 1.25))  # room for a bent body before registration crops it
+    side = canvas * ss
+    length = 0.52 * config.size * ss
     width = 0.18 * config.size * ss
-    curvature = np.clip(turn / max(speed, 1e-3), -0.06, 0.06) / ss
+    curvature = np.clip(turn / max(speed, 1e-3), -0.045, 0.045) / ss
     s, spine, normal, half_width = _body_geometry(length, width, phase, curvature)
     cos_h, sin_h = np.cos(heading), np.sin(heading)
     # fish coordinates (x forward, y left) -> image (x right, y down); heading 0 = +x, counter-clockwise
@@ -174,7 +175,7 @@ def _render(config, heading, turn, speed, phase, patches):
         e = mask.astype(np.float32)[..., None] / 255
         colour[:] = colour * (1 - e) + 20 * e
     premultiplied = colour * alpha[..., None]
-    small = config.size
+    small = canvas
     premultiplied = cv2.resize(premultiplied, (small, small), interpolation=cv2.INTER_AREA)
     alpha_small = cv2.resize(alpha, (small, small), interpolation=cv2.INTER_AREA)
     rgb = premultiplied / np.maximum(alpha_small, 1e-6)[..., None]
@@ -182,18 +183,24 @@ def _render(config, heading, turn, speed, phase, patches):
     return np.clip(np.round(rgba), 0, 255).astype(np.uint8)
 
 
-def _register_on_centroid(rgba: np.ndarray):
-    """Shift a frame (S, S, 4) so its alpha centroid is at the frame centre; returns (frame, offset)."""
+def _register_on_centroid(rgba: np.ndarray, size: int):
+    """Cut a (size, size, 4) frame from a rendered canvas (C, C, 4) with the alpha centroid at
+    its centre (sub-pixel; colour premultiplied while resampling). Returns (frame, offset of the
+    centroid from the canvas centre)."""
     a = rgba[..., 3].astype(np.float64)
     total = a.sum()
     ys, xs = np.indices(a.shape)
     cx, cy = (xs * a).sum() / total, (ys * a).sum() / total
-    centre = (rgba.shape[1] - 1) / 2
-    dx, dy = centre - cx, centre - cy
-    shift = np.float32([[1, 0, dx], [0, 1, dy]])
-    out = cv2.warpAffine(rgba, shift, (rgba.shape[1], rgba.shape[0]), flags=cv2.INTER_LINEAR,
+    centre = (size - 1) / 2
+    shift = np.float32([[1, 0, centre - cx], [0, 1, centre - cy]])
+    f = rgba.astype(np.float32)
+    f[..., :3] *= f[..., 3:] / 255
+    out = cv2.warpAffine(f, shift, (size, size), flags=cv2.INTER_LINEAR,
                          borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-    return out, np.array([cx - centre, cy - centre])
+    out[..., :3] /= np.maximum(out[..., 3:], 1e-3) / 255
+    out = np.clip(np.round(out), 0, 255).astype(np.uint8)
+    canvas_centre = (rgba.shape[1] - 1) / 2
+    return out, np.array([cx - canvas_centre, cy - canvas_centre])
 
 
 def fish_sprite_clip(config: FishConfig = FishConfig()):
@@ -213,7 +220,7 @@ def fish_sprite_clip(config: FishConfig = FishConfig()):
     centroids = np.empty((config.frames, 2))
     for i in range(config.frames):  # one draw per frame
         frame = _render(config, heading[i], turn[i], speed[i], phase[i], patches)
-        frames[i], offset = _register_on_centroid(frame)
+        frames[i], offset = _register_on_centroid(frame, config.size)
         centroids[i] = position[i] + offset
     velocities = np.diff(centroids, axis=0)
     # the tail's wobble moves the alpha centroid a little each beat: smooth over 5 frames as
@@ -240,6 +247,10 @@ def pond_background(width: int = 1280, height: int = 720, *, seed: int = 3) -> n
         cv2.ellipse(mask, (int(cx), int(cy)), (int(rx), int(ry)), rng.uniform(0, 180), 0, 360, 255, -1, cv2.LINE_AA)
         m = cv2.GaussianBlur(mask, (0, 0), 4).astype(np.float32)[..., None] / 255
         image += m * np.array([tone, tone * 0.9 + 4, tone * 0.7], np.float32)
-    caustic = np.sin(xs * 0.045 + 2 * np.sin(ys * 0.021)) * np.sin(ys * 0.05 + 2 * np.sin(xs * 0.017))
-    image += (np.clip(caustic, 0, 1) ** 3 * 26)[..., None]
+    # caustics: bright thin ridges where two warped wave fields cancel, a net of light cells
+    wave_a = np.sin(xs * 0.031 + 1.7 * np.sin(ys * 0.023 + 0.5))
+    wave_b = np.sin(ys * 0.037 + 1.7 * np.sin(xs * 0.019 + 1.3))
+    wave_c = np.sin((xs + ys) * 0.021 + 1.2 * np.sin((xs - ys) * 0.017))
+    ridge = 1 - np.minimum(np.abs(wave_a + wave_b + wave_c) / 1.2, 1)
+    image += (ridge ** 4 * 30)[..., None]
     return np.clip(image, 0, 255).astype(np.uint8)

@@ -66,10 +66,12 @@ class ExportResult:
     mode: str  # "loop" or "random"
     frames: int  # output frames written
     fps: float
-    source_frames: np.ndarray  # (frames,) int32: the path of source frames (before fades)
-    blends: list  # per output frame [(source_index, weight), ...]
-    loop: Loop | None = None  # loop mode: the compound loop written
+    source_frames: np.ndarray = field(repr=False)  # (frames,) int32 path of source frames
+    blends: list = field(repr=False)  # per output frame [(source_index, weight), ...]
+    loop: Loop | None = field(default=None, repr=False)  # loop mode: the compound loop written
     log_path: Path | None = None
+    generated: dict = field(default_factory=dict, repr=False)  # output index -> bridge state
+    notes: tuple = ()  # things to tell the user (a fallback taken)
 
     @property
     def seconds(self) -> float:
@@ -82,6 +84,9 @@ class ExportResult:
             what = (f"loop of {what}, {jumps} jump{'s' if jumps != 1 else ''}, "
                     f"cost {self.loop.cost:.3f}")
         return f"{self.path} ({what})"
+
+    def __str__(self) -> str:
+        return self.describe()
 
 
 def parse_size(text: str | None) -> tuple[int, int] | None:
@@ -137,21 +142,60 @@ def _compositor(analysis, config: ExportConfig, source_frames: np.ndarray):
     frames = analysis.frames
     if config.transitions in ("crossfade", "cut"):
         return make_compositor(frames, transitions="crossfade", device="cpu")
-    if config.transitions == "morph":
-        from precompute.flows import jump_flows  # DIS flow per distinct jump of this path
+    # morph, and generated's jumps without a bridge
+    from precompute.flows import jump_flows  # DIS flow per distinct jump of this path
 
-        source_frames = np.asarray(source_frames, np.int64)
-        following = np.roll(source_frames, -1)  # cyclic: the wrap of a loop is a jump too
-        jump = following != source_frames + 1
-        flows = jump_flows(frames, source_frames[jump], following[jump])
-        return make_compositor(frames, transitions="morph", device="cpu", flows=flows,
-                               fade_frames=config.fade_frames)
-    raise ExportError("--transitions generated needs the trained in-between model of issue 6, "
-                      "which the exporter cannot use yet; use crossfade or morph")
+    source_frames = np.asarray(source_frames, np.int64)
+    following = np.roll(source_frames, -1)  # cyclic: the wrap of a loop is a jump too
+    jump = following != source_frames + 1
+    flows = jump_flows(frames, source_frames[jump], following[jump])
+    return make_compositor(frames, transitions="morph", device="cpu", flows=flows,
+                           fade_frames=config.fade_frames)
 
 
-def render_blends(analysis, blends, *, config: ExportConfig, source_frames: np.ndarray):
-    """Yield the output frames, (H, W, 3) uint8, one per blend (resized to config.size)."""
+def _bridge_path(analysis, source_frames: np.ndarray, blends: list, *, fade_frames: int,
+                 cyclic: bool):
+    """Generated transitions: put issue 6's bridges into the path.
+
+    Returns (blends, generated, notes): blends for the play log (a generated frame as the blend
+    of its bridge's endpoints), {output index: state} for the generated frames, and notes. Around
+    a bridged jump the crossfade is dropped (the bridge replaces it): the output frames within
+    the fade's reach show their path frame alone. Jumps without a bridge keep their morph.
+    """
+    from engine.transitions import fade_reach
+    from precompute.bridges import bridges_message, load_bridges
+
+    bridges = load_bridges(analysis)
+    if bridges is None:
+        return blends, {}, (bridges_message(analysis),)
+    states = bridges.expand_path(source_frames, cyclic=cyclic)  # (L,) int32, same length
+    length = len(states)
+    generated_at = np.flatnonzero(states >= bridges.n_frames)
+    if generated_at.size == 0:
+        return blends, {}, ("no jump of this path has a generated bridge; jumps are morphed",)
+    blends = list(blends)
+    reach = fade_reach(fade_frames)
+    plain = set()
+    for position in generated_at:
+        for offset in range(-reach - 1, reach + 2):
+            plain.add((int(position) + offset) % length if cyclic else int(position) + offset)
+    for position in sorted(plain):
+        if 0 <= position < length and states[position] < bridges.n_frames:
+            blends[position] = [(int(states[position]), 1.0)]
+    generated = {}
+    for position in generated_at:
+        state = int(states[position])
+        blends[int(position)] = bridges.blend_of(state)
+        generated[int(position)] = state
+    return blends, {"bridges": bridges, "states": generated}, ()
+
+
+def render_blends(analysis, blends, *, config: ExportConfig, source_frames: np.ndarray,
+                  generated: dict | None = None):
+    """Yield the output frames, (H, W, 3) uint8, one per blend (resized to config.size).
+
+    generated: {"bridges": Bridges, "states": {output index: state}} from `_bridge_path`:
+    those output frames are the bridge's generated images."""
     import cv2
 
     compositor = _compositor(analysis, config, source_frames)
@@ -160,8 +204,12 @@ def render_blends(analysis, blends, *, config: ExportConfig, source_frames: np.n
     interpolation = None
     if size is not None and tuple(size) != (width, height):
         interpolation = cv2.INTER_AREA if size[0] * size[1] < width * height else cv2.INTER_LINEAR
-    for blend in blends:
-        frame = compositor.compose(blend)  # (H, W, 3) uint8; valid until the next call
+    states = (generated or {}).get("states", {})
+    for position, blend in enumerate(blends):
+        if position in states:
+            frame = generated["bridges"].frame(states[position])  # (H, W, 3) uint8
+        else:
+            frame = compositor.compose(blend)  # (H, W, 3) uint8; valid until the next call
         if interpolation is not None:
             frame = cv2.resize(frame, tuple(size), interpolation=interpolation)
         yield frame
@@ -223,16 +271,31 @@ def export_loop(analysis, out: str | os.PathLike, *, seconds: float,
     loop = choose_loop(analysis, seconds=seconds, config=config)
     from engine.transitions import blend_schedule
 
-    fps = float(config.fps or analysis.fps)
     blends = blend_schedule(loop.frames, fade_frames=_fade(config), cyclic=True,
                             n_frames=int(analysis.n_frames))
-    frames = render_blends(analysis, blends, config=config, source_frames=loop.frames)
+    return _finish(analysis, out, "loop", loop.frames, blends, loop=loop, config=config, log=log,
+                   progress=progress, cyclic=True)
+
+
+def _finish(analysis, out, mode: str, source_frames, blends, *, loop, config: ExportConfig, log,
+            progress: bool, cyclic: bool) -> ExportResult:
+    fps = float(config.fps or analysis.fps)
+    generated, notes = {}, ()
+    if config.transitions == "generated":
+        blends, generated, notes = _bridge_path(analysis, source_frames, blends,
+                                                fade_frames=_fade(config), cyclic=cyclic)
+    frames = render_blends(analysis, blends, config=config, source_frames=source_frames,
+                           generated=generated)
     path = _write(out, frames, count=len(blends), fps=fps, size=_output_size(analysis, config),
-                  config=config, progress=progress, what="export loop")
+                  config=config, progress=progress, what=f"export {mode}")
     log_path = None
+    states = generated.get("states", {}) if generated else {}
     if log is not None:
-        log_path = write_play_log(log, blends, source=_source_path(analysis), fps=fps)
-    return ExportResult(Path(path), "loop", len(blends), fps, loop.frames, blends, loop, log_path)
+        described = {position: generated["bridges"].describe(state) for position, state in states.items()}
+        log_path = write_play_log(log, blends, source=_source_path(analysis), fps=fps,
+                                  generated=described)
+    return ExportResult(Path(path), mode, len(blends), fps, np.asarray(source_frames, np.int32),
+                        blends, loop, log_path, states, notes)
 
 
 def export_random(analysis, out: str | os.PathLike, *, seconds: float,
@@ -255,10 +318,5 @@ def export_random(analysis, out: str | os.PathLike, *, seconds: float,
         source_frames.append(playback.current_frame)
         playback.step(1)
     source_frames = np.asarray(source_frames, np.int32)
-    frames = render_blends(analysis, blends, config=config, source_frames=source_frames)
-    path = _write(out, frames, count=count, fps=fps, size=_output_size(analysis, config),
-                  config=config, progress=progress, what="export random")
-    log_path = None
-    if log is not None:
-        log_path = write_play_log(log, blends, source=_source_path(analysis), fps=fps)
-    return ExportResult(Path(path), "random", count, fps, source_frames, blends, None, log_path)
+    return _finish(analysis, out, "random", source_frames, blends, loop=None, config=config,
+                   log=log, progress=progress, cyclic=False)

@@ -78,7 +78,7 @@ class TorchCompositor:
         return torch.from_numpy(stack).to(self.device, non_blocking=True)
 
     def compose(self, blend: Blend) -> np.ndarray:
-        if len(blend) == 1 and self._store is None:
+        if len(blend) == 1:  # nothing to compute: the frame is in host memory already
             return self.frames[blend[0][0]]
         torch = self._torch
         indices = [int(i) for i, _ in blend]

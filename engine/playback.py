@@ -29,7 +29,7 @@ from precompute.errors import ConfigError
 __all__ = ["PlaybackConfig", "Playback"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class PlaybackConfig:
     """Settings of one playback instance (all can be changed live through `Playback` methods)."""
 

@@ -46,6 +46,9 @@ class PlayerConfig:
     device: str = "cpu"  # "cpu" (OpenCV/numba), "auto" or "cuda" (torch path of engine.gpu)
     window: WindowConfig = field(default_factory=WindowConfig)  # size, fullscreen, overlay...
     controls: bool = True  # speed / variety / range sliders
+    keep_log: bool = False  # keep every frame's blend in PlayResult.frames (for the play log);
+    #   off by default so that an endless session's memory stays flat
+    keep_timings: bool = False  # keep every frame's work time in PlayResult.frame_ms (for stats)
     keep_shown: bool = False  # keep a copy of every shown frame in PlayResult.shown (tests)
 
 
@@ -53,10 +56,11 @@ class PlayerConfig:
 class PlayResult:
     """What a run did: the play log entries, per-frame work times and size."""
 
-    frames: list  # one blend per output frame: [[source_index, weight], ...]
-    frame_ms: list  # per-frame work time in ms (update + compose + upload + flip)
+    frames: list  # one blend per output frame: [[source_index, weight], ...] (when keep_log)
+    frame_ms: list  # per-frame work time in ms, update + compose + upload + flip (keep_timings)
     size: tuple[int, int]  # (width, height) of the window played in
     jumps: int = 0
+    played: int = 0  # output frames shown
     shown: list = field(default_factory=list)  # copies of the shown frames when keep_shown
 
 
@@ -113,12 +117,12 @@ def _apply_key(playback: Playback, window: Window, name: str, state: dict) -> No
     elif name in ("up", "down"):
         speed = min(4.0, max(0.1, playback.config.speed * (1.25 if name == "up" else 0.8)))
         playback.set_speed(speed)
-        if "speed" in window._sliders:
+        if window.has_slider("speed"):
             window.set_slider_value("speed", speed)
     elif name in ("+", "=", "-", "[+]", "[-]"):
         variety = min(10.0, max(0.1, playback.config.variety * (1.25 if name in ("+", "=", "[+]") else 0.8)))
         playback.set_variety(variety)
-        if "variety" in window._sliders:
+        if window.has_slider("variety"):
             window.set_slider_value("variety", math.log10(variety))
     elif name == "t" and state["transitions"] != "morph":
         fade = 0 if playback.config.fade_frames > 1 else state["fade_frames"]
@@ -176,8 +180,11 @@ def play(texture: VideoTexture, *, playback: PlaybackConfig = PlaybackConfig(),
             shown = compositor.compose(blend)
             overlay = _overlay_lines(state, measured_fps, config.transitions) if window.overlay_visible else None
             window.show(shown, overlay=overlay, dt_s=dt_s)
-            result.frame_ms.append((time.perf_counter() - started) * 1000.0)
-            result.frames.append([[int(f), float(w)] for f, w in blend])
+            result.size = window.size
+            if config.keep_timings:
+                result.frame_ms.append((time.perf_counter() - started) * 1000.0)
+            if config.keep_log:
+                result.frames.append([[int(f), float(w)] for f, w in blend])
             if config.keep_shown:
                 result.shown.append(np.array(shown))
             if on_frame is not None:
@@ -189,8 +196,8 @@ def play(texture: VideoTexture, *, playback: PlaybackConfig = PlaybackConfig(),
                 measured_fps = 0.9 * measured_fps + 0.1 / max(waited, 1e-6)
             else:
                 dt_s = 1.0 / fps  # headless, unpaced: one clip frame of time per output frame
-        result.size = window.size
         result.jumps = state.jumps
+        result.played = index
     finally:
         window.close()
     return result

@@ -20,7 +20,7 @@ from precompute.errors import AnalysisError, ConfigError
 __all__ = ["VideoTexture", "range_distance"]
 
 
-def _read_only(array: np.ndarray, dtype, name: str) -> np.ndarray:
+def _read_only(array: np.ndarray, dtype) -> np.ndarray:
     """A read-only view (a copy only when the dtype must change); the input stays writable."""
     view = np.asarray(array)
     if view.dtype != np.dtype(dtype):
@@ -73,11 +73,11 @@ class VideoTexture:
             raise AnalysisError(f"frames must hold at least 2 frames, got {n_frames}")
         if not frames.flags.c_contiguous:
             raise AnalysisError("frames must be C-contiguous (T, H, W, 3); pass np.ascontiguousarray(frames)")
-        offsets = _read_only(self.link_offsets, np.int64, "link_offsets")
-        targets = _read_only(self.link_targets, np.int32, "link_targets")
-        future = _read_only(self.link_future_costs, np.float32, "link_future_costs")
+        offsets = _read_only(self.link_offsets, np.int64)
+        targets = _read_only(self.link_targets, np.int32)
+        future = _read_only(self.link_future_costs, np.float32)
         visual = (np.zeros_like(future) if self.link_visual_costs is None
-                  else _read_only(self.link_visual_costs, np.float32, "link_visual_costs"))
+                  else _read_only(self.link_visual_costs, np.float32))
         if offsets.shape != (n_frames + 1,):
             raise AnalysisError(
                 f"link_offsets must be (T+1,) = ({n_frames + 1},) for {n_frames} frames, got {offsets.shape}")
@@ -99,8 +99,9 @@ class VideoTexture:
             raise AnalysisError(f"fps must be a positive number, got {self.fps}")
         if not (np.isfinite(self.sigma) and self.sigma > 0):
             raise AnalysisError(f"sigma must be a positive number, got {self.sigma}")
-        frames_view = frames.view() if not isinstance(frames, np.memmap) else frames
-        if frames_view.flags.writeable and not isinstance(frames, np.memmap):
+        frames_view = frames  # a memmap (the analysis store) is shared as it is
+        if frames.flags.writeable and not isinstance(frames, np.memmap):
+            frames_view = frames.view()  # read-only view; the caller's array stays writable
             frames_view.flags.writeable = False
         sources = np.repeat(np.arange(n_frames, dtype=np.int32), np.diff(offsets))  # (nnz,)
         sources.flags.writeable = False

@@ -28,7 +28,8 @@ from __future__ import annotations
 import os
 import sys
 import time
-from dataclasses import dataclass, field
+import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -139,7 +140,8 @@ class Window:
         pygame.display.set_caption(self.config.title)
         self._manager = pygame_gui.UIManager(self._screen.get_size(), enable_live_theme_updates=False)
         self._font = pygame.font.Font(None, 22)
-        self._clock = pygame.time.Clock()
+        self._deadline = None  # next frame time of tick()
+        self._last_tick = None
         self._layout()
         self.is_open = True
         return self
@@ -180,6 +182,9 @@ class Window:
         self._sliders[name] = _Slider(name, label, fmt, slider, text, (low, high))
         self._update_label(self._sliders[name])
         self._layout()
+
+    def has_slider(self, name: str) -> bool:
+        return name in self._sliders
 
     def slider_value(self, name: str) -> float:
         return float(self._sliders[name].element.get_current_value())
@@ -291,7 +296,9 @@ class Window:
 
     def toggle_fullscreen(self) -> None:
         try:
-            self._pg.display.toggle_fullscreen()
+            with warnings.catch_warnings():  # "re-creating window": pygame's note, harmless
+                warnings.simplefilter("ignore")
+                self._pg.display.toggle_fullscreen()
         except self._pg.error as error:  # the dummy driver and some window managers refuse
             self.say(f"fullscreen not available: {error}")
         self._resized()
@@ -415,18 +422,29 @@ class Window:
         writer, self._writer = self._writer, None
         if writer is None:
             return None
-        path = writer.close()
+        try:
+            path = writer.close()
+        except ExportError as error:  # the file is not left half-written; playing goes on
+            self.say(f"recording failed: {error}")
+            return None
         self.say(f"recorded {writer.frames_written} frames to {path}")
         return path
 
     # ------------------------------------------------------------------ time
     def tick(self, fps: float | None) -> float:
-        """Wait to keep `fps` (None or 0: do not wait); returns seconds since the last tick."""
-        milliseconds = self._clock.tick(fps or 0)
-        return milliseconds / 1000.0
-
-
-def post_event_for_tests(window: Window, event_type: str, **attributes) -> None:
-    """Post a synthetic pygame event (tests drive the widgets with these)."""
-    pg = window._pg
-    pg.event.post(pg.event.Event(getattr(pg, event_type), **attributes))
+        """Wait for the next frame time at `fps` (None or 0: do not wait); returns the seconds
+        since the previous tick. Frame times are kept on a fixed grid of deadlines, so a late
+        frame is followed by a shorter wait (no drift); more than a frame late, the grid restarts."""
+        now = time.perf_counter()
+        if fps:
+            period = 1.0 / fps
+            if self._deadline is None or now - self._deadline > period:
+                self._deadline = now
+            self._deadline += period
+            remaining = self._deadline - now
+            if remaining > 0:
+                time.sleep(remaining)
+            now = time.perf_counter()
+        elapsed = now - (self._last_tick if self._last_tick is not None else now)
+        self._last_tick = now
+        return elapsed

@@ -49,17 +49,25 @@ def _progress(total: int | None, desc: str, enabled: bool):
 
 
 def decode_features(path: str | os.PathLike, config: AnalysisConfig, *, store_file: str | os.PathLike,
-                    fps: float | None = None, progress: bool = True):
-    """Stream the clip once: features (N, d) float32 in memory, frames appended to `store_file`.
+                    fps: float | None = None, progress: bool = True,
+                    feature_file: str | os.PathLike | None = None):
+    """Stream the clip once: features (N, d), frames appended to `store_file`.
 
     Returns (features, store_shape (N, H, W, 3), ClipInfo). Full-resolution frames are never
-    held beyond the one being decoded.
+    held beyond the one being decoded. Features are float32 in memory; with `feature_file` they
+    are appended to that file as they come and returned as a read-only np.memmap, so that an
+    hour of footage never holds them all in memory: uint8 (exact: area-downscaled uint8 frames
+    are whole numbers, and a quarter of the size) unless equalize_brightness makes them
+    fractional (float32 then).
     """
     import cv2
 
     features = []
     store_size = None
+    whole = not config.equalize_brightness  # features are whole numbers 0..255
+    count, length = 0, 0
     with open_clip(path, fps=fps) as reader, open(store_file, "wb") as store, \
+            open(feature_file if feature_file is not None else os.devnull, "wb") as feature_out, \
             _progress(reader.info.frame_count_hint, "decode", progress) as bar:
         info = reader.info
         for frame in reader:  # (H, W, 3) uint8
@@ -73,14 +81,25 @@ def decode_features(path: str | os.PathLike, config: AnalysisConfig, *, store_fi
             stored = frame if (frame.shape[1], frame.shape[0]) == store_size else \
                 cv2.resize(frame, store_size, interpolation=cv2.INTER_AREA)
             store.write(np.ascontiguousarray(stored).data)
-            features.append(frame_feature(frame, feature_width=config.feature_width,
-                                          equalize=config.equalize_brightness))
+            feature = frame_feature(frame, feature_width=config.feature_width,
+                                    equalize=config.equalize_brightness)  # (d,) float32
+            if feature_file is not None:
+                feature_out.write((feature.astype(np.uint8) if whole else feature).data)
+            else:
+                features.append(feature)
+            count += 1
+            length = feature.shape[0]
             bar.update(1)
-    n = len(features)
+    n = count
     if n < MIN_FRAMES:
         raise ClipError(f"{path}: only {n} frame{'s' if n != 1 else ''} decoded; a video texture "
                         f"needs at least {MIN_FRAMES}: give a longer clip")
-    return np.stack(features), (n, store_size[1], store_size[0], 3), info
+    if feature_file is not None:
+        features = np.memmap(feature_file, dtype=np.uint8 if whole else np.float32, mode="r",
+                             shape=(n, length))  # (N, d) read-only, paged in as read
+    else:
+        features = np.stack(features)  # (N, d) float32
+    return features, (n, store_size[1], store_size[0], 3), info
 
 
 def _preview(matrix: np.ndarray) -> np.ndarray:
@@ -117,6 +136,8 @@ def analyze_features(features: np.ndarray, config: AnalysisConfig = AnalysisConf
     t0 = time.perf_counter()
     m = config.filter_half_taps
     costs = transition_costs(distances, m=m, min_jump_frames=config.min_jump_frames)  # (N, N)
+    if config.calm_jump_motion > 0:
+        _forbid_restless_jumps(costs, natural, config.calm_jump_motion * median_step)
     finite = np.isfinite(costs)
     if not finite[-1].any():  # a clip so short that the last frame has nowhere to go
         costs[-1, 0] = distances[-1, 0]
@@ -165,6 +186,24 @@ def analyze_features(features: np.ndarray, config: AnalysisConfig = AnalysisConf
     return arrays, stats
 
 
+def _forbid_restless_jumps(costs: np.ndarray, natural: np.ndarray, limit: float, window: int = 3) -> None:
+    """In place: forbid jumps whose source or destination lies in a restless stretch (a natural
+    step above `limit` within `window` frames), where a crossfade would show. Rows left without a
+    jump keep their cheapest one."""
+    n = costs.shape[0]
+    padded = np.concatenate([[0.0], natural, [0.0]])  # step into frame f is padded[f], out padded[f+1]
+    motion = np.array([padded[max(0, f - window + 1):f + window + 1].max() for f in range(n)])
+    restless = motion > limit
+    keep_best = np.argmin(costs, axis=1)
+    natural_next = np.arange(n) + 1
+    mask = restless[:, None] | restless[None, :]
+    saved = costs[np.arange(n), keep_best].copy()
+    costs[mask] = np.inf
+    costs[np.arange(n - 1), natural_next[:-1]] = 0.0
+    lost = ~np.isfinite(costs).any(axis=1)
+    costs[np.flatnonzero(lost), keep_best[lost]] = saved[lost]
+
+
 def _use_sparse(n: int, config: AnalysisConfig) -> bool:
     return 3 * 4 * n * n > config.dense_memory_budget_bytes  # D, C and a filtered copy in float32
 
@@ -183,7 +222,8 @@ def analyze_clip(path: str | os.PathLike, config: AnalysisConfig = AnalysisConfi
     with tempfile.TemporaryDirectory(dir=target.parent, prefix=".decode-") as tmp:
         store_file = Path(tmp) / "frames.u8"
         features, store_shape, info = decode_features(path, config, store_file=store_file, fps=fps,
-                                                      progress=progress)
+                                                      progress=progress,
+                                                      feature_file=Path(tmp) / "features.bin")
         decode_s = time.perf_counter() - started
         n = features.shape[0]
         if _use_sparse(n, config):
@@ -191,7 +231,7 @@ def analyze_clip(path: str | os.PathLike, config: AnalysisConfig = AnalysisConfi
 
             arrays, stats = sparse_links(features, config=config)
         else:
-            arrays, stats = analyze_features(features, config)
+            arrays, stats = analyze_features(np.asarray(features, dtype=np.float32), config)
         stats["timings"]["decode_s"] = decode_s
         stats["timings"]["total_s"] = time.perf_counter() - started
         source.update(frames=n, fps=info.fps, width=info.width or store_shape[2],

@@ -231,7 +231,7 @@ def _run_dask(paths, folders, config, scheduler, bar) -> list[ClipResult]:
                                          pure=False, retries=0))
         index_of = {future.key: index for index, future in enumerate(futures)}
         results: list[ClipResult | None] = [None] * len(paths)
-        for future in as_completed(futures):
+        for future in as_completed(futures, loop=client.loop):  # this client's loop, not a default
             index = index_of[future.key]
             try:
                 result = future.result()

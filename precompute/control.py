@@ -3,11 +3,12 @@
 Costs (section 9 of the algorithms reference), in RMS units like the rest of the project, and
 scaled by `unit` = the median natural step of the sprite (so weights read as "natural steps"):
 
-- base cost of showing j after i:  B[i, j] = vis[i, j] + w_v * unit * |v_next(i) - v_j| / speed
+- base cost of showing j after i:  B[i, j] = vis[i, j] + w_v * unit * |v_next(i) - v_j| / speed + w_j * unit
   where vis[i, j] is the diagonally filtered (m = 1) distance of registered colour + alpha,
   `(D[i+1, j] + D[i, j-1]) / 2`, taking only the taps that exist inside the segments (a segment's
   last frame has no i+1; a segment's first frame has no j-1). B = 0 on the natural step.
-  v_next(i) is the velocity i would have continued with (v[i+1], or v[i] at a segment end).
+  v_next(i) is the velocity i would have continued with (v[i+1], or v[i] at a segment end);
+  w_j is a flat price per jump (fewer, longer runs of footage).
 - control cost of showing j when the wanted direction is theta and the wanted speed s:
   E[j] = w_d * unit * angle(v_j, theta) / pi + w_s * unit * |ln(|v_j| / s)|.
 - future cost per control table (d, s) over D directions x S speeds:
@@ -55,9 +56,11 @@ class ControlConfig:
     feature_width: int = 24        # registered frames are compared at this size (px); larger = finer, slower
     velocity_weight: float = 1.0   # cost of a velocity jump of one median speed, in natural steps;
                                    # raise it to forbid sudden changes of direction at jumps
-    direction_weight: float = 6.0  # cost per frame of swimming 180 deg off the wanted direction,
+    direction_weight: float = 10.0  # cost per frame of swimming 180 deg off the wanted direction,
                                    # in natural steps; raise it for tighter steering, more jumps
     speed_weight: float = 1.5      # cost per frame of a speed off the wanted one by a factor e
+    jump_penalty: float = 2.0      # added to every jump, in natural steps: raise it for fewer,
+                                   # longer runs of the footage (less steering precision)
     directions: int = 8            # direction tables (the original used 8); more = finer, slower
     speed_quantiles: tuple = (0.15, 0.5, 0.9)  # the speed tables: these quantiles of the clip's speeds
     links_per_frame: int = 48      # cheapest jumps kept per frame besides the natural step
@@ -165,9 +168,14 @@ def base_costs(distances: np.ndarray, velocities: np.ndarray, has_successor: np.
     v_next[succ] = v[np.flatnonzero(succ) + 1]
     dv = np.sqrt(((v_next[:, None, :] - v[None, :, :]) ** 2).sum(axis=2))  # (N, N)
     costs = (vis + config.velocity_weight * unit * dv / max(median_speed, 1e-6)).astype(np.float32)
-    # forbid stutters around the natural successor; the natural step itself costs 0
+    # forbid stutters: landing within min_jump_frames of i+1 inside i's own segment (repeating
+    # or skipping a frame or two); the natural step itself costs 0
+    segment = np.concatenate([[0], np.cumsum(~succ[:-1])])  # (N,) segment id per frame
     offset = np.arange(n)[None, :] - (np.arange(n)[:, None] + 1)  # j - (i+1)
-    costs[np.abs(offset) < config.min_jump_frames] = np.inf
+    stutter = (np.abs(offset) < config.min_jump_frames) & (segment[None, :] == segment[:, None])
+    np.fill_diagonal(stutter, True)
+    costs[stutter] = np.inf
+    costs += np.float32(config.jump_penalty * unit)
     rows = np.flatnonzero(succ)
     costs[rows, rows + 1] = 0.0
     return costs
@@ -262,6 +270,7 @@ def save_sprite(out: str | os.PathLike, sprite: SpriteClip, control: SpriteContr
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     temp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    os.chmod(temp, 0o755)  # mkdtemp makes it private; a sprite folder is ordinary output
     try:
         np.savez(temp / "sprite.npz", **{k: np.asarray(getattr(sprite, k)) for k in _SPRITE_KEYS})
         files = {"sprite.npz": _sha256(temp / "sprite.npz")}

@@ -72,11 +72,13 @@ class GenerativeConfig:
     time_limit_s: float = 300.0  # wall-clock training budget; a run that hits it records its step count (rerun with that `steps` to reproduce)
     batch_size: int = 8  # tuples per step
     crop: int = 64  # training crop side in px (the model is convolutional; full frames at use). Larger: more context, slower
+    crop_tries: int = 4  # random crops drawn per sample; the one with most change between the endpoints is used (1: uniform)
     learning_rate: float = 2e-3  # Adam, cosine-decayed to 1% over `steps`
     flow: str = "dis"  # optical flow for the warp: "dis" (OpenCV DIS, medium preset) or "farneback"
     seed: int = 0  # fixes sampling and initial weights: same seed, same steps, same threads -> same weights
     device: str = "auto"  # "auto" (CUDA when present, said), "cpu" or "cuda"
-    threads: int = 2  # torch CPU threads; results are reproducible for a fixed count
+    threads: int = 1  # torch CPU threads (results are reproducible for a fixed count). 1 by default: on a shared
+    # machine 2 threads spin-wait on each other and ran 7x slower per step (measured under load 7 on 2 cores)
     flow_cache_mb: int = 384  # memory for cached training flows (float16); beyond it flows are recomputed
 
     def __post_init__(self):
@@ -88,6 +90,7 @@ class GenerativeConfig:
             "time_limit_s": self.time_limit_s > 0,
             "batch_size": self.batch_size >= 1,
             "crop": self.crop >= 16 and self.crop % 8 == 0,
+            "crop_tries": self.crop_tries >= 1,
             "learning_rate": self.learning_rate > 0,
             "flow": self.flow in ("dis", "farneback"),
             "device": self.device in ("auto", "cpu", "cuda"),
@@ -175,19 +178,22 @@ def _grid(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
     return xs, ys
 
 
-def _backward_warp(frame: np.ndarray, flow: np.ndarray) -> np.ndarray:
-    """Sample frame at x + flow(x): (H, W, C) x (H, W, 2) -> (H, W, C), same dtype."""
+def _backward_warp(frame: np.ndarray, flow: np.ndarray, origin: tuple[int, int] = (0, 0)) -> np.ndarray:
+    """Sample frame at x + flow(x): (H, W, C) x (h, w, 2) -> (h, w, C), same dtype. The flow may
+    cover a crop whose top-left pixel is `origin` (y, x) in the frame; samples still come from the
+    whole frame."""
     h, w = flow.shape[:2]
     xs, ys = _grid(h, w)
-    return cv2.remap(frame, xs + flow[..., 0], ys + flow[..., 1], cv2.INTER_LINEAR,
-                     borderMode=cv2.BORDER_REPLICATE)
+    return cv2.remap(frame, xs + (origin[1] + flow[..., 0]), ys + (origin[0] + flow[..., 1]),
+                     cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 
-def _morph_parts(a, b, f01, f10, t):
-    """The warps of a and b to time t and the flows that made them (float32, 0..255 scale)."""
+def _morph_parts(a, b, f01, f10, t, origin=(0, 0)):
+    """The warps of a and b to time t and the flows that made them (float32, 0..255 scale).
+    f01, f10 may be crops at `origin` of the full flows (then so are the results)."""
     ft0, ft1 = _flows_at(f01, f10, t)
-    wa = _backward_warp(a, ft0).astype(np.float32)  # (H, W, 3)
-    wb = _backward_warp(b, ft1).astype(np.float32)  # (H, W, 3)
+    wa = _backward_warp(a, ft0, origin).astype(np.float32)  # (h, w, 3)
+    wb = _backward_warp(b, ft1, origin).astype(np.float32)  # (h, w, 3)
     return wa, wb, ft0, ft1
 
 
@@ -282,8 +288,10 @@ def _compose(net, inputs):
     a, b, t = inputs[:, 0:3], inputs[:, 3:6], inputs[:, 16:17]
     ft0, ft1 = inputs[:, 12:14] * FLOW_SCALE, inputs[:, 14:16] * FLOW_SCALE
     out = net(inputs)  # (B, 8, H, W)
-    wa = _warp_torch(a, ft0 + out[:, 4:6] * FLOW_SCALE)
-    wb = _warp_torch(b, ft1 + out[:, 6:8] * FLOW_SCALE)
+    # Corrections are bounded (tanh): an unbounded flow step sent training astray at lr 4e-3.
+    correction = torch.tanh(out[:, 4:8]) * MAX_FLOW_CORRECTION  # (B, 4, H, W) px
+    wa = _warp_torch(a, ft0 + correction[:, 0:2])
+    wb = _warp_torch(b, ft1 + correction[:, 2:4])
     t = t.clamp(1e-3, 1 - 1e-3)
     # The learned logit moves the blend away from the plain (1 - t, t) weights where one warp is wrong.
     weight_a = torch.sigmoid(out[:, 3:4] + torch.log((1 - t) / t))
@@ -291,6 +299,7 @@ def _compose(net, inputs):
 
 
 FLOW_SCALE = 16.0  # flows enter the network in units of 16 px
+MAX_FLOW_CORRECTION = 8.0  # px: the most the network may move the DIS flow at the model size
 
 
 def _pack(a, b, wa, wb, ft0, ft1, t) -> np.ndarray:
@@ -337,7 +346,11 @@ class GenerativeModel:
             net = _build_net(self.config.channels)
             net.load_state_dict(self.state_dict)
             net.eval()
-            self._net = net.to(_resolve_device(self.config.device, say=False))
+            device = self.config.device
+            if device == "cuda" and not torch.cuda.is_available():
+                print("generative: model trained on CUDA, no CUDA device here: running it on the CPU", flush=True)
+                device = "cpu"
+            self._net = net.to(_resolve_device(device, say=False))
         return self._net
 
     def interpolate(self, a: np.ndarray, b: np.ndarray, times, *, flows=None) -> np.ndarray:
@@ -359,9 +372,14 @@ class GenerativeModel:
 
         net = self._network()
         device = next(net.parameters()).device
-        with torch.inference_mode():
-            pred = _compose(net, torch.from_numpy(batch).to(device))  # (K, 3, h, w)
-            pred = (pred.clamp(0, 1) * 255 + 0.5).to(torch.uint8)
+        previous_threads = torch.get_num_threads()
+        torch.set_num_threads(self.config.threads)
+        try:
+            with torch.inference_mode():
+                pred = _compose(net, torch.from_numpy(batch).to(device))  # (K, 3, h, w)
+                pred = (pred.clamp(0, 1) * 255 + 0.5).to(torch.uint8)
+        finally:
+            torch.set_num_threads(previous_threads)
         return pred.permute(0, 2, 3, 1).cpu().numpy()  # (K, h, w, 3)
 
 
@@ -409,12 +427,61 @@ def _sample_batch(frames, spans, cache, rng, config, size):
         t = m / k
         if rng.random() < 0.5:  # time reversal is a free, exactly valid augmentation
             a, b, f01, f10, t = b, a, f10, f01, 1.0 - t
-        packed = _pack(a, b, *_morph_parts(a, b, f01, f10, t), t)  # (17, h, w)
-        y0 = int(rng.integers(0, h - ch + 1))
-        x0 = int(rng.integers(0, w - cw + 1))
-        inputs.append(packed[:, y0:y0 + ch, x0:x0 + cw])
-        targets.append(target[y0:y0 + ch, x0:x0 + cw].transpose(2, 0, 1).astype(np.float32) / 255)
+        # Of a few random crops keep the one where the endpoints differ most: static background
+        # (black around a fish, a still wall) teaches nothing the morph does not already do.
+        ys = rng.integers(0, h - ch + 1, size=config.crop_tries)
+        xs = rng.integers(0, w - cw + 1, size=config.crop_tries)
+        if config.crop_tries > 1:
+            change = cv2.absdiff(a, b).sum(axis=2, dtype=np.float32)  # (h, w)
+            integral = cv2.integral(change, sdepth=cv2.CV_64F)  # (h+1, w+1)
+            motion = integral[ys + ch, xs + cw] - integral[ys, xs + cw] - integral[ys + ch, xs] + integral[ys, xs]
+            best = int(np.argmax(motion))
+        else:
+            best = 0
+        y0, x0 = int(ys[best]), int(xs[best])
+        window = (slice(y0, y0 + ch), slice(x0, x0 + cw))
+        # Crop first: the warps sample the whole endpoints but are computed on the crop only.
+        parts = _morph_parts(a, b, f01[window], f10[window], t, origin=(y0, x0))
+        inputs.append(_pack(a[window], b[window], *parts, t))  # (17, ch, cw)
+        targets.append(target[window].transpose(2, 0, 1).astype(np.float32) / 255)
     return np.stack(inputs), np.stack(targets)
+
+
+def _prefetch(make, count: int, depth: int = 2):
+    """Yield `make()` `count` times, made one or two ahead on a worker thread (cv2 and numpy
+    release the GIL, so batch making overlaps the training step). One producer in order, so the
+    batches are exactly those of a plain loop: seeds still fix them."""
+    import queue
+    import threading
+
+    slots: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce():
+        try:
+            for _ in range(count):
+                if stop.is_set():
+                    return
+                slots.put(("ok", make()))
+        except BaseException as error:  # handed to the consumer, raised there
+            slots.put(("error", error))
+
+    worker = threading.Thread(target=produce, daemon=True, name="generative-batches")
+    worker.start()
+    try:
+        for _ in range(count):
+            kind, value = slots.get()
+            if kind == "error":
+                raise value
+            yield value
+    finally:
+        stop.set()
+        while worker.is_alive():  # unblock a producer waiting on a full queue
+            try:
+                slots.get_nowait()
+            except queue.Empty:
+                pass
+            worker.join(timeout=0.05)
 
 
 def train_model(frames: np.ndarray, *, config: GenerativeConfig = GenerativeConfig(),
@@ -458,19 +525,21 @@ def train_model(frames: np.ndarray, *, config: GenerativeConfig = GenerativeConf
         bar = tqdm(total=config.steps, desc=f"generative ({device}, {size[1]}x{size[0]})",
                    disable=not progress, unit="step", dynamic_ncols=True)
         net.train()
+        batches = _prefetch(lambda: _sample_batch(small, spans, cache, rng, config, size), config.steps)
         for step in range(config.steps):
             if time.perf_counter() - started > config.time_limit_s:
                 break
             lr = config.learning_rate * (0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * step / max(1, config.steps))))
             for group in optimiser.param_groups:
                 group["lr"] = lr
-            inputs, targets = _sample_batch(small, spans, cache, rng, config, size)
+            inputs, targets = next(batches)
             inputs = torch.from_numpy(inputs).to(device)
             targets = torch.from_numpy(targets).to(device)
             pred = _compose(net, inputs)
             loss = torch.sqrt((pred - targets) ** 2 + 1e-6).mean()  # Charbonnier (smooth L1)
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
+            torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
             optimiser.step()
             losses.append(loss.item())
             steps_run = step + 1
@@ -478,6 +547,7 @@ def train_model(frames: np.ndarray, *, config: GenerativeConfig = GenerativeConf
                 bar.set_postfix(loss=f"{np.mean(losses[-50:]):.4f}")
             bar.update(1)
         bar.close()
+        batches.close()
         seconds = time.perf_counter() - started
         state = {name: value.detach().cpu().clone() for name, value in net.state_dict().items()}
     finally:

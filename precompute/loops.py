@@ -300,6 +300,18 @@ def best_loops_by_length(table: LoopTable) -> tuple[np.ndarray, np.ndarray]:
     return table.cost[np.arange(table.cost.shape[0]), column], column
 
 
+def _possible_lengths(sources, targets, costs, target_length: int, config: LoopConfig) -> str:
+    """A hint for an error: the loop lengths nearest the asked one that do exist."""
+    primitives = select_primitive_loops(sources, targets, costs, max_primitives=config.max_primitives,
+                                        min_length=config.min_primitive_length)
+    if len(primitives) == 0:
+        return f"the clip has no backward jump of {config.min_primitive_length} frames or more"
+    table = loop_table(primitives, 2 * target_length + int(primitives.lengths.max()))
+    possible = np.flatnonzero(np.isfinite(table.cost.min(axis=1)))
+    nearest = possible[np.argsort(np.abs(possible - target_length), kind="stable")[:6]]
+    return f"possible lengths nearest {target_length}: {sorted(nearest.tolist())}"
+
+
 def find_loop(sources, targets, costs, *, target_length: int, config: LoopConfig = LoopConfig(),
               table: LoopTable | None = None) -> Loop:
     """The cheapest compound loop whose length is within `config.length_tolerance` of
@@ -317,20 +329,15 @@ def find_loop(sources, targets, costs, *, target_length: int, config: LoopConfig
                                             max_primitives=config.max_primitives,
                                             min_length=config.min_primitive_length,
                                             max_length=high)
-        if len(primitives) == 0:
-            raise ValueError("the clip has no backward jump to loop on (no loop candidates of "
-                             f"{config.min_primitive_length}..{high} frames)")
-        table = loop_table(primitives, high)
-    best, column = best_loops_by_length(table)
-    lengths = np.arange(low, min(high, table.max_length) + 1)
-    finite = lengths[np.isfinite(best[lengths])]
+        table = loop_table(primitives, high) if len(primitives) else None
+    finite = np.zeros(0, np.int64)
+    if table is not None:
+        best, column = best_loops_by_length(table)
+        lengths = np.arange(low, min(high, table.max_length) + 1)
+        finite = lengths[np.isfinite(best[lengths])]
     if finite.size == 0:
-        wider = loop_table(table.primitives, 2 * high + int(table.primitives.lengths.max()))
-        possible = np.flatnonzero(np.isfinite(wider.cost.min(axis=1)))
-        nearest = possible[np.argsort(np.abs(possible - target_length), kind="stable")[:6]]
-        hint = (f"possible lengths nearest {target_length}: {sorted(nearest.tolist())}"
-                if possible.size else "no loop at all")
-        raise ValueError(f"no compound loop of {low}..{high} frames exists ({hint})")
+        raise ValueError(f"no compound loop of {low}..{high} frames exists "
+                         f"({_possible_lengths(sources, targets, costs, target_length, config)})")
     key = np.lexsort((finite, np.abs(finite - target_length), best[finite]))
     length = int(finite[key[0]])
     counts = compound_loop(table, length, int(column[length]))

@@ -54,15 +54,19 @@ __all__ = ["SparseConfig", "sparse_links", "nearest_neighbours", "pair_costs", "
 class SparseConfig:
     """How the sparse path finds and costs its candidates (AnalysisConfig holds the maths)."""
 
-    neighbours: int = 16  # k: nearest frames retrieved per frame. More: higher recall of the
+    neighbours: int = 8  # k: nearest frames retrieved per frame. More: higher recall of the
     #   dense links, slower (cost grows linearly).
-    expand: int = 2  # frames either side of each neighbour also costed exactly; 1 is the least
-    #   the local-minimum test needs, 2 also catches minima the dynamics filter moved.
+    oversample: int = 4  # neighbours x this are retrieved, and the nearest `neighbours` local
+    #   minima among them kept (one per run of consecutive frames): covers more distinct jumps.
+    #   1 keeps the nearest `neighbours` frames as they are.
+    expand: int = 4  # frames either side of each neighbour also costed exactly. 1 is the least
+    #   the local-minimum test needs; the filter and the future value move a row's minima a few
+    #   frames from the nearest frame (fish clip: 2 kept 95% of the dense links, 4 kept 99.4%).
     search: str = "auto"  # "auto" | "flat" | "hnsw" | "torch": exact FAISS below `hnsw_above`
     #   frames, HNSW above; "torch" (exact, no FAISS needed) is the fallback without FAISS.
     search_dims: int = 64  # principal components the search runs on. More: candidates closer to
     #   the full-feature ranking, slower search.
-    pca_sample: int = 4096  # frames (evenly spaced) that fit the principal components
+    pca_sample: int = 2048  # frames (evenly spaced) that fit the principal components
     hnsw_above: int = 60_000  # frames above which "auto" uses HNSW (N log N) over exact (N^2)
     hnsw_links: int = 32  # HNSW graph degree M: higher recall, more memory and build time
     hnsw_ef_search: int = 128  # HNSW search breadth: higher recall, slower queries
@@ -74,6 +78,7 @@ class SparseConfig:
     def __post_init__(self):
         checks = [
             (self.neighbours >= 1, "neighbours must be >= 1"),
+            (self.oversample >= 1, "oversample must be >= 1"),
             (self.expand >= 1, "expand must be >= 1 (the local-minimum test needs j +- 1)"),
             (self.search in ("auto", "flat", "hnsw", "torch"),
              "search must be 'auto', 'flat', 'hnsw' or 'torch'"),
@@ -93,31 +98,45 @@ class SparseConfig:
 # exact distances and filtered costs for given pairs
 
 
-@numba.njit(cache=True, inline="always")
-def _squared(features, a, b):
+@numba.njit(cache=True)
+def _squared_whole(x, y):
+    # whole-number features (uint8): exact in integers, and 16 lanes per vector instruction
+    acc = 0
+    for k in range(x.shape[0]):
+        t = np.int32(x[k]) - np.int32(y[k])
+        acc += t * t
+    return np.float64(acc)
+
+
+@numba.njit(cache=True, fastmath={"reassoc", "contract"})
+def _squared_real(x, y):
+    # float64 accumulation (no cancellation); reassociation lets the sum vectorise (~5x)
     acc = 0.0
-    x = features[a]
-    y = features[b]
     for k in range(x.shape[0]):
         t = np.float64(x[k]) - np.float64(y[k])
         acc += t * t
     return acc
 
 
-@numba.njit(cache=True, inline="always")
-def _rms(features, a, b, scale):
+@numba.njit(cache=True)
+def _rms(features, a, b, scale, whole):
     # float32 like the dense path's matrix: sqrt of the exact sum, then the RMS scale
-    return np.float32(np.sqrt(_squared(features, a, b))) * scale
+    if whole:
+        squared = _squared_whole(features[a], features[b])
+    else:
+        squared = _squared_real(features[a], features[b])
+    return np.float32(np.sqrt(squared)) * scale
 
 
 @numba.njit(parallel=True, cache=True)
-def _pair_distances(features, first, second, scale, out):
+def _pair_distances(features, first, second, scale, whole, out):
     for t in numba.prange(first.shape[0]):
-        out[t] = _rms(features, first[t], second[t], scale)
+        out[t] = _rms(features, first[t], second[t], scale, whole)
 
 
 @numba.njit(parallel=True, cache=True)
-def _diagonal_costs(features, rows, offsets, weights, first_tap, min_jump, scale, chunk, out):
+def _diagonal_costs(features, rows, offsets, weights, first_tap, min_jump, first_target, scale,
+                    whole, chunk, out):
     """out[e] = C[rows[e], rows[e] + 1 + offsets[e]] exactly as dynamics.transition_costs.
 
     Entries are sorted by (offset, row): along one diagonal, consecutive rows share all taps but
@@ -146,7 +165,7 @@ def _diagonal_costs(features, rows, offsets, weights, first_tap, min_jump, scale
             for t in range(start, taps):
                 r = a + first_tap + t
                 if 0 <= r < n and 0 <= r + o < n:
-                    window[t] = _rms(features, r, r + o, scale)
+                    window[t] = _rms(features, r, r + o, scale, whole)
                 else:
                     window[t] = np.nan
             have_offset = o
@@ -160,11 +179,12 @@ def _diagonal_costs(features, rows, offsets, weights, first_tap, min_jump, scale
             if wsum > 0.0:
                 value = np.float32(acc / wsum)
             elif a >= n and j >= 1:  # past the end with m = 0: the last frame against j - 1
-                value = _rms(features, n - 1, j - 1, scale)
+                value = _rms(features, n - 1, j - 1, scale, whole)
             else:
                 value = np.float32(np.inf)
             step = j - a  # = o
-            if j == i or (step != 0 and abs(step) < min_jump) or j < 0 or j >= n:
+            if j == i or (step != 0 and (abs(step) < min_jump or j < first_target)) or j < 0 \
+                    or j >= n:
                 value = np.float32(np.inf)  # staying, stutters and skips are forbidden
             elif step == 0:
                 value = np.float32(0.0)  # the natural step, exact
@@ -203,7 +223,7 @@ def pair_distances(features: np.ndarray, first, second) -> np.ndarray:
     if a.size and (min(a.min(), b.min()) < 0 or max(a.max(), b.max()) >= n):
         raise ValueError(f"frame indices must be in 0..{n - 1}")
     out = np.empty(a.shape[0], np.float32)
-    _pair_distances(x, a, b, np.float32(1.0 / np.sqrt(x.shape[1])), out)
+    _pair_distances(x, a, b, np.float32(1.0 / np.sqrt(x.shape[1])), x.dtype == np.uint8, out)
     return out
 
 
@@ -213,8 +233,9 @@ def pair_costs(features: np.ndarray, rows, targets, *, m: int = 2, min_jump_fram
     a matrix: (N, d) features, (M,) rows i and targets j -> (M,) float32 (inf where forbidden).
 
     C[i, j] = D1[i+1, j] with the binomial diagonal filter of half-width m (taps outside the clip
-    dropped and the rest renormalised), 0 for the natural step j = i + 1, inf for j = i and for
-    jumps landing fewer than `min_jump_frames` frames from the natural successor.
+    dropped and the rest renormalised), 0 for the natural step j = i + 1, inf for j = i, for
+    jumps landing fewer than `min_jump_frames` frames from the natural successor, and for jumps
+    onto the first m frames (they lack the filter's backward taps).
     """
     x = _check_features(features)
     n = x.shape[0]
@@ -228,8 +249,8 @@ def pair_costs(features: np.ndarray, rows, targets, *, m: int = 2, min_jump_fram
     order = np.lexsort((i, offsets))  # along diagonals, rows ascending
     values = np.empty(i.shape[0], np.float32)
     _diagonal_costs(x, np.ascontiguousarray(i[order]), np.ascontiguousarray(offsets[order]),
-                    binomial_weights(m), -m if m else 0, int(max(1, min_jump_frames)),
-                    np.float32(1.0 / np.sqrt(x.shape[1])), int(chunk), values)
+                    binomial_weights(m), -m if m else 0, int(max(1, min_jump_frames)), int(m),
+                    np.float32(1.0 / np.sqrt(x.shape[1])), x.dtype == np.uint8, int(chunk), values)
     out = np.empty_like(values)
     out[order] = values
     return out
@@ -272,6 +293,15 @@ def _faiss():
     return faiss
 
 
+def _orthonormal(y: np.ndarray) -> np.ndarray:
+    """Orthonormal columns spanning y (S, w), by Cholesky-QR in float64 (w is small)."""
+    y = y.astype(np.float64)
+    gram = y.T @ y  # (w, w)
+    gram += np.eye(gram.shape[0]) * (1e-12 * np.trace(gram) + 1e-300)
+    lower = np.linalg.cholesky(gram)
+    return np.linalg.solve(lower, y.T).T.astype(np.float32)  # y L^-T
+
+
 def _principal_projection(x: np.ndarray, dims: int, sample: int, seed: int) -> np.ndarray:
     """(N, d) features -> (N, r) float32 coordinates on the top r principal components.
 
@@ -292,12 +322,17 @@ def _principal_projection(x: np.ndarray, dims: int, sample: int, seed: int) -> n
     rng = np.random.default_rng(seed)
     width = min(r + 16, min(s.shape))
     q = s @ rng.standard_normal((d, width)).astype(np.float32)  # (S, width)
-    for _ in range(2):
-        q, _ = np.linalg.qr(q)
-        q, _ = np.linalg.qr(s @ (s.T @ q))
-    q, _ = np.linalg.qr(q)
-    _, _, vt = np.linalg.svd(q.T @ s, full_matrices=False)  # (width, d)
-    basis = np.ascontiguousarray(vt[:r].T, dtype=np.float32)  # (d, r)
+    for _ in range(3):  # range finder with power iterations; orthonormalised by Cholesky-QR:
+        # only (width, width) factorisations, since LAPACK's tall QR crawled (seconds) on this
+        # shared CPU
+        q = _orthonormal(q)
+        q = s @ (s.T @ q)
+    q = _orthonormal(q)
+    b = (q.T @ s).astype(np.float64)  # (width, d)
+    eigenvalues, u = np.linalg.eigh(b @ b.T)  # (width,), (width, width): B = U S V^T
+    top = np.argsort(eigenvalues)[::-1][:r]
+    scale = 1.0 / np.sqrt(np.maximum(eigenvalues[top], 1e-30))
+    basis = np.ascontiguousarray((b.T @ u[:, top]) * scale, dtype=np.float32)  # (d, r) = V
     out = np.empty((n, basis.shape[1]), np.float32)
     for start in range(0, n, 8192):
         block = x[start:start + 8192].astype(np.float32)  # (b, d)
@@ -366,12 +401,37 @@ def nearest_neighbours(points: np.ndarray, k: int, *, exclude_within: int = 0,
     return np.take_along_axis(found, order, axis=1)
 
 
+@numba.njit(parallel=True, cache=True)
+def _valleys(found, keep, out):
+    """Per row: the nearest `keep` neighbours that are local minima of the distance along the
+    clip (no frame b +- 1 nearer). A recurring motion puts whole runs of consecutive frames
+    among a frame's neighbours; one per run (per valley of the cost row) covers more of the
+    jumps the dense pruning keeps. Frames not found are farther than all found ones."""
+    n, width = found.shape
+    for a in numba.prange(n):
+        kept = 0
+        for r in range(width):
+            b = found[a, r]
+            if b < 0 or kept >= keep:
+                continue
+            valley = True
+            for q in range(r):  # nearer ones
+                if found[a, q] == b - 1 or found[a, q] == b + 1:
+                    valley = False
+                    break
+            if valley:
+                out[a, kept] = b
+                kept += 1
+        for r in range(kept, keep):
+            out[a, r] = -1
+
+
 # ----------------------------------------------------------------------------------------------
 # candidate graph
 
 
 @numba.njit(parallel=True, cache=True)
-def _count_row_candidates(neighbours, expand, min_jump, counts, scratch):
+def _count_row_candidates(neighbours, expand, min_jump, first_target, counts, scratch):
     """Per row i: the sorted unique targets j of (neighbours of i+1) +- expand, plus i + 1.
 
     Row N-1 has no frame i+1: it uses the neighbours of N-1 shifted by one (C[N-1, j] compares
@@ -400,7 +460,7 @@ def _count_row_candidates(neighbours, expand, min_jump, counts, scratch):
                 if j < 0 or j >= n or j == i:
                     continue
                 step = j - (i + 1)
-                if step != 0 and abs(step) < min_jump:
+                if step != 0 and (abs(step) < min_jump or j < first_target):
                     continue
                 row[count] = j
                 count += 1
@@ -415,12 +475,13 @@ def _count_row_candidates(neighbours, expand, min_jump, counts, scratch):
             row[t] = -1
 
 
-def _candidate_graph(neighbours: np.ndarray, expand: int, min_jump: int):
+def _candidate_graph(neighbours: np.ndarray, expand: int, min_jump: int, first_target: int):
     n, k = neighbours.shape
     width = 1 + k * (2 * expand + 1)
     scratch = np.empty((n, width), np.int64)  # (N, 1 + k (2e+1)): O(N k)
     counts = np.zeros(n, np.int64)
-    _count_row_candidates(neighbours, int(expand), int(max(1, min_jump)), counts, scratch)
+    _count_row_candidates(neighbours, int(expand), int(max(1, min_jump)), int(first_target), counts,
+                          scratch)
     offsets = np.zeros(n + 1, np.int64)
     np.cumsum(counts, out=offsets[1:])
     targets = scratch[scratch >= 0]  # row-major: rows in order, targets ascending
@@ -559,7 +620,7 @@ def _sparse_future_cost(offsets, targets, powered, *, alpha, form, sigma, tolera
 
 @numba.njit(parallel=True, cache=True)
 def _prune_sparse(offsets, targets, costs, value, alpha, power, sigma, max_jump, min_probability,
-                  max_links, min_jump, out_targets, out_costs, out_counts):
+                  max_links, min_jump, first_target, out_targets, out_costs, out_counts):
     n = offsets.shape[0] - 1
     for i in numba.prange(n):
         lo = offsets[i]
@@ -588,7 +649,8 @@ def _prune_sparse(offsets, targets, costs, value, alpha, power, sigma, max_jump,
                 if 0 <= e2 < count_all and targets[lo + e2] == jj:
                     if f[e2] < f[e]:
                         is_min = False
-                elif jj < 0 or jj >= n or jj == i or (jj != i + 1 and abs(jj - i - 1) < min_jump):
+                elif jj < 0 or jj >= n or jj == i or (jj != i + 1 and (
+                        abs(jj - i - 1) < min_jump or jj < first_target)):
                     pass  # inf in the dense row
                 else:
                     is_min = False
@@ -629,14 +691,14 @@ def _prune_sparse(offsets, targets, costs, value, alpha, power, sigma, max_jump,
 
 
 def _prune(offsets, targets, costs, value, *, alpha, power, sigma, max_jump, min_probability,
-           max_links, min_jump):
+           max_links, min_jump, first_target):
     n = offsets.shape[0] - 1
     out_targets = np.full((n, max_links), -1, np.int64)
     out_costs = np.zeros((n, max_links), np.float32)
     counts = np.zeros(n, np.int64)
     _prune_sparse(offsets, targets, costs, value, float(alpha), float(power), float(sigma),
                   float(max_jump), float(min_probability), int(max_links), int(max(1, min_jump)),
-                  out_targets, out_costs, counts)
+                  int(first_target), out_targets, out_costs, counts)
     if np.any(counts == 0):
         stuck = np.flatnonzero(counts == 0)
         raise ConfigError(f"frames {stuck[:10].tolist()} have no way on among their candidates; "
@@ -727,9 +789,12 @@ def _previews(x: np.ndarray, m: int, size: int = 512):
 def _mean_cost(x, *, m, min_jump, power, samples, seed):
     """The dense path's mean of C^p over all finite non-zero costs, from random pairs."""
     n = x.shape[0]
-    rng = np.random.default_rng(seed)
-    rows = rng.integers(0, n, samples)
-    cols = rng.integers(0, n, samples)
+    if n * n <= samples:  # small clips: every pair, the dense path's exact mean
+        rows, cols = np.divmod(np.arange(n * n, dtype=np.int64), n)
+    else:
+        rng = np.random.default_rng(seed)
+        rows = rng.integers(0, n, samples)
+        cols = rng.integers(0, n, samples)
     c = pair_costs(x, rows, cols, m=m, min_jump_frames=min_jump).astype(np.float64)
     c = c[np.isfinite(c) & (c > 0)] ** power
     return float(c.mean()) if c.size else 1.0
@@ -783,14 +848,20 @@ def sparse_links(features: np.ndarray, *, config: AnalysisConfig = AnalysisConfi
     # a frame's neighbours within min_jump - 1 frames (and itself) are no jumps: j = b for row
     # i = a - 1 is forbidden when 1 <= |b - a| <= min_jump - 1, or b = a - 1 (staying)
     exclude = max(1, min_jump - 1)
-    neighbours = nearest_neighbours(points, sparse.neighbours, exclude_within=exclude,
-                                    method=method, config=sparse)  # (N, k)
+    found = nearest_neighbours(points, sparse.neighbours * sparse.oversample,
+                               exclude_within=exclude, method=method, config=sparse)  # (N, k o)
+    if sparse.oversample > 1:
+        neighbours = np.empty((n, sparse.neighbours), np.int64)  # (N, k)
+        _valleys(found, sparse.neighbours, neighbours)
+    else:
+        neighbours = found  # the nearest k as they are
+    del found
     del points
     timings["search_s"] = time.perf_counter() - t0
     say(f"{method} search in {timings['search_s']:.1f}s")
 
     t0 = time.perf_counter()
-    offsets, targets = _candidate_graph(neighbours, sparse.expand, min_jump)
+    offsets, targets = _candidate_graph(neighbours, sparse.expand, min_jump, m)
     del neighbours
     rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(offsets))  # (nnz,)
     costs = pair_costs(x, rows, targets, m=m, min_jump_frames=min_jump)  # (nnz,) float32
@@ -825,7 +896,7 @@ def sparse_links(features: np.ndarray, *, config: AnalysisConfig = AnalysisConfi
     links = _prune(offsets, targets, costs, value, alpha=config.alpha, power=config.power,
                    sigma=sigma, max_jump=config.max_jump_cost * median_step,
                    min_probability=config.min_probability,
-                   max_links=config.max_links_per_frame, min_jump=min_jump)
+                   max_links=config.max_links_per_frame, min_jump=min_jump, first_target=m)
     loops = _loop_candidates(x, offsets, targets, costs, m=m, min_jump=min_jump,
                              max_candidates=config.max_loop_candidates,
                              pool=sparse.loop_pool * config.max_loop_candidates)

@@ -49,9 +49,10 @@ class ExtractionConfig:
     pad: int = 4                 # px of margin around the largest subject in the registered frame
     subject: int = 0             # which track to follow: 0 = the one with most clean frames, 1 next..
     mirror: bool = False         # append left-right mirrored frames (doubles the directions)
-    drop_colourless: bool = True  # drop frames whose subject is grey while the clip is coloured
-                                  # (a matte pass appended to footage, as in the shared fish clip)
-    plate_samples: int = 61      # frames sampled for the per-pixel median plate
+    drop_colourless: bool = True  # drop frames whose foreground is grey (mean channel spread < 4)
+                                  # while others are coloured: a matte pass appended to footage,
+                                  # as from frame ~750 of the shared fish clip
+    plate_samples: int = 31      # frames sampled for the per-pixel median plate (odd: a true median)
 
     def __post_init__(self):
         if self.method not in ("auto", "difference", "chroma"):
@@ -146,7 +147,7 @@ def _check_frames(frames: np.ndarray, *, min_frames: int = 2) -> np.ndarray:
     return frames
 
 
-def median_plate(frames: np.ndarray, *, samples: int = 61) -> np.ndarray:
+def median_plate(frames: np.ndarray, *, samples: int = 31) -> np.ndarray:
     """The background plate: per-pixel median over `samples` evenly spaced frames, (H, W, 3) uint8.
 
     Right when every pixel shows background in more than half of the sampled frames."""
@@ -156,7 +157,9 @@ def median_plate(frames: np.ndarray, *, samples: int = 61) -> np.ndarray:
 
 
 def _ramp(value: np.ndarray, low: float, high: float) -> np.ndarray:
-    return np.clip((value - low) / (high - low), 0.0, 1.0).astype(np.float32)
+    out = np.subtract(value, np.float32(low), dtype=np.float32)
+    out *= np.float32(1.0 / (high - low))
+    return np.clip(out, 0.0, 1.0, out=out)
 
 
 def difference_alpha(frames: np.ndarray, plate: np.ndarray, *, low: float = 18.0,
@@ -167,9 +170,10 @@ def difference_alpha(frames: np.ndarray, plate: np.ndarray, *, low: float = 18.0
     if plate.shape != frames.shape[1:] or plate.dtype != np.uint8:
         raise ClipError(f"plate must be {frames.shape[1:]} uint8 like the frames, got {plate.shape} {plate.dtype}")
     alpha = np.empty(frames.shape[:3], np.float32)
-    for t in range(frames.shape[0]):  # one frame at a time bounds the int16 temporaries
-        diff = np.abs(frames[t].astype(np.int16) - plate.astype(np.int16)).max(axis=2)  # (H, W)
-        alpha[t] = _ramp(diff, low, high)
+    for t in range(frames.shape[0]):  # one frame at a time bounds the temporaries
+        diff = cv2.absdiff(frames[t], plate)  # (H, W, 3) uint8
+        largest = np.maximum(np.maximum(diff[..., 0], diff[..., 1]), diff[..., 2])  # (H, W)
+        alpha[t] = _ramp(largest.astype(np.float32), low, high)
     return alpha
 
 
@@ -205,7 +209,8 @@ def _border_is_key(frames: np.ndarray, key: str) -> bool:
 
 # --- components and tracking -------------------------------------------------------------------
 
-def _components(alpha: np.ndarray, threshold: float, min_area: int, border_margin: int):
+def _components(alpha: np.ndarray, threshold: float, min_area: int, border_margin: int, *,
+                labels: bool = True):
     """Components of one matte (H, W): (labels (H, W) int32 with 0 = none, centroids (k, 2),
     areas (k,), touches_border (k,) bool); label c+1 is component c."""
     height, width = alpha.shape
@@ -219,7 +224,7 @@ def _components(alpha: np.ndarray, threshold: float, min_area: int, border_margi
     y1 = y0 + stats[keep, cv2.CC_STAT_HEIGHT]
     m = border_margin
     touches = (x0 < m) | (y0 < m) | (x1 > width - m) | (y1 > height - m)
-    return (remap[lab], cents[keep].astype(np.float64), stats[keep, cv2.CC_STAT_AREA].astype(np.float64),
+    return (remap[lab] if labels else None, cents[keep].astype(np.float64), stats[keep, cv2.CC_STAT_AREA].astype(np.float64),
             touches.astype(bool))
 
 
@@ -230,7 +235,8 @@ def track_subject(components, *, image_size: tuple[int, int], max_step: float = 
     components: per frame (centroids (k, 2), areas (k,), touches_border (k,)) as `_components`
     gives; image_size (height, width). Components are linked frame to frame into tracks (each
     track takes the nearest component to its predicted centroid within `max_step` of the frame
-    diagonal). Returns (centroid (T, 2) float64 of the followed subject's component, nan where
+    diagonal; nearest pairs are matched first, one component per track; a track left over
+    shares its nearest component: a merge). Returns (centroid (T, 2) float64 of the followed subject's component, nan where
     absent; clean (T,) bool). A frame is clean when the subject is there, touches no border, and
     has neither merged with another subject (one component claimed by two tracks, or grown by
     merge_ratio over the track's median area) nor split (shrunk below split_ratio of it).
@@ -256,10 +262,14 @@ def track_subject(components, *, image_size: tuple[int, int], max_step: float = 
         pairs.sort()
         claims: dict = {}
         placed = set()
-        for _, k, c in pairs:  # each track takes its nearest component; a component taken
-            if k not in placed:  # by two tracks is two subjects merged
+        for _, k, c in pairs:  # exclusive matching, nearest pairs first
+            if k not in placed and c not in claims:
                 placed.add(k)
-                claims.setdefault(c, []).append(k)
+                claims[c] = [k]
+        for _, k, c in pairs:  # a track left without a component of its own shares its nearest
+            if k not in placed:  # one: two subjects merged into one blob
+                placed.add(k)
+                claims[c].append(k)
         for c in range(len(areas)):
             if c not in claims:
                 tracks.append({"frames": [], "comps": [], "areas": [], "merged": [], "touch": [],
@@ -382,7 +392,8 @@ def extract_sprite(frames: np.ndarray, *, fps: float, config: ExtractionConfig =
             a = difference_alpha(frames[t:t + 1], plate, low=config.low, high=config.high)
         a = a[0]
         mattes[t] = np.round(a * 255).astype(np.uint8)
-        _, cents, areas, touches = _components(a, config.threshold, config.min_area, config.border_margin)
+        _, cents, areas, touches = _components(a, config.threshold, config.min_area, config.border_margin,
+                                               labels=False)
         components.append((cents, areas, touches))
         fg = a > config.threshold
         if fg.any():
@@ -392,7 +403,7 @@ def extract_sprite(frames: np.ndarray, *, fps: float, config: ExtractionConfig =
     if config.drop_colourless:
         # a grey subject in a coloured clip: a matte pass appended to the footage, not the subject
         has_fg = spread > 0
-        if has_fg.any() and float(np.median(spread[has_fg])) > 10.0:
+        if has_fg.any() and float(np.percentile(spread[has_fg], 90)) > 10.0:
             usable = ~(has_fg & (spread < 4.0))
     components = [c if usable[t] else (c[0][:0], c[1][:0], c[2][:0]) for t, c in enumerate(components)]
     centroid, clean = track_subject(components, image_size=(height, width), max_step=config.max_step,
@@ -415,7 +426,11 @@ def extract_sprite(frames: np.ndarray, *, fps: float, config: ExtractionConfig =
         a = mattes[t].astype(np.float32) / 255
         labels, cents, _, _ = _components(a, config.threshold, config.min_area, config.border_margin)
         label = int(np.argmin(np.hypot(*(cents - centroid[t]).T))) + 1
-        a = a * cv2.dilate((labels == label).astype(np.uint8), grow)  # (H, W)
+        own = (labels == label).astype(np.uint8)
+        others = ((labels > 0) & (own == 0)).astype(np.uint8)
+        # the soft rim around the component, less the rim shared with a neighbour (ambiguous)
+        region = cv2.dilate(own, grow) & ((own == 1) | (cv2.dilate(others, grow) == 0))
+        a = a * region  # (H, W)
         ys, xs = np.nonzero(a > 0)
         w = a[ys, xs].astype(np.float64)
         cx, cy = float((xs * w).sum() / w.sum()), float((ys * w).sum() / w.sum())

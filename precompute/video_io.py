@@ -213,9 +213,10 @@ class EncodeConfig:
 
 
 def writer_kind(path: str | os.PathLike) -> str:
-    """"mp4", "webm", "gif", "apng" or "folder" (no suffix, or an existing folder)."""
+    """"mp4", "webm", "gif", "apng" or "folder" (no suffix, a trailing "/", or an existing folder)."""
+    text = os.fspath(path)
     path = Path(path)
-    if path.is_dir() or str(path).endswith(os.sep) or path.suffix == "":
+    if path.is_dir() or text.endswith(("/", os.sep)) or path.suffix == "":
         return "folder"
     kind = WRITER_SUFFIXES.get(path.suffix.lower())
     if kind is None:
@@ -245,7 +246,7 @@ class VideoWriter:
     def __init__(self, path: str | os.PathLike, *, fps: float, size: tuple[int, int],
                  alpha: bool = False, config: EncodeConfig = EncodeConfig()):
         self.path = Path(path)
-        self.kind = writer_kind(self.path)
+        self.kind = writer_kind(path)
         self.fps = float(fps)
         self.width, self.height = (int(v) for v in size)
         self.alpha = bool(alpha)
@@ -258,6 +259,10 @@ class VideoWriter:
         self._palette_graph = None
         if not (self.fps > 0):
             raise ExportError(f"{self.path}: fps must be positive, got {fps}")
+        if self.kind == "gif" and self.fps > 50:
+            # GIF delays are whole 1/100 s and browsers slow delays under 2/100 s to 1/10 s
+            raise ExportError(f"{self.path}: GIF plays at most 50 fps in browsers, got {fps:g}; "
+                              "pass a lower --fps or write .mp4/.webm")
         if self.width < 1 or self.height < 1:
             raise ExportError(f"{self.path}: frame size must be positive, got {size}")
         if self.alpha and self.kind == "mp4":
@@ -456,11 +461,11 @@ class VideoWriter:
             frames_in.push(video_frame)
             self._drain(sink)
         frames_in.push(None)
-        self._drain(sink, final=True)
+        self._drain(sink)
         self._spool.close()
         self._spool = None
 
-    def _drain(self, sink, final: bool = False) -> None:
+    def _drain(self, sink) -> None:
         import av
 
         while True:

@@ -15,6 +15,7 @@ _FLAGS = {  # flag -> (config field, type, help)
     "--sigma-scale": ("sigma_scale", float, "variety: sigma as a multiple of the mean cost"),
     "--max-jump-cost": ("max_jump_cost", float, "largest jump kept, in median natural steps"),
     "--max-links": ("max_links_per_frame", int, "most links per frame"),
+    "--calm-jump-motion": ("calm_jump_motion", float, "jump only where steps stay below this many median steps (0: off)"),
     "--store-max-height": ("store_max_height", int, "frame store height cap in px"),
     "--device": ("device", str, "distances on auto, cpu or cuda"),
 }

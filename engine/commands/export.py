@@ -46,6 +46,8 @@ def run(args) -> int:
         print(f"framechain: export interrupted; {args.output} was not written "
               "(no partial file left)", file=sys.stderr)
         return 130
+    for note in result.notes:
+        print(note)
     if result.loop is not None:
         asked = round(args.seconds * result.fps)
         print(f"loop length: {result.frames} frames ({result.seconds:.2f} s; asked {asked} frames "

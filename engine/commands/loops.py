@@ -32,33 +32,27 @@ def run(args) -> int:
     max_length = int(round(args.max_seconds * fps)) if args.max_seconds else min(600, int(20 * fps))
     if max_length < 1:
         raise ConfigError(f"--max-seconds must be at least one frame, got {args.max_seconds}")
-    primitives = select_primitive_loops(analysis.loop_sources, analysis.loop_targets,
-                                        analysis.loop_costs, max_primitives=config.max_primitives,
-                                        min_length=config.min_primitive_length,
-                                        max_length=max_length)
-    if len(primitives) == 0:
-        print(f"{analysis.path}: no backward jump to loop on")
-        return 1
-    table = loop_table(primitives, max_length)
-    best, column = best_loops_by_length(table)
-    steps = np.linspace(0, max_length, args.rows + 1)[1:]
-    print(f"primitive loops: {len(primitives)} kept of {len(analysis.loop_sources)} candidates; "
-          f"costs in RMS units (median natural step {float(np.median(analysis.natural_steps)):.3f})")
+    n_candidates = len(analysis.loop_sources)
+    print(f"loop candidates: {n_candidates}; for each length range the best {config.max_primitives} "
+          f"primitive loops that fit are kept; costs in RMS units (median natural step "
+          f"{float(np.median(analysis.natural_steps)):.3f})")
     print(f"{'frames':>7} {'seconds':>8} {'cost':>9} {'jumps':>6}  jumps i->j (first few)")
-    shown = set()
-    for edge in steps:
-        # the cheapest length in this row's bucket (between the previous row and this one)
-        lo = int(max(1, round(edge - max_length / args.rows) + 1))
-        hi = int(round(edge))
+    edges = np.unique(np.round(np.linspace(0, max_length, args.rows + 1)).astype(int))
+    for lo, hi in zip(edges[:-1] + 1, edges[1:]):
+        # the cheapest loop of lo..hi frames, from the primitives that can fit in hi frames
+        primitives = select_primitive_loops(analysis.loop_sources, analysis.loop_targets,
+                                            analysis.loop_costs, max_primitives=config.max_primitives,
+                                            min_length=config.min_primitive_length, max_length=hi)
+        best = np.full(hi + 1, np.inf)
+        if len(primitives):
+            table = loop_table(primitives, hi)
+            best, column = best_loops_by_length(table)
         lengths = np.arange(lo, hi + 1)
         lengths = lengths[np.isfinite(best[lengths])]
         if lengths.size == 0:
             print(f"{hi:>7} {hi / fps:>8.2f} {'-':>9} {'-':>6}  (no loop of {lo}..{hi} frames)")
             continue
         length = int(lengths[np.argmin(best[lengths])])
-        if length in shown:
-            continue
-        shown.add(length)
         counts = compound_loop(table, length, int(column[length]))
         jumps = [f"{s}->{t}" for s, t, c in zip(primitives.sources, primitives.targets, counts)
                  for _ in range(int(c))]

@@ -42,8 +42,8 @@ def add_arguments(parser) -> None:
                         help="sigma multiplier, 0.1-10 (default 1; higher jumps more)")
     parser.add_argument("--range", type=int, nargs=2, metavar=("START", "STOP"),
                         help="stay near frames START..STOP-1 (the paper's Eq. 10)")
-    parser.add_argument("--device", choices=("cpu", "auto", "cuda"), default="cpu",
-                        help="compositing: cpu (OpenCV), auto or cuda (torch) (default cpu)")
+    parser.add_argument("--render-device", choices=("cpu", "auto", "cuda"), default="cpu",
+                        help="compositing: cpu (numba/OpenCV), auto or cuda (torch) (default cpu)")
     parser.add_argument("--size", metavar="WxH", help="window size (default: the clip's, up to 1280 wide)")
     parser.add_argument("--fullscreen", action="store_true", help="start fullscreen (F11 toggles)")
     parser.add_argument("--paced", action="store_true", help="hold the frame rate even when headless")
@@ -53,6 +53,9 @@ def add_arguments(parser) -> None:
                         help="where the record key (r) writes (default framechain-recording.mp4)")
     parser.add_argument("--overlay", action="store_true", help="start with the status overlay on")
     parser.add_argument("--no-controls", action="store_true", help="no sliders")
+    from engine.commands._common import add_analysis_arguments
+
+    add_analysis_arguments(parser)  # used when CLIP is analysed first (the cache keys on them)
 
 
 def run(args) -> int:
@@ -73,7 +76,7 @@ def run(args) -> int:
     size = _size(args.size)
     from engine.commands._common import open_analysis
 
-    analysis = open_analysis(args.clip, progress=not args.headless)
+    analysis = open_analysis(args.clip, args, progress=not args.headless)
     texture = VideoTexture.from_analysis(analysis)
     playback = PlaybackConfig(speed=args.speed, variety=args.variety, fade_frames=args.fade,
                               seed=args.seed, frame_range=tuple(args.range) if args.range else None)
@@ -82,8 +85,9 @@ def run(args) -> int:
                           show_overlay=args.overlay, record_path=args.record)
     config = PlayerConfig(frames=args.frames, headless=args.headless,
                           paced=True if args.paced else None, display_fps=args.display_fps,
-                          transitions=args.transitions, device=args.device, window=window,
-                          controls=not args.no_controls)
+                          transitions=args.transitions, device=args.render_device, window=window,
+                          controls=not args.no_controls, keep_log=bool(args.log),
+                          keep_timings=bool(args.stats) or args.headless)
     if args.transitions == "morph":
         print("framechain: computing optical flow for the jumps (once)...", file=sys.stderr)
     result = play(texture, playback=playback, config=config)
@@ -91,12 +95,12 @@ def run(args) -> int:
         write_play_log(args.log, result, source=texture.source or args.clip,
                        fps=args.display_fps or texture.fps)
     if args.stats:
-        write_stats(args.stats, result, transitions=args.transitions, device=args.device,
+        write_stats(args.stats, result, transitions=args.transitions, device=args.render_device,
                     fps=args.display_fps or texture.fps)
     if args.headless:
         frame_ms = sorted(result.frame_ms)
         p99 = frame_ms[min(len(frame_ms) - 1, int(0.99 * len(frame_ms)))]
-        print(f"played {len(result.frames)} frames at {result.size[0]}x{result.size[1]}, "
+        print(f"played {result.played} frames at {result.size[0]}x{result.size[1]}, "
               f"{result.jumps} jumps; work per frame mean {sum(frame_ms) / len(frame_ms):.2f} ms, "
               f"p99 {p99:.2f} ms")
     return 0

@@ -3,10 +3,10 @@ import math
 import numpy as np
 import pytest
 
-from conftest import chain_texture, coloured_frames
 from engine.playback import Playback, PlaybackConfig
 from engine.texture import VideoTexture
 from precompute.errors import ConfigError
+from tests.engine.textures import coloured_frames
 
 
 def chi_square_quantile_999(df: int) -> float:

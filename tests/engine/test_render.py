@@ -1,10 +1,10 @@
 import numpy as np
 import pytest
 
-from conftest import coloured_frames
 from engine.render import Compositor, MorphCompositor, compose, make_compositor
 from precompute.errors import ConfigError
 from precompute.flows import FlowConfig, link_flows
+from tests.engine.textures import coloured_frames
 
 
 def reference(frames, blend):
@@ -25,7 +25,7 @@ def test_single_frame_is_the_store_frame_without_copy(frames):
 
 @pytest.mark.parametrize("blend", [
     [(0, 0.5), (1, 0.5)], [(2, 0.125), (5, 0.875)], [(0, 0.2), (3, 0.3), (4, 0.5)],
-    [(0, 0.1), (1, 0.2), (2, 0.3), (5, 0.4)]])
+    [(0, 0.1), (1, 0.2), (2, 0.3), (5, 0.4)], [(0, 0.1), (1, 0.15), (2, 0.2), (3, 0.25), (4, 0.3)]])
 def test_blends_match_the_exact_weighted_sum(frames, blend):
     compositor = Compositor(frames)
     shown = compositor.compose(blend)

@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 
-from conftest import SIGMA, chain_texture, coloured_frames
 from engine.texture import VideoTexture
 from precompute.errors import AnalysisError, ConfigError
+from tests.engine.textures import SIGMA, chain_texture, coloured_frames
 
 
 def test_probabilities_follow_future_costs(chain):

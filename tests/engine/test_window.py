@@ -7,8 +7,8 @@ import cv2
 import numpy as np
 import pytest
 
-from conftest import coloured_frames
 from engine.texture import VideoTexture
+from tests.engine.textures import coloured_frames
 
 XVFB = shutil.which("Xvfb")
 pytestmark = [pytest.mark.display,
@@ -78,6 +78,18 @@ def test_window_sliders_keys_screenshot_and_recording(x_display, tmp_path):
         assert shot.shape == (300, 400, 3)
         expected = cv2.resize(frame, (400, 300), interpolation=cv2.INTER_LINEAR)
         assert np.abs(shot.astype(int) - expected.astype(int)).mean() < 2.0
+        # the overlay and the help draw over the picture; F11 toggles fullscreen without failing
+        plain = window.snapshot()
+        window.show(frame, overlay=["frame 12", "jumps 3"])
+        with_overlay = window.snapshot()
+        assert (with_overlay[:40, :120] != plain[:40, :120]).any()
+        window.help_visible = True
+        window.show(frame)
+        assert (window.snapshot() != plain).any()
+        window.help_visible = False
+        window.toggle_fullscreen()
+        window.toggle_fullscreen()
+        window.show(frame)
         # record what is shown: five frames into a PNG folder
         window.start_recording(tmp_path / "recording", fps=30)
         for _ in range(5):
@@ -104,7 +116,7 @@ def test_player_keys_change_playback(x_display):
             pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_UP, mod=0, unicode="", scancode=0))
 
     result = play(texture, playback=PlaybackConfig(), on_frame=press_up,
-                  config=PlayerConfig(frames=90, paced=False))
+                  config=PlayerConfig(frames=90, paced=False, keep_log=True))
     shown = np.array([entry[0][0] for entry in result.frames])
     assert np.all(np.diff(shown[:11]) == 1)
     assert np.mean(np.diff(shown[20:])) == pytest.approx(1.25, abs=0.05)

@@ -1,7 +1,6 @@
 """`framechain loops` and `framechain export` on a saved analysis."""
-import numpy as np
 
-from conftest import PERIOD
+from export_synthetic import PERIOD
 from engine.cli import main
 from precompute.video_io import decode_clip
 
@@ -32,11 +31,35 @@ def test_export_errors_are_one_line(periodic_analysis, tmp_path, capsys):
     assert main(["export", str(periodic_analysis.path), "-o", str(tmp_path / "a.xyz"),
                  "--seconds", "1"]) == 2
     assert "unknown output type" in capsys.readouterr().err
-    # no loop of 0.2 s (6 frames) in a clip whose loops are multiples of 12 frames
+    # no loop of one frame (a loop needs 2 at least)
     assert main(["export", str(periodic_analysis.path), "-o", str(tmp_path / "a.mp4"),
-                 "--seconds", "0.2"]) == 2
+                 "--seconds", "0.03"]) == 2
     err = capsys.readouterr().err.strip()
-    assert err.startswith("framechain: error:") and "\n" not in err and "12" in err
+    assert err.startswith("framechain: error:") and "\n" not in err and "no seamless loop" in err
     assert main(["export", str(periodic_analysis.path), "-o", str(tmp_path / "a.mp4"),
                  "--seconds", "1", "--size", "big"]) == 2
     assert list(tmp_path.iterdir()) == []
+
+
+def test_ctrl_c_during_export_says_nothing_was_left(periodic_analysis, tmp_path, capsys, monkeypatch):
+    from precompute.video_io import VideoWriter
+
+    original = VideoWriter._write
+
+    def interrupted(self, frame):
+        if self.frames_written == 3:
+            raise KeyboardInterrupt
+        return original(self, frame)
+
+    monkeypatch.setattr(VideoWriter, "_write", interrupted)
+    out = tmp_path / "a.webm"
+    assert main(["export", str(periodic_analysis.path), "-o", str(out), "--seconds", "1.2"]) == 130
+    assert "no partial file" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_folder_output_by_trailing_slash(periodic_analysis, tmp_path):
+    out = tmp_path / "frames.v1"
+    assert main(["export", str(periodic_analysis.path), "-o", f"{out}/", "--seconds", "1.2"]) == 0
+    names = sorted(p.name for p in out.iterdir())
+    assert names[0] == "frame_000000.png" and len(names) == 36

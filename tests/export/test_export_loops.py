@@ -1,12 +1,11 @@
 """precompute.loops: primitive selection, the dynamic programme against brute force, scheduling,
 and the loops found on clips whose best loop is known."""
-import itertools
 
 import numpy as np
 import pytest
 
-from conftest import PERIOD
-from precompute.loops import (LoopConfig, PrimitiveLoops, compound_loop, find_loop, is_playable,
+from export_synthetic import PERIOD
+from precompute.loops import (LoopConfig, compound_loop, find_loop, is_playable,
                               loop_table, schedule_loop, select_primitive_loops)
 
 

@@ -1,0 +1,262 @@
+"""`framechain steer`: a video sprite that swims where it is told.
+
+Scripted and headless (what the outside check measures):
+    framechain steer [SPRITE_OR_CLIP] --targets targets.json --headless --log steer.json [-o video]
+moves a virtual mouse through `targets.json` (a JSON list of {"t": seconds, "x": px, "y": px} in
+background pixels; the target at time t is the latest one listed at or before t) and writes
+`steer.json`: {"fps": ..., "frames": [{"frame", "x", "y", "vx", "vy", "target_x", "target_y"}, ...]},
+one entry per output frame (sprite frame index, position in background px, velocity in px per
+frame). Without SPRITE_OR_CLIP it steers the embedded procedural fish over a 1280x720 pond.
+
+Interactive (without --headless): the fish follows the mouse; sliders set the speed and the
+number of fish; a click drops a target that stays until the mouse moves again.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+NAME = "steer"
+HELP = "steer a video sprite (default: the embedded fish) with the mouse or scripted targets"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("sprite", nargs="?", default=None,
+                        help="a sprite folder (framechain sprite) or a clip to extract one from; "
+                             "default: the embedded procedural fish")
+    parser.add_argument("--clip", default=None, help="real footage to extract the sprite from")
+    parser.add_argument("--targets", default=None, help='JSON list of {"t", "x", "y"} (s, px)')
+    parser.add_argument("--headless", action="store_true", help="no window: run the targets and exit")
+    parser.add_argument("--log", default=None, help="write the steering log (JSON) here")
+    parser.add_argument("-o", "--output", default=None, help="also write the composited video (.mp4, .webm...)")
+    parser.add_argument("--background", default=None,
+                        help="background image, or a clip played as a video texture (default: a pond)")
+    parser.add_argument("--size", default="1280x720", help="background size WxH when none is given")
+    parser.add_argument("--scale", type=float, default=None,
+                        help="sprite display scale (default 1.2 for the fish, 2 for extracted sprites)")
+    parser.add_argument("--sprites", type=int, default=1, help="how many sprites (the log follows the first)")
+    parser.add_argument("--mode", choices=("future", "greedy", "random"), default="future",
+                        help="frame choice: future costs (default), greedy, or no control")
+    parser.add_argument("--temperature", type=float, default=0.0,
+                        help="variety of the choice, in natural steps (0 = always the best)")
+    parser.add_argument("--speed", type=float, default=1.0, help="speed preference factor (the slider)")
+    parser.add_argument("--duration", type=float, default=None,
+                        help="seconds to run headless (default: the last target's time + 5 s)")
+    parser.add_argument("--start", default=None, help="start position X,Y (default: the centre)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (each sprite gets its own stream)")
+    parser.add_argument("--mirror", action="store_true", help="add mirrored frames when extracting a clip")
+
+
+def _read_targets(path: str) -> list[dict]:
+    from precompute.errors import ConfigError
+
+    try:
+        data = json.loads(Path(path).read_text())
+    except OSError as error:
+        raise ConfigError(f"--targets {path}: cannot read it ({error.strerror}); check the path") from None
+    except ValueError as error:
+        raise ConfigError(f"--targets {path}: not JSON ({error}); give a list of {{\"t\", \"x\", \"y\"}}") from None
+    if not isinstance(data, list) or not data:
+        raise ConfigError(f"--targets {path}: expected a non-empty JSON list of {{\"t\", \"x\", \"y\"}}, "
+                          f"got {type(data).__name__}")
+    targets = []
+    for k, item in enumerate(data):
+        try:
+            targets.append({"t": float(item["t"]), "x": float(item["x"]), "y": float(item["y"])})
+        except (TypeError, KeyError, ValueError):
+            raise ConfigError(f"--targets {path}: entry {k} is {item!r}; each needs numbers t, x, y") from None
+    return targets
+
+
+class _Background:
+    """The background: a fixed image, or a playing video texture (frame per update)."""
+
+    def __init__(self, spec: str | None, size: tuple[int, int], *, seed: int):
+        import numpy as np
+
+        from precompute.errors import ClipError
+
+        self.playback = None
+        if spec is None:
+            from assets.fish import pond_background
+
+            self.image = pond_background(*size)
+            return
+        path = Path(spec)
+        if path.suffix.lower() in (".png", ".jpg", ".jpeg", ".bmp", ".webp") and path.is_file():
+            import cv2
+
+            image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+            if image is None:
+                raise ClipError(f"--background {spec}: not a readable image")
+            self.image = np.ascontiguousarray(image[:, :, ::-1])
+            return
+        from engine.commands._common import open_analysis
+        from engine.playback import Playback, PlaybackConfig
+        from engine.render import make_compositor
+        from engine.texture import VideoTexture
+
+        texture = VideoTexture.from_analysis(open_analysis(spec, progress=True))
+        self.playback = Playback(texture, PlaybackConfig())
+        self.compositor = make_compositor(texture.frames)
+        self.image = np.ascontiguousarray(self.compositor.compose(self.playback.current_blend()))
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return self.image.shape[1], self.image.shape[0]
+
+    def update(self, dt_s: float):
+        if self.playback is not None:
+            self.playback.update(dt_s)
+            self.image = self.compositor.compose(self.playback.current_blend())
+        return self.image
+
+
+def _make_sprites(texture, args, size):
+    import numpy as np
+
+    from engine.sprite import Sprite, SpriteState, SteeringConfig
+
+    width, height = size
+    scale = args.scale if args.scale is not None else (1.2 if args.sprite is None and args.clip is None else 2.0)
+    config = SteeringConfig(mode=args.mode, temperature=args.temperature)
+    if args.start:
+        x, y = (float(v) for v in args.start.split(","))
+    else:
+        x, y = width / 2, height / 2
+    streams = np.random.SeedSequence(args.seed).spawn(max(1, args.sprites))
+    sprites = []
+    for k, stream in enumerate(streams):  # each instance: own state, own generator
+        rng = np.random.default_rng(stream)
+        offset = (0.0, 0.0) if k == 0 else (rng.uniform(-0.3, 0.3) * width, rng.uniform(-0.3, 0.3) * height)
+        state = SpriteState(x=x + offset[0], y=y + offset[1], frame=int(rng.integers(texture.n_frames)) if k else 0,
+                            scale=scale, speed_factor=args.speed, rng=rng)
+        sprites.append(Sprite(texture, state, config))
+    return sprites
+
+
+def run(args: argparse.Namespace) -> int:
+    import dataclasses
+
+    import numpy as np
+
+    from engine.sprite import SpriteTexture, composite, sprite_for, steer_course
+    from precompute.errors import ConfigError
+    from precompute.sprites import ExtractionConfig
+
+    if args.sprites < 1:
+        raise ConfigError(f"--sprites must be >= 1, got {args.sprites}")
+    if args.headless and not args.targets:
+        raise ConfigError("--headless needs --targets targets.json (the virtual mouse's course)")
+    try:
+        size = tuple(int(v) for v in args.size.lower().split("x"))
+        assert len(size) == 2 and size[0] > 0 and size[1] > 0
+    except (ValueError, AssertionError):
+        raise ConfigError(f"--size must be WIDTHxHEIGHT, got {args.size!r}") from None
+    source = args.clip or args.sprite
+    extraction = dataclasses.replace(ExtractionConfig(), mirror=args.mirror)
+    sprite, control = sprite_for(source, extraction=extraction)
+    texture = SpriteTexture(sprite, control)
+    background = _Background(args.background, size, seed=args.seed)
+    size = background.size
+    sprites = _make_sprites(texture, args, size)
+    if not args.headless:
+        return _interactive(texture, sprites, background, args)
+
+    targets = _read_targets(args.targets)
+    duration = args.duration if args.duration is not None else max(t["t"] for t in targets) + 5.0
+    frames = max(1, int(round(duration * texture.fps)))
+    writer = None
+    started = time.perf_counter()
+    if args.output:
+        from precompute.video_io import open_writer
+
+        writer = open_writer(args.output, fps=texture.fps, size=size)
+    offsets = [(0.0, 0.0)] + [tuple(np.random.default_rng(args.seed + k).uniform(-60, 60, 2))
+                              for k in range(1, len(sprites))]
+    try:
+        if writer is None and len(sprites) == 1:
+            log = steer_course(sprites[0], targets, frames=frames)
+        else:
+            log = []
+            for k in range(frames):  # one output frame at a time: all sprites step, then draw
+                entry = steer_course(sprites[0], targets, frames=1, start_frame=k)[0]
+                log.append(entry)
+                for other, (ox, oy) in zip(sprites[1:], offsets[1:]):  # the school aims around the target
+                    other.step((entry["target_x"] + ox, entry["target_y"] + oy))
+                if writer is not None:
+                    writer.write(composite(background.update(1.0 / texture.fps), sprites))
+    except BaseException:
+        if writer is not None:
+            writer.__exit__(*__import__("sys").exc_info())
+        raise
+    if writer is not None:
+        writer.__exit__(None, None, None)
+    if args.log:
+        record = {"format": "framechain-steerlog", "format_version": 1, "source": source or "assets.fish",
+                  "mode": args.mode, "scale": sprites[0].state.scale, "background_size": list(size),
+                  "fps": texture.fps, "frames": log}
+        Path(args.log).write_text(json.dumps(record))
+    reached = _reached(log, texture.fps)
+    print(f"steered {frames} frames ({frames / texture.fps:.1f} s) in {time.perf_counter() - started:.1f} s: "
+          f"{reached[0]}/{reached[1]} targets reached within 40 px"
+          + (f"; log {args.log}" if args.log else "") + (f"; video {args.output}" if args.output else ""))
+    return 0
+
+
+def _reached(log, fps):
+    seen, hit = set(), set()
+    for entry in log:
+        key = (entry["target_x"], entry["target_y"])
+        seen.add(key)
+        if (entry["x"] - key[0]) ** 2 + (entry["y"] - key[1]) ** 2 < 40 ** 2:
+            hit.add(key)
+    return len(hit), len(seen)
+
+
+def _interactive(texture, sprites, background, args) -> int:
+    """The fish follows the mouse. Loop: events -> update(dt) -> composite -> show -> tick."""
+    from engine.sprite import composite
+    from engine.window import Window, WindowConfig
+
+    width, height = background.size
+    target = (width / 2, height / 2)
+    window = Window(WindowConfig(title="framechain steer", record_fps=texture.fps)).open((width, height))
+    window.add_slider("speed", label="speed", value=args.speed, value_range=(0.3, 2.0))
+    window.add_slider("fish", label="fish", value=float(len(sprites)), value_range=(1, 12))
+    window.set_help([("mouse", "the fish swims to the pointer"), ("click", "drop a target there")])
+    all_sprites = list(sprites)
+    shown = len(sprites)
+    extra_args = argparse.Namespace(**{**vars(args), "sprites": 12})
+    dt = 0.0
+    frame = None
+    try:
+        while window.is_open:
+            for event in window.poll():
+                if event.kind == "quit":
+                    window.close()
+                elif event.kind in ("mouse_move", "mouse_down") and event.pos is not None:
+                    target = event.pos
+                elif event.kind == "slider" and event.name == "speed":
+                    for sprite in all_sprites:
+                        sprite.state.speed_factor = float(event.value)
+                elif event.kind == "slider" and event.name == "fish":
+                    shown = int(round(event.value))
+                    if shown > len(all_sprites):  # more instances of the same texture
+                        more = _make_sprites(texture, extra_args, (width, height))[len(all_sprites):shown]
+                        all_sprites.extend(more)
+            if not window.is_open:
+                break
+            active = all_sprites[:shown]
+            for sprite in active:
+                sprite.update(dt, target)
+            frame = composite(background.update(dt), active, out=frame)
+            speed = (active[0].state.velocity[0] ** 2 + active[0].state.velocity[1] ** 2) ** 0.5
+            window.show(frame, overlay=[f"fish {shown}", f"frame {active[0].state.frame}",
+                                        f"speed {speed:.1f} px/frame"])
+            dt = window.tick(texture.fps)
+    finally:
+        window.close()
+    return 0

@@ -1,0 +1,198 @@
+"""Generated bridges (precompute.bridges): jump choice, the chain with bridge states, storage."""
+import json
+
+import numpy as np
+import pytest
+
+from precompute import bridges, generative
+from precompute.errors import AnalysisError
+from tests.generative._disc import disc_frame
+
+TINY = generative.GenerativeConfig(width=32, channels=8, steps=4, batch_size=2, crop=32, max_gap=4,
+                                   device="cpu")
+
+
+def _csr(rows):
+    """rows: list of [(target, probability), ...] -> offsets, targets, probabilities."""
+    offsets = np.cumsum([0] + [len(r) for r in rows]).astype(np.int64)
+    targets = np.array([t for r in rows for t, _ in r], np.int32)
+    probabilities = np.array([p for r in rows for _, p in r], np.float32)
+    return offsets, targets, probabilities
+
+
+def test_select_jumps_takes_the_likeliest_per_frame_then_loops():
+    rows = [[(1, 0.5), (5, 0.3), (7, 0.2)],  # frame 0: jumps to 5 and 7
+            [(2, 1.0)],
+            [(3, 0.6), (0, 0.39), (6, 0.01)],  # frame 2: jump to 0; 6 is below min_probability
+            [(4, 1.0)], [(5, 1.0)], [(6, 1.0)], [(7, 1.0)], [(0, 1.0)]]  # 7 -> 0 is a jump
+    offsets, targets, probabilities = _csr(rows)
+    config = bridges.BridgeConfig(links_per_frame=1, min_probability=0.02, loop_jumps=2)
+    sources, chosen = bridges.select_jumps(offsets, targets, probabilities, np.array([7, 6], np.int32),
+                                           np.array([0, 2], np.int32), config=config)
+    # likeliest first: 7 -> 0 (1.0), 2 -> 0 (0.39), 0 -> 5 (0.3); then loop 6 -> 2 (7 -> 0 is a duplicate)
+    assert list(zip(sources.tolist(), chosen.tolist())) == [(7, 0), (2, 0), (0, 5), (6, 2)]
+    assert sources.dtype == np.int32 and chosen.dtype == np.int32
+
+
+def test_bridge_plan_clips_at_the_end_and_respects_the_store_cap():
+    sources, targets, exits, offsets = bridges.bridge_plan(
+        np.array([10, 3, 8]), np.array([2, 8, 9]), n_frames=10, frames_per_bridge=4, frame_bytes=100,
+        max_store_bytes=10_000)
+    # 3 -> 8 has room for 1 frame (exit 9); 8 -> 9 lands on the last frame: no bridge
+    assert sources.tolist() == [10, 3] and exits.tolist() == [6, 9] and offsets.tolist() == [0, 4, 5]
+    _, _, _, offsets = bridges.bridge_plan(np.array([0, 1]), np.array([2, 3]), n_frames=10,
+                                           frames_per_bridge=4, frame_bytes=100, max_store_bytes=500)
+    assert offsets.tolist() == [0, 4]  # the second bridge would exceed 500 bytes
+
+
+def test_extended_links_route_jumps_through_the_bridge_states():
+    rows = [[(1, 0.6), (4, 0.4)], [(2, 1.0)], [(3, 1.0)], [(4, 1.0)], [(5, 1.0)], [(6, 1.0)],
+            [(7, 1.0)], [(0, 1.0)]]
+    offsets, targets, probabilities = _csr(rows)
+    costs = np.arange(len(targets), dtype=np.float32)
+    links = bridges.extend_links(offsets, targets, costs, costs, probabilities,
+                                 sources=np.array([0, 5], np.int32), targets=np.array([4, 2], np.int32),
+                                 exits=np.array([6, 4], np.int32), offsets=np.array([0, 2, 4]))
+    n_states = 8 + 4
+    assert links["link_offsets"].shape == (n_states + 1,)
+    assert np.all(np.diff(links["link_offsets"]) >= 1)  # every state has a way on: play never stops
+    out = lambda s: links["link_targets"][links["link_offsets"][s]:links["link_offsets"][s + 1]].tolist()
+    assert out(0) == [1, 8]  # 0 -> 4 now enters bridge 0
+    assert out(8) == [9] and out(9) == [6]  # through its two frames to the exit 4 + 2
+    assert out(10) == [11] and out(11) == [4]  # bridge 1 (5 -> 2 is not a link): states only
+    assert out(5) == [6]
+    assert links["link_probabilities"][1] == pytest.approx(0.4)  # the jump keeps its probability
+    assert links["link_bridges"].tolist()[:2] == [-1, 0]
+    assert targets[1] == 4  # the input was not modified
+
+
+def _bridges_table(n_frames=10):
+    links = bridges.extend_links(*_csr([[(i + 1, 1.0)] for i in range(n_frames - 1)] + [[(0, 1.0)]])[:2],
+                                 np.zeros(n_frames, np.float32), np.zeros(n_frames, np.float32),
+                                 np.ones(n_frames, np.float32), sources=np.array([7], np.int32),
+                                 targets=np.array([2], np.int32), exits=np.array([4], np.int32),
+                                 offsets=np.array([0, 2]))
+    return bridges.Bridges(path=None, n_frames=n_frames, frames=np.zeros((2, 4, 4, 3), np.uint8),
+                           sources=np.array([7], np.int32), targets=np.array([2], np.int32),
+                           exits=np.array([4], np.int32), offsets=np.array([0, 2]), links=links)
+
+
+def test_expand_path_keeps_the_length_and_lands_on_time():
+    table = _bridges_table()
+    path = np.array([5, 6, 7, 2, 3, 4, 5])
+    assert table.expand_path(path).tolist() == [5, 6, 7, 10, 11, 4, 5]
+    assert path.tolist() == [5, 6, 7, 2, 3, 4, 5]  # not modified
+    assert table.expand_path([6, 7, 2, 8]).tolist() == [6, 7, 2, 8]  # leaves early: bare jump kept
+    # an exported loop 2..7 wraps 7 -> 2 as a jump
+    assert table.expand_path([2, 3, 4, 5, 6, 7], cyclic=True).tolist() == [10, 11, 4, 5, 6, 7]
+
+
+def test_generated_states_are_described_for_the_play_log():
+    table = _bridges_table()
+    assert table.describe(11) == {"bridge": [7, 4], "step": 2, "of": 2, "store_index": 11}
+    (i, wi), (j, wj) = table.blend_of(11)
+    assert (i, j) == (7, 4) and wi == pytest.approx(1 / 3) and wj == pytest.approx(2 / 3)
+    assert table.blend_of(3) == [(3, 1.0)]
+
+
+def test_guided_upsampling_restores_detail_the_model_size_lacks():
+    """If the model's frame were the exact small in-between, the guided upsample should be much
+    closer to the true full-size frame than a plain resize of it."""
+    import cv2
+
+    size = dict(height=96, width=128)
+    a, b, truth = disc_frame(10.0, **size), disc_frame(12.0, **size), disc_frame(11.0, **size)
+    small = generative.resize_frames(np.stack([a, b, truth]), (48, 64))
+    flows = generative._flow_pair(small[0], small[1], "dis")
+    guided = bridges.upsample_guided(small[2:3], a, b, [0.5], flows)[0]
+    plain = cv2.resize(small[2], (128, 96), interpolation=cv2.INTER_LINEAR)
+    error = lambda x: np.sqrt(np.mean((x.astype(float) - truth.astype(float)) ** 2))
+    assert guided.shape == truth.shape
+    assert error(guided) < 0.8 * error(plain)
+
+
+@pytest.fixture(scope="module")
+def analysed(tmp_path_factory):
+    from precompute import AnalysisConfig, analyze_clip
+    from tests.synthetic import pendulum_frames, write_image_folder
+
+    frames, _ = pendulum_frames(period=16, periods=3)
+    folder = write_image_folder(frames, tmp_path_factory.mktemp("clip") / "pendulum")
+    return analyze_clip(folder, AnalysisConfig(), out=tmp_path_factory.mktemp("an") / "pendulum.fc",
+                        progress=False)
+
+
+@pytest.fixture(scope="module")
+def built(analysed):
+    return bridges.build_bridges(analysed, config=bridges.BridgeConfig(frames_per_bridge=3),
+                                 model_config=TINY, progress=False)
+
+
+def test_built_bridges_round_trip_and_cover_the_jumps(analysed, built):
+    assert bridges.load_bridges(analysed) is not None
+    assert built.n_bridges > 0 and built.frames.shape[1:] == analysed.frames.shape[1:]
+    assert built.n_states == analysed.n_frames + int(built.offsets[-1])
+    lengths = np.diff(built.offsets)
+    assert np.array_equal(built.exits, built.targets + lengths)
+    manifest = json.loads((built.path / "manifest.json").read_text())
+    assert manifest["format"] == bridges.FORMAT and manifest["stats"]["bridges"] == built.n_bridges
+    assert generative.load_model(built.path).config == TINY
+
+
+def test_play_through_bridge_states_never_stops_and_logs_generated_frames(analysed, built, tmp_path):
+    from engine.export import write_play_log
+    from engine.playback import Playback, PlaybackConfig
+    from engine.texture import VideoTexture
+
+    texture = VideoTexture.from_arrays(np.concatenate([np.asarray(analysed.frames), built.frames]),
+                                       fps=analysed.fps, **built.texture_arrays())
+    playback = Playback(texture, PlaybackConfig(seed=3, fade_frames=0))
+    states = []
+    for _ in range(600):
+        states.append(playback.current_frame)
+        playback.step(1)
+    states = np.array(states)
+    assert len(states) == 600 and states.min() >= 0 and states.max() < built.n_states
+    generated = [s for s in states if built.is_generated(s)]
+    assert generated, "random play never took a bridged jump"
+    # every generated run goes g1 .. gK and then to its exit
+    for position in np.flatnonzero(states >= analysed.n_frames)[:50]:
+        info = built.describe(states[position])
+        if info["step"] == info["of"] and position + 1 < len(states):
+            assert states[position + 1] == info["bridge"][1]
+    blends = [built.blend_of(s) for s in states]
+    log_path = write_play_log(tmp_path / "play.json", blends, source="pendulum", fps=analysed.fps,
+                              generated={k: built.describe(s) for k, s in enumerate(states)
+                                         if built.is_generated(s)})
+    log = json.loads(log_path.read_text())
+    assert all(max(index for index, _ in entry) < analysed.n_frames for entry in log["frames"])
+    first = int(np.flatnonzero(states >= analysed.n_frames)[0])
+    assert log["generated"][str(first)]["store_index"] == int(states[first])
+
+
+def test_tampered_or_foreign_bridges_are_refused(analysed, built, tmp_path):
+    import shutil
+
+    copy = tmp_path / "bridges"
+    shutil.copytree(built.path, copy)
+    store = copy / "frames.u8"
+    data = bytearray(store.read_bytes())
+    data[0] ^= 0xFF
+    store.write_bytes(bytes(data))
+    with pytest.raises(AnalysisError, match="frames.u8 does not match"):
+        bridges.load_bridges(analysed, folder=copy)
+    manifest = json.loads((built.path / "manifest.json").read_text())
+    manifest["analysis"]["analysis_sha256"] = "0" * 64
+    other = tmp_path / "other"
+    shutil.copytree(built.path, other)
+    (other / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(AnalysisError, match="another analysis"):
+        bridges.load_bridges(analysed, folder=other)
+
+
+def test_no_bridges_means_none_and_a_message(tmp_path):
+    class Bare:
+        path = tmp_path
+        n_frames = 10
+    assert bridges.load_bridges(Bare()) is None
+    assert "framechain bridges" in bridges.bridges_message(Bare())
