@@ -15,7 +15,6 @@ can write the play log (docs/ARCHITECTURE.md), one entry per output frame.
 """
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +23,7 @@ import numpy as np
 
 from precompute.errors import ConfigError, ExportError, FramechainError
 from precompute.loops import Loop, LoopConfig, find_loop
+from engine.playlog import write_play_log
 from precompute.video_io import EncodeConfig, open_writer, writer_kind
 
 __all__ = ["ExportConfig", "ExportResult", "export_loop", "export_random", "render_blends",
@@ -108,32 +108,6 @@ def _source_path(analysis) -> str:
     if isinstance(source, dict):
         return str(source.get("path", ""))
     return str(source)
-
-
-def write_play_log(path: str | os.PathLike, blends, *, source: str, fps: float,
-                   generated: dict | None = None) -> Path:
-    """Write a play log (docs/ARCHITECTURE.md): one `[[index, weight], ...]` entry per frame.
-
-    Written to a temporary file beside `path` and renamed, like the videos."""
-    path = Path(path)
-    log = {"format": "framechain-playlog", "format_version": 1, "source": source,
-           "fps": float(fps),
-           "frames": [[[int(index), round(float(weight), 6)] for index, weight in blend]
-                      for blend in blends]}
-    if generated:
-        log["generated"] = {str(k): v for k, v in generated.items()}
-    if not path.parent.is_dir():
-        raise ExportError(f"--log {path}: the folder {path.parent} does not exist; create it first")
-    temp = path.parent / f".{path.name}.part-{os.getpid()}"
-    try:
-        with open(temp, "w") as f:
-            json.dump(log, f, separators=(",", ":"))
-        os.replace(temp, path)
-    except OSError as error:
-        temp.unlink(missing_ok=True)
-        raise ExportError(f"--log {path}: cannot write the play log ({error.strerror or error}); "
-                          "no partial file was left") from None
-    return path
 
 
 def _compositor(analysis, config: ExportConfig, source_frames: np.ndarray):

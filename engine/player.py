@@ -204,10 +204,10 @@ def play(texture: VideoTexture, *, playback: PlaybackConfig = PlaybackConfig(),
 
 
 def write_play_log(path: str | os.PathLike, result: PlayResult, *, source: str, fps: float) -> Path:
-    """Write the play log (docs/ARCHITECTURE.md: "framechain-playlog" version 1)."""
-    log = {"format": "framechain-playlog", "format_version": 1, "source": str(source), "fps": float(fps),
-           "frames": result.frames}
-    return _write_json(path, log)
+    """Write the play log of a run (docs/ARCHITECTURE.md: "framechain-playlog" version 1)."""
+    from engine.playlog import write_play_log as write
+
+    return write(path, result.frames, source=str(source), fps=fps)
 
 
 def write_stats(path: str | os.PathLike, result: PlayResult, **extra) -> Path:

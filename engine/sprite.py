@@ -43,6 +43,8 @@ class SteeringConfig:
     lookahead_frames: float = 10.0  # wanted speed = distance to target / this (px per frame)
     random_variety: float = 0.1   # random mode: sigma as a share of the mean jump cost (0.05-0.2)
     max_steps_per_update: int = 4  # update(dt) plays at most this many frames (clamps a long stall)
+    top_speed_factor: float = 1.3  # far from the target, ask for this much more than the fastest
+                                   # speed table (the clip's 90th percentile): its fastest frames
 
     def __post_init__(self):
         if self.mode not in MODES:
@@ -64,13 +66,14 @@ class SpriteTexture:
         self.n_frames = sprite.n_frames
         self.size = sprite.size
         self.velocities = np.array(sprite.velocities, np.float32)  # (N, 2)
-        self.link_offsets = np.asarray(control.link_offsets)
-        self.link_targets = np.asarray(control.link_targets)
-        self.link_costs = np.asarray(control.link_costs)
-        for a in (self.velocities,):
+        self.link_offsets = np.array(control.link_offsets, np.int64)  # (N+1,) CSR rows
+        self.link_targets = np.array(control.link_targets, np.int32)  # (nnz,)
+        self.link_costs = np.array(control.link_costs, np.float32)  # (nnz,) B, RMS units
+        self._link_velocity = self.velocities[self.link_targets]  # (nnz, 2) velocity of each link's frame
+        for a in (self.velocities, self.link_offsets, self.link_targets, self.link_costs, self._link_velocity):
             a.setflags(write=False)
-        self._link_velocity = self.velocities[self.link_targets]  # (nnz, 2)
-        self._scaled: dict = {}  # (scale_key, frame) -> (premultiplied rgb, inverse alpha)
+        # a derived memo, not state: frames resized for the scales in use (see scaled_frame)
+        self._scaled: dict = {}
 
     @property
     def speeds(self) -> np.ndarray:
@@ -188,7 +191,8 @@ class Sprite:
         distance = float(np.hypot(dx, dy))
         speeds = self.texture.speeds
         wanted_bg = distance / self.config.lookahead_frames
-        speed = float(np.clip(wanted_bg / s.scale, speeds[0], speeds[-1])) * s.speed_factor
+        top = speeds[-1] * self.config.top_speed_factor
+        speed = float(np.clip(wanted_bg / s.scale, speeds[0], top)) * s.speed_factor
         return float(np.arctan2(dy, dx)), speed
 
     def step(self, target) -> int:

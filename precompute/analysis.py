@@ -22,7 +22,7 @@ from precompute.future_cost import future_cost
 from precompute.links import loop_candidates, prune_links
 from precompute.video_io import open_clip
 
-__all__ = ["analyze_clip", "analysis_for", "analyze_features", "cache_dir", "cached_path",
+__all__ = ["analyze_clip", "analysis_for", "analysis_flows", "analyze_features", "cache_dir", "cached_path",
            "MIN_FRAMES", "decode_features"]
 
 MIN_FRAMES = 4  # fewer frames leave nowhere to jump to
@@ -136,6 +136,8 @@ def analyze_features(features: np.ndarray, config: AnalysisConfig = AnalysisConf
     t0 = time.perf_counter()
     m = config.filter_half_taps
     costs = transition_costs(distances, m=m, min_jump_frames=config.min_jump_frames)  # (N, N)
+    # loop candidates come from every jump: a loop's few jumps are chosen by their own cost
+    loops = loop_candidates(costs, max_candidates=config.max_loop_candidates)
     if config.calm_jump_motion > 0:
         _forbid_restless_jumps(costs, natural, config.calm_jump_motion * median_step)
     finite = np.isfinite(costs)
@@ -156,7 +158,6 @@ def analyze_features(features: np.ndarray, config: AnalysisConfig = AnalysisConf
                         max_jump_cost=config.max_jump_cost * median_step,
                         min_probability=config.min_probability,
                         max_links=config.max_links_per_frame)
-    loops = loop_candidates(costs, max_candidates=config.max_loop_candidates)
     timings["links_s"] = time.perf_counter() - t0
     filtered = dynamics_filter(distances, m=m) if m else distances
     arrays = dict(links, **loops)
@@ -258,3 +259,30 @@ def analysis_for(path: str | os.PathLike, config: AnalysisConfig | None = None, 
         except AnalysisError:
             pass  # a stale or damaged cache entry is simply made again
     return analyze_clip(path, config, out=cached, fps=fps, progress=progress, source=source)
+
+
+def analysis_flows(analysis: Analysis, *, progress: bool = True):
+    """Optical flows for the analysis' jumps (the morph transition): loaded from the analysis
+    folder when computed before, else computed once now and stored there, so that playback never
+    computes flow."""
+    import dataclasses
+    import sys
+
+    from precompute.bundle import load_flows, save_flows
+    from precompute.flows import FlowConfig, link_flows
+
+    config = FlowConfig()
+    settings = dataclasses.asdict(config)
+    flows = load_flows(analysis, settings)
+    if flows is None:
+        if progress:
+            print("framechain: computing optical flow for the jumps (once; stored with the analysis)",
+                  file=sys.stderr)
+        flows = link_flows(np.asarray(analysis.frames), analysis.link_offsets, analysis.link_targets,
+                           config=config)
+        try:
+            save_flows(analysis, flows, settings)
+        except OSError as error:  # a read-only analysis folder: use them without storing
+            print(f"framechain: could not store the flows ({error}); they will be computed again",
+                  file=sys.stderr)
+    return flows

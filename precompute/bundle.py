@@ -221,3 +221,48 @@ def _check_clip(path: Path, source: dict, clip: Path, *, strict: bool) -> None:
     if st_size != source.get("size_bytes") or source_identity(clip)["sha256"] != source.get("sha256"):
         raise AnalysisError(f"{path}: made from another clip than {clip} (or the clip changed since); "
                             f"run `framechain analyze {clip}` again")
+
+
+# --- flows for the morph transition: a sidecar of the analysis folder, computed once ---
+FLOWS_FILE = "flows.npz"
+FLOWS_MANIFEST = "flows.json"
+FLOWS_FORMAT_VERSION = 1
+
+
+def save_flows(analysis: Analysis, flows, settings: dict) -> Path:
+    """Store LinkFlows beside an analysis (atomically), tied to its links by their hash."""
+    folder = Path(analysis.path)
+    fd, tmp = tempfile.mkstemp(prefix=".flows.", suffix=".npz", dir=folder)
+    os.close(fd)
+    try:
+        np.savez(tmp, sources=flows.sources, targets=flows.targets, flows=flows.flows,
+                 scale=np.float64(flows.scale), frame_size=np.asarray(flows.frame_size, np.int64))
+        digest = _sha256_file(Path(tmp))
+        os.replace(tmp, folder / FLOWS_FILE)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    manifest = {"format": "framechain-flows", "format_version": FLOWS_FORMAT_VERSION,
+                "analysis_sha256": analysis.manifest["files"][ARRAYS], "settings": settings,
+                "sha256": digest}
+    (folder / FLOWS_MANIFEST).write_text(json.dumps(manifest, indent=1))
+    return folder / FLOWS_FILE
+
+
+def load_flows(analysis: Analysis, settings: dict):
+    """The stored LinkFlows for these links and settings, or None (absent, stale or damaged)."""
+    from precompute.flows import LinkFlows
+
+    folder = Path(analysis.path)
+    try:
+        manifest = json.loads((folder / FLOWS_MANIFEST).read_text())
+        if (manifest.get("format_version") != FLOWS_FORMAT_VERSION
+                or manifest.get("analysis_sha256") != analysis.manifest["files"][ARRAYS]
+                or manifest.get("settings") != settings
+                or _sha256_file(folder / FLOWS_FILE) != manifest.get("sha256")):
+            return None
+        with np.load(folder / FLOWS_FILE, allow_pickle=False) as data:
+            return LinkFlows(sources=data["sources"], targets=data["targets"], flows=data["flows"],
+                             scale=float(data["scale"]), frame_size=tuple(int(v) for v in data["frame_size"]))
+    except (OSError, ValueError, KeyError):
+        return None

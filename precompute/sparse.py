@@ -5,7 +5,8 @@ cheap transitions matter (the pruned chain keeps a few links per frame), so this
 
 1. projects the (N, d) features on their top principal components (a random sample of frames
    fits them) and finds each frame's k nearest frames there: FAISS (exact `IndexFlatL2`, or
-   HNSW above `hnsw_above` frames), or torch matmul + topk when FAISS is absent. Frames within
+   IVF above `approximate_above` frames; HNSW on request), or torch matmul + topk when FAISS is
+   absent. Frames within
    `min_jump_frames` of each other are excluded (they are no jumps);
 2. takes as candidate jumps of row i the neighbours j of frame i+1 (C[i, j] = D1[i+1, j]) and the
    `expand` frames either side of each (the local-minimum test of the pruning needs C[i, j +- 1],
@@ -62,12 +63,16 @@ class SparseConfig:
     expand: int = 4  # frames either side of each neighbour also costed exactly. 1 is the least
     #   the local-minimum test needs; the filter and the future value move a row's minima a few
     #   frames from the nearest frame (fish clip: 2 kept 95% of the dense links, 4 kept 99.4%).
-    search: str = "auto"  # "auto" | "flat" | "hnsw" | "torch": exact FAISS below `hnsw_above`
-    #   frames, HNSW above; "torch" (exact, no FAISS needed) is the fallback without FAISS.
+    search: str = "auto"  # "auto" | "flat" | "ivf" | "hnsw" | "torch": exact FAISS below
+    #   `approximate_above` frames, IVF above; "torch" (exact, no FAISS needed) is the fallback
+    #   without FAISS. Approximate searches' recall: benchmarks/bench_sparse.py.
     search_dims: int = 64  # principal components the search runs on. More: candidates closer to
     #   the full-feature ranking, slower search.
     pca_sample: int = 2048  # frames (evenly spaced) that fit the principal components
-    hnsw_above: int = 60_000  # frames above which "auto" uses HNSW (N log N) over exact (N^2)
+    approximate_above: int = 20_000  # frames above which "auto" uses IVF over exact search
+    #   (exact is N^2: ~4 s at 15,000 frames here, ~3 min at 100,000)
+    ivf_lists_per_sqrt: float = 1.0  # IVF cells = this x sqrt(N): more cells, faster, lower recall
+    ivf_probes: int = 16  # IVF cells searched per query: more, higher recall, slower
     hnsw_links: int = 32  # HNSW graph degree M: higher recall, more memory and build time
     hnsw_ef_search: int = 128  # HNSW search breadth: higher recall, slower queries
     hnsw_ef_construction: int = 64  # HNSW build breadth
@@ -80,8 +85,9 @@ class SparseConfig:
             (self.neighbours >= 1, "neighbours must be >= 1"),
             (self.oversample >= 1, "oversample must be >= 1"),
             (self.expand >= 1, "expand must be >= 1 (the local-minimum test needs j +- 1)"),
-            (self.search in ("auto", "flat", "hnsw", "torch"),
-             "search must be 'auto', 'flat', 'hnsw' or 'torch'"),
+            (self.search in ("auto", "flat", "ivf", "hnsw", "torch"),
+             "search must be 'auto', 'flat', 'ivf', 'hnsw' or 'torch'"),
+            (self.ivf_probes >= 1 and self.ivf_lists_per_sqrt > 0, "ivf settings must be > 0"),
             (self.search_dims >= 1, "search_dims must be >= 1"),
             (self.pca_sample >= 2, "pca_sample must be >= 2"),
             (self.hnsw_links >= 4, "hnsw_links must be >= 4"),
@@ -380,14 +386,21 @@ def nearest_neighbours(points: np.ndarray, k: int, *, exclude_within: int = 0,
             raise ConfigError("FAISS is not installed: pip install 'framechain[sparse]', or use "
                               "SparseConfig(search='torch')")
         wanted = min(n, k + 2 * band + 1)  # the excluded band takes up to 2 band + 1 slots
-        if method == "hnsw":
+        if method == "ivf":
+            lists = max(1, min(n // 39, int(config.ivf_lists_per_sqrt * np.sqrt(n))))
+            quantizer = faiss.IndexFlatL2(p.shape[1])
+            index = faiss.IndexIVFFlat(quantizer, p.shape[1], lists)
+            sample = p[np.linspace(0, n - 1, min(n, 40 * lists)).round().astype(np.int64)]
+            index.train(sample)
+            index.nprobe = min(lists, config.ivf_probes)
+        elif method == "hnsw":
             index = faiss.IndexHNSWFlat(p.shape[1], config.hnsw_links)
             index.hnsw.efConstruction = config.hnsw_ef_construction
             index.hnsw.efSearch = max(config.hnsw_ef_search, wanted)
         elif method == "flat":
             index = faiss.IndexFlatL2(p.shape[1])
         else:
-            raise ValueError(f"method must be 'flat', 'hnsw' or 'torch', got {method!r}")
+            raise ValueError(f"method must be 'flat', 'ivf', 'hnsw' or 'torch', got {method!r}")
         index.add(p)
         found = np.empty((n, wanted), np.int64)
         for start in range(0, n, 16384):  # bounded result buffers
@@ -836,8 +849,8 @@ def sparse_links(features: np.ndarray, *, config: AnalysisConfig = AnalysisConfi
     method = sparse.search
     faiss_ok = method != "torch" and _faiss() is not None
     if method == "auto":
-        method = ("hnsw" if n > sparse.hnsw_above else "flat") if faiss_ok else "torch"
-    elif not faiss_ok and method in ("flat", "hnsw"):
+        method = ("ivf" if n > sparse.approximate_above else "flat") if faiss_ok else "torch"
+    elif not faiss_ok and method in ("flat", "ivf", "hnsw"):
         raise ConfigError(f"SparseConfig(search={method!r}) needs FAISS: pip install "
                           "'framechain[sparse]', or use search='torch'")
     points = _principal_projection(x, sparse.search_dims, sparse.pca_sample, sparse.seed)  # (N, r)

@@ -41,18 +41,19 @@ def run(args) -> int:
     out.mkdir(parents=True, exist_ok=True)
     print(f"plot: {plot_analysis(analysis, out / 'candle_analysis.png')}")
     if has_display() and not args.headless:
-        try:
-            from engine.window import run_player  # issue 3
-        except ImportError:
-            run_player = None
-        if run_player is not None:
-            return int(run_player(analysis) or 0)
-        print("the player is not available in this build; exporting instead")
-    try:
-        from engine.export import export_loop  # issue 4
-    except ImportError:
-        print("the exporter is not available in this build: the analysis summary is above")
+        from engine.player import PlayerConfig, play
+        from engine.texture import VideoTexture
+        from engine.window import WindowConfig
+
+        print("playing the candle: F1 lists the keys, Esc quits")
+        result = play(VideoTexture.from_analysis(analysis),
+                      config=PlayerConfig(window=WindowConfig(title="framechain - candle",
+                                                              size=(640, 720))))
+        print(f"played {result.played} frames, {result.jumps} jumps")
         return 0
+    from engine.export import export_loop
+
+    print("no display: exporting seamless loops instead")
     for suffix in (".mp4", ".gif"):
         result = export_loop(analysis, out / f"candle_loop{suffix}", seconds=args.seconds)
         print(f"seamless loop: {result}")

@@ -88,9 +88,12 @@ def run(args) -> int:
                           transitions=args.transitions, device=args.render_device, window=window,
                           controls=not args.no_controls, keep_log=bool(args.log),
                           keep_timings=bool(args.stats) or args.headless)
+    flows = None
     if args.transitions == "morph":
-        print("framechain: computing optical flow for the jumps (once)...", file=sys.stderr)
-    result = play(texture, playback=playback, config=config)
+        from precompute.analysis import analysis_flows
+
+        flows = analysis_flows(analysis, progress=not args.headless)
+    result = play(texture, playback=playback, config=config, flows=flows)
     if args.log:
         write_play_log(args.log, result, source=texture.source or args.clip,
                        fps=args.display_fps or texture.fps)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import engine.cli
-from precompute.control import ControlConfig, analyze_control, load_sprite, save_sprite
+from precompute.control import ControlConfig, load_sprite, save_sprite
 from tests.sprites.conftest import plate
 
 

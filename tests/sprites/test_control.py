@@ -4,7 +4,7 @@ import json
 import numpy as np
 import pytest
 
-from precompute.control import (ControlConfig, analyze_control, base_costs, control_costs, is_sprite,
+from precompute.control import (ControlConfig, base_costs, control_costs, is_sprite,
                                 load_sprite, save_sprite)
 from precompute.errors import AnalysisError, ConfigError
 

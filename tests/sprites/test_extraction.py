@@ -4,7 +4,7 @@ import pytest
 
 from precompute.errors import ClipError
 from precompute.sprites import (ExtractionConfig, SpriteClip, chroma_key, extract_sprite, median_plate,
-                                mirror_sprite, smooth_velocities)
+                                smooth_velocities)
 from tests.sprites.conftest import RADIUS, SIZE, disc_alpha, plate, render_disc_clip, star_path
 
 
