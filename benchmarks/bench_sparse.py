@@ -12,7 +12,8 @@
    peak resident memory. Goal: at most 3x the decode time, at most 4 GB.
 3. Recall against the dense analysis on the first `--recall-frames` frames: the share of the
    dense links the sparse analysis holds (all links, and jumps only), whether the 10 best loop
-   candidates are the same, and the k-NN recall of HNSW against exact search.
+   candidates are the same, with exact, IVF and HNSW search; and the k-NN recall of IVF and HNSW
+   against exact search.
 
 Timings are wall-clock on a shared machine: other work on it inflates them; the load average is
 saved with the figures.
@@ -158,7 +159,7 @@ def recall_against_dense(path: Path, frames: int) -> dict:
     dense_links = link_set(dense)
     dense_jumps = {link for link in dense_links if link[1] != link[0] + 1}
     best = list(zip(dense["loop_sources"][:10].tolist(), dense["loop_targets"][:10].tolist()))
-    for search in ("flat", "hnsw"):
+    for search in ("flat", "ivf", "hnsw"):
         started = time.perf_counter()
         sparse, stats = sparse_links(x, config=config, sparse=SparseConfig(search=search))
         got = link_set(sparse)
@@ -175,9 +176,11 @@ def recall_against_dense(path: Path, frames: int) -> dict:
         }
     points = _principal_projection(x, 64, 4096, 0)
     exact = nearest_neighbours(points, 48, exclude_within=2, method="flat")
-    approx = nearest_neighbours(points, 48, exclude_within=2, method="hnsw")
-    hits = [len(set(a[a >= 0]) & set(b[b >= 0])) / max(1, (a >= 0).sum()) for a, b in zip(exact, approx)]
-    result["hnsw_knn_recall_at_48"] = float(np.mean(hits))
+    for method in ("ivf", "hnsw"):
+        approx = nearest_neighbours(points, 48, exclude_within=2, method=method)
+        hits = [len(set(a[a >= 0]) & set(b[b >= 0])) / max(1, (a >= 0).sum())
+                for a, b in zip(exact, approx)]
+        result[f"{method}_knn_recall_at_48"] = float(np.mean(hits))
     return result
 
 
@@ -220,12 +223,13 @@ def main():
             write_clip(clip, args.recall_frames)
         recall = recall_against_dense(clip, args.recall_frames)
         results["recall"] = recall
-        for search in ("flat", "hnsw"):
+        for search in ("flat", "ivf", "hnsw"):
             r = recall[search]
             print(f"recall at {recall['frames']} frames, {search}: links {r['link_recall']:.3f}, jumps "
                   f"{r['jump_link_recall']:.3f}, best 10 loops same: {r['best_10_loops_same']} "
                   f"({r['seconds']:.1f}s; dense {recall['dense_s']:.1f}s)", flush=True)
-        print(f"HNSW k-NN recall@48 vs exact: {recall['hnsw_knn_recall_at_48']:.3f}", flush=True)
+        print(f"k-NN recall@48 vs exact search: IVF {recall['ivf_knn_recall_at_48']:.3f}, "
+              f"HNSW {recall['hnsw_knn_recall_at_48']:.3f}", flush=True)
     print(f"wrote {save('sparse', results)}")
 
 

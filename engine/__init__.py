@@ -4,13 +4,15 @@ command line starts without pygame or torch."""
 from importlib import import_module
 
 __all__ = ["VideoTexture", "Playback", "PlaybackConfig", "blend_schedule", "Window", "WindowConfig",
-           "play", "PlayerConfig", "export_loop", "export_random"]
+           "play", "PlayerConfig", "export_loop", "export_random", "SpriteTexture", "SpriteState",
+           "composite", "sprite_for"]
 
 _WHERE = {"VideoTexture": "engine.texture", "Playback": "engine.playback",
           "PlaybackConfig": "engine.playback", "blend_schedule": "engine.transitions",
           "Window": "engine.window", "WindowConfig": "engine.window", "play": "engine.player",
           "PlayerConfig": "engine.player", "export_loop": "engine.export",
-          "export_random": "engine.export"}
+          "export_random": "engine.export", "SpriteTexture": "engine.sprite",
+          "SpriteState": "engine.sprite", "composite": "engine.sprite", "sprite_for": "engine.sprite"}
 
 
 def __getattr__(name):

@@ -9,6 +9,8 @@ from precompute.errors import AnalysisError, ClipError, ConfigError, ExportError
 from precompute.features import frame_features
 from precompute.future_cost import FutureCost, future_cost, future_transition_costs
 from precompute.links import loop_candidates, probabilities_from_costs, prune_links
+from precompute.sprites import ExtractionConfig, SpriteClip, extract_sprite
+from precompute.control import ControlConfig, analyze_control, load_sprite, save_sprite
 
 __all__ = [
     "Analysis", "AnalysisConfig", "AnalysisError", "ClipError", "ConfigError", "ExportError",
@@ -16,4 +18,6 @@ __all__ = [
     "analyze_features", "cache_dir", "dynamics_filter", "frame_distances", "frame_features",
     "future_cost", "future_transition_costs", "is_analysis", "load_analysis", "loop_candidates",
     "probabilities_from_costs", "prune_links", "transition_costs",
+    "ExtractionConfig", "SpriteClip", "extract_sprite", "ControlConfig", "analyze_control",
+    "load_sprite", "save_sprite",
 ]

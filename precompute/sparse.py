@@ -6,8 +6,9 @@ cheap transitions matter (the pruned chain keeps a few links per frame), so this
 1. projects the (N, d) features on their top principal components (a random sample of frames
    fits them) and finds each frame's k nearest frames there: FAISS (exact `IndexFlatL2`, or
    IVF above `approximate_above` frames; HNSW on request), or torch matmul + topk when FAISS is
-   absent. Frames within
-   `min_jump_frames` of each other are excluded (they are no jumps);
+   absent. Frames within `min_jump_frames` of each other are excluded (they are no jumps); of
+   each frame's `neighbours x oversample` nearest, the nearest `neighbours` local minima along
+   the clip are kept (one per run of consecutive frames);
 2. takes as candidate jumps of row i the neighbours j of frame i+1 (C[i, j] = D1[i+1, j]) and the
    `expand` frames either side of each (the local-minimum test of the pruning needs C[i, j +- 1],
    and the dynamics filter can move a minimum by a frame), plus the natural step i -> i+1;

@@ -196,3 +196,24 @@ def test_no_bridges_means_none_and_a_message(tmp_path):
         n_frames = 10
     assert bridges.load_bridges(Bare()) is None
     assert "framechain bridges" in bridges.bridges_message(Bare())
+
+
+def test_exported_loop_with_generated_bridges_round_trips(analysed, built, tmp_path):
+    from engine.export import ExportConfig, export_loop
+    from precompute.video_io import decode_clip
+
+    log = tmp_path / "loop.json"
+    result = export_loop(analysed, tmp_path / "loop.png", seconds=16 / analysed.fps, progress=False,
+                         log=log, config=ExportConfig(transitions="generated"))
+    assert result.generated, f"the loop's jumps were not bridged: {result.notes}"
+    decoded, _ = decode_clip(tmp_path / "loop.png")
+    assert decoded.shape[0] == result.frames == result.loop.length  # a bridge keeps the length
+    for position, state in result.generated.items():
+        np.testing.assert_array_equal(decoded[position], built.frame(state))
+    data = json.loads(log.read_text())
+    assert {int(k) for k in data["generated"]} == set(result.generated)
+    for key, info in data["generated"].items():
+        assert info == built.describe(info["store_index"])
+        (i, _), (exit_, t) = data["frames"][int(key)]
+        assert (i, exit_) == tuple(info["bridge"]) and t == pytest.approx(info["step"] / (info["of"] + 1))
+    assert all(0 <= i < analysed.n_frames for entry in data["frames"] for i, _ in entry)

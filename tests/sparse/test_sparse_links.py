@@ -69,9 +69,9 @@ def check_agreement(dense, sparse):
     assert sparse["link_targets"].dtype == np.int32 and offsets.dtype == np.int64
 
 
-@pytest.mark.parametrize("search", ["flat", "hnsw", "torch"])
+@pytest.mark.parametrize("search", ["flat", "ivf", "hnsw", "torch"])
 def test_sparse_holds_the_dense_links_on_a_recurring_clip(search):
-    x = orbit_features(1200)
+    x = orbit_features(1000)
     config = AnalysisConfig()
     dense, _ = analyze_features(x.astype(np.float32), config)
     sparse, stats = sparse_links(x, config=config, sparse=SparseConfig(search=search))
