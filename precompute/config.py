@@ -16,7 +16,8 @@ class AnalysisConfig:
     """How a clip becomes a video texture. Costs are in RMS units (see docs/ARCHITECTURE.md)."""
 
     # features
-    feature_width: int = 64  # px; width of the analysis features (area-downscaled). Wider: finer
+    feature_width: int = 64  # px; about the width of the analysis features (area-downscaled by a
+    #   whole factor, so 480 px gives 60). Wider: finer
     #   distances, slower; 64 matches ../shared/tools/quality.py.
     equalize_brightness: bool = False  # subtract each frame's mean luma first: for flicker from
     #   auto-exposure; leave off for flames, whose brightness IS the motion.

@@ -6,15 +6,23 @@ import numpy as np
 __all__ = ["feature_size", "frame_features", "frame_feature"]
 
 
+def _factor(height: int, width: int, feature_width: int) -> int:
+    return max(1, min(int(round(width / feature_width)), int(height)))
+
+
 def feature_size(height: int, width: int, feature_width: int) -> tuple[int, int]:
-    """(h, w) of the features for a clip of height x width, keeping the aspect ratio."""
-    w = min(int(feature_width), int(width))
-    h = max(1, int(round(height * w / width)))
-    return h, w
+    """(h, w) of the features for a clip of height x width: about `feature_width` wide.
+
+    The frame is shrunk by a whole factor k = round(width / feature_width) (a remainder of
+    fewer than k pixels is cropped at the right and bottom): OpenCV's area interpolation then
+    takes its fast integer path, 2-4x faster than a fractional factor (480 px -> 60, not 64).
+    """
+    k = _factor(height, width, feature_width)
+    return int(height) // k, int(width) // k
 
 
 def frame_feature(frame: np.ndarray, *, feature_width: int = 64, equalize: bool = False) -> np.ndarray:
-    """One (H, W, 3) uint8 frame -> (h*w*3,) float32 feature (0..255 scale).
+    """One (H, W, 3) uint8 frame -> (h*w*3,) float32 feature (0..255 scale), see feature_size.
 
     Area interpolation averages the pixels each feature pixel covers (no aliasing of flicker).
     `equalize` subtracts the frame's mean so a global brightness change costs nothing.
@@ -22,7 +30,8 @@ def frame_feature(frame: np.ndarray, *, feature_width: int = 64, equalize: bool 
     import cv2
 
     h, w = feature_size(frame.shape[0], frame.shape[1], feature_width)
-    small = cv2.resize(frame, (w, h), interpolation=cv2.INTER_AREA)  # (h, w, 3) uint8
+    k = _factor(frame.shape[0], frame.shape[1], feature_width)
+    small = cv2.resize(frame[: h * k, : w * k], (w, h), interpolation=cv2.INTER_AREA)  # (h, w, 3)
     feature = small.reshape(-1).astype(np.float32)  # (h*w*3,)
     if equalize:
         feature -= feature.mean()

@@ -34,7 +34,8 @@ peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 print(json.dumps({"growth": max(0, peak - max(before, 0)), "peak_before": peak_before,
                   "peak": peak, "links": int(arrays["link_targets"].size),
                   "offsets": int(arrays["link_offsets"].size), "feature_bytes": features.nbytes,
-                  "candidates": stats["sparse"]["candidate_transitions"]}))
+                  "candidates": stats["sparse"]["candidate_transitions"],
+                  "timings": stats["timings"]}))
 """
 
 
