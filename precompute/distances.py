@@ -141,6 +141,16 @@ def _write_refined(distances, partners, values):
                 distances[j, i] = values[i, s]
 
 
+def _zero_exact_duplicates(x: np.ndarray, distances: np.ndarray) -> None:
+    """Frames with identical features are exactly 0 apart, whatever the product's rounding
+    (rendered and GIF clips repeat frames; a tie between them must stay a tie)."""
+    rows = np.ascontiguousarray(x).view(np.dtype((np.void, x.dtype.itemsize * x.shape[1])))[:, 0]
+    _, first, inverse, counts = np.unique(rows, return_index=True, return_inverse=True, return_counts=True)
+    for group in np.flatnonzero(counts > 1):
+        members = np.flatnonzero(inverse == group)
+        distances[np.ix_(members, members)] = 0.0
+
+
 def _gram_torch(centred: np.ndarray, block: int) -> np.ndarray:
     import torch
 
@@ -180,4 +190,5 @@ def frame_distances(features: np.ndarray, *, device: str = "cpu", block: int = 4
     _gram_to_distances(distances, sq)
     partners, values = _refine_small(distances, centred, sq, _CANCELLATION_RATIO, int(refine_per_row))
     _write_refined(distances, partners, values)
+    _zero_exact_duplicates(x, distances)
     return distances
