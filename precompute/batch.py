@@ -67,7 +67,7 @@ def _output_folders(paths: Sequence[str], out_dir: str | None) -> list[str | Non
     return folders
 
 
-def _analyze_one(path: str, config: Any, out: str | None) -> ClipResult:
+def _analyze_one(path: str, config: Any, out: str | None, fps: float | None = None) -> ClipResult:
     """Analyse one clip and save it; never raises (a failure becomes a ClipResult with ok=False).
 
     Module-level so that process pools and Dask can pickle it by reference.
@@ -77,7 +77,7 @@ def _analyze_one(path: str, config: Any, out: str | None) -> ClipResult:
     worker = f"{os.uname().nodename}:{os.getpid()}"
     start = time.perf_counter()
     try:
-        analysis = analyze_clip(path, config, out=out, progress=False)
+        analysis = analyze_clip(path, config, out=out, fps=fps, progress=False)
     except FramechainError as error:
         return ClipResult(path, False, error=str(error), error_type=type(error).__name__,
                           seconds=time.perf_counter() - start, worker=worker)
@@ -123,7 +123,7 @@ class _Progress:
 
 def analyze_many(paths: Sequence[str | os.PathLike], config: Any = None, *, jobs: int = 1,
                  scheduler: Any = None, out_dir: str | os.PathLike | None = None,
-                 progress: bool = True) -> list[ClipResult]:
+                 fps: float | None = None, progress: bool = True) -> list[ClipResult]:
     """Analyse every clip of `paths` and save each analysis; return one ClipResult per clip,
     in the order of `paths`.
 
@@ -135,6 +135,7 @@ def analyze_many(paths: Sequence[str | os.PathLike], config: Any = None, *, jobs
         workers decide the parallelism).
     out_dir: folder for the analyses, one sub-folder per clip (named after the clip); None
         writes each to the analysis cache of the machine that ran it.
+    fps: frame rate for image folders (analyze_clip's fps; None: the clip's own).
     progress: a clip counter on stderr, naming failures as they happen.
 
     A failed clip gives ok=False with its error; the others still finish.
@@ -158,19 +159,19 @@ def analyze_many(paths: Sequence[str | os.PathLike], config: Any = None, *, jobs
     bar = _Progress(len(paths), progress)
     try:
         if scheduler is not None:
-            return _run_dask(paths, folders, config, scheduler, bar)
+            return _run_dask(paths, folders, config, fps, scheduler, bar)
         if jobs == 1 or len(paths) == 1:
             results = []
             for path, folder in zip(paths, folders):
-                results.append(_analyze_one(path, config, folder))
+                results.append(_analyze_one(path, config, folder, fps))
                 bar.update(results[-1])
             return results
-        return _run_pool(paths, folders, config, jobs, bar)
+        return _run_pool(paths, folders, config, fps, jobs, bar)
     finally:
         bar.close()
 
 
-def _run_pool(paths, folders, config, jobs, bar) -> list[ClipResult]:
+def _run_pool(paths, folders, config, fps, jobs, bar) -> list[ClipResult]:
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
     from concurrent.futures.process import BrokenProcessPool
@@ -183,7 +184,7 @@ def _run_pool(paths, folders, config, jobs, bar) -> list[ClipResult]:
     results: list[ClipResult | None] = [None] * len(paths)
     with ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_init_pool_worker,
                              initargs=(threads,)) as pool:
-        futures = {pool.submit(_analyze_one, path, config, folder): index
+        futures = {pool.submit(_analyze_one, path, config, folder, fps): index
                    for index, (path, folder) in enumerate(zip(paths, folders))}
         for future in as_completed(futures):
             index = futures[future]
@@ -202,7 +203,7 @@ def _run_pool(paths, folders, config, jobs, bar) -> list[ClipResult]:
     return results  # type: ignore[return-value]
 
 
-def _run_dask(paths, folders, config, scheduler, bar) -> list[ClipResult]:
+def _run_dask(paths, folders, config, fps, scheduler, bar) -> list[ClipResult]:
     try:
         from distributed import Client, as_completed
     except ImportError as error:
@@ -227,7 +228,7 @@ def _run_dask(paths, folders, config, scheduler, bar) -> list[ClipResult]:
             # one task per clip; the key names the clip on the dashboard, pure=False re-runs a
             # clip submitted twice instead of sharing one result
             key = f"framechain-analyze-{index}-{os.path.basename(path)}"
-            futures.append(client.submit(_analyze_one, path, config, folder, key=key,
+            futures.append(client.submit(_analyze_one, path, config, folder, fps, key=key,
                                          pure=False, retries=0))
         index_of = {future.key: index for index, future in enumerate(futures)}
         results: list[ClipResult | None] = [None] * len(paths)

@@ -62,9 +62,10 @@ class SparseConfig:
     oversample: int = 4  # neighbours x this are retrieved, and the nearest `neighbours` local
     #   minima among them kept (one per run of consecutive frames): covers more distinct jumps.
     #   1 keeps the nearest `neighbours` frames as they are.
-    expand: int = 4  # frames either side of each neighbour also costed exactly. 1 is the least
+    expand: int = 2  # frames either side of each neighbour also costed exactly. 1 is the least
     #   the local-minimum test needs; the filter and the future value move a row's minima a few
-    #   frames from the nearest frame (fish clip: 2 kept 95% of the dense links, 4 kept 99.4%).
+    #   frames from the nearest frame (the closing rounds follow them further). Fish clip: 2
+    #   kept 99.5% of the dense links, 4 kept 99.7% at 1.6x the candidates.
     search: str = "auto"  # "auto" | "flat" | "ivf" | "hnsw" | "torch": exact FAISS below
     #   `approximate_above` frames, IVF above; "torch" (exact, no FAISS needed) is the fallback
     #   without FAISS. Approximate searches' recall: benchmarks/bench_sparse.py.
@@ -79,6 +80,9 @@ class SparseConfig:
     hnsw_ef_search: int = 128  # HNSW search breadth: higher recall, slower queries
     hnsw_ef_construction: int = 64  # HNSW build breadth
     sample_pairs: int = 60_000  # random pairs that estimate the mean cost (sigma, tolerance)
+    closing_rounds: int = 2  # rounds that cost the missing row neighbours of would-be local
+    #   minima at the edge of the candidates (then re-solve the future cost); 0 guesses "not a
+    #   minimum" instead
     loop_pool: int = 8  # x max_loop_candidates: cheapest backward candidates tested as loops
     seed: int = 0  # of the pair sample and the PCA sketch: same input, same analysis
 
@@ -96,6 +100,7 @@ class SparseConfig:
             (self.hnsw_ef_search >= 1 and self.hnsw_ef_construction >= 1, "hnsw ef must be >= 1"),
             (self.sample_pairs >= 100, "sample_pairs must be >= 100"),
             (self.loop_pool >= 1, "loop_pool must be >= 1"),
+            (self.closing_rounds >= 0, "closing_rounds must be >= 0"),
         ]
         for ok, message in checks:
             if not ok:
@@ -635,7 +640,7 @@ def _sparse_future_cost(offsets, targets, powered, *, alpha, form, sigma, tolera
 
 @numba.njit(parallel=True, cache=True)
 def _prune_sparse(offsets, targets, costs, value, alpha, power, sigma, max_jump, min_probability,
-                  max_links, min_jump, first_target, out_targets, out_costs, out_counts):
+                  max_links, min_jump, first_target, restless, out_targets, out_costs, out_counts):
     n = offsets.shape[0] - 1
     for i in numba.prange(n):
         lo = offsets[i]
@@ -665,7 +670,8 @@ def _prune_sparse(offsets, targets, costs, value, alpha, power, sigma, max_jump,
                     if f[e2] < f[e]:
                         is_min = False
                 elif jj < 0 or jj >= n or jj == i or (jj != i + 1 and (
-                        abs(jj - i - 1) < min_jump or jj < first_target)):
+                        abs(jj - i - 1) < min_jump or jj < first_target or restless[i]
+                        or restless[jj])):
                     pass  # inf in the dense row
                 else:
                     is_min = False
@@ -705,15 +711,81 @@ def _prune_sparse(offsets, targets, costs, value, alpha, power, sigma, max_jump,
         out_counts[i] = kept
 
 
+@numba.njit(parallel=True, cache=True)
+def _undecided(offsets, targets, costs, value, alpha, power, max_jump, min_jump, first_target,
+               restless, need_left, need_right):
+    """Flags jumps whose local-minimum test needs a neighbour C[i, j -+ 1] not yet costed: the
+    pruning would otherwise have to guess (a row's minimum at the edge of a neighbour's +-expand
+    window). need_left[e] / need_right[e]: cost (i, j - 1) / (i, j + 1)."""
+    n = offsets.shape[0] - 1
+    for i in numba.prange(n):
+        lo = offsets[i]
+        hi = offsets[i + 1]
+        for e in range(lo, hi):
+            j = targets[e]
+            if j == i + 1 or costs[e] > max_jump:
+                continue
+            c = np.float64(costs[e])
+            f = (c if power == 1.0 else c ** power) + alpha * value[j]
+            beaten = False
+            unknown_left = False
+            unknown_right = False
+            for side in (-1, 1):
+                jj = j + side
+                e2 = e + side
+                if lo <= e2 < hi and targets[e2] == jj:
+                    c2 = np.float64(costs[e2])
+                    if (c2 if power == 1.0 else c2 ** power) + alpha * value[jj] < f:
+                        beaten = True
+                elif jj < 0 or jj >= n or jj == i or (jj != i + 1 and (
+                        abs(jj - i - 1) < min_jump or jj < first_target or restless[i]
+                        or restless[jj])):
+                    pass
+                elif side < 0:
+                    unknown_left = True
+                else:
+                    unknown_right = True
+            if not beaten:
+                need_left[e] = unknown_left
+                need_right[e] = unknown_right
+
+
+def _close_minima(x, offsets, targets, costs, value, *, alpha, power, max_jump, min_jump, m,
+                  restless):
+    """Costs the missing neighbours of undecided jumps (see _undecided) and merges them into
+    the candidate graph. Returns (offsets, targets, costs, added)."""
+    n = offsets.shape[0] - 1
+    need_left = np.zeros(targets.shape[0], np.bool_)
+    need_right = np.zeros(targets.shape[0], np.bool_)
+    _undecided(offsets, targets, costs, value, float(alpha), float(power), float(max_jump),
+               int(max(1, min_jump)), int(m), restless, need_left, need_right)
+    if not (need_left.any() or need_right.any()):
+        return offsets, targets, costs, 0
+    rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(offsets))  # (nnz,)
+    new_rows = np.concatenate([rows[need_left], rows[need_right]])
+    new_targets = np.concatenate([targets[need_left] - 1, targets[need_right] + 1])
+    keys = np.unique(new_rows * n + new_targets)
+    new_rows, new_targets = np.divmod(keys, n)
+    new_costs = pair_costs(x, new_rows, new_targets, m=m, min_jump_frames=min_jump)
+    all_rows = np.concatenate([rows, new_rows])
+    all_targets = np.concatenate([targets, new_targets])
+    all_costs = np.concatenate([costs, new_costs])
+    order = np.argsort(all_rows * n + all_targets, kind="stable")
+    counts = np.bincount(all_rows, minlength=n)
+    offsets = np.zeros(n + 1, np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    return offsets, all_targets[order], all_costs[order], int(keys.size)
+
+
 def _prune(offsets, targets, costs, value, *, alpha, power, sigma, max_jump, min_probability,
-           max_links, min_jump, first_target):
+           max_links, min_jump, first_target, restless):
     n = offsets.shape[0] - 1
     out_targets = np.full((n, max_links), -1, np.int64)
     out_costs = np.zeros((n, max_links), np.float32)
     counts = np.zeros(n, np.int64)
     _prune_sparse(offsets, targets, costs, value, float(alpha), float(power), float(sigma),
                   float(max_jump), float(min_probability), int(max_links), int(max(1, min_jump)),
-                  int(first_target), out_targets, out_costs, counts)
+                  int(first_target), restless, out_targets, out_costs, counts)
     if np.any(counts == 0):
         stuck = np.flatnonzero(counts == 0)
         raise ConfigError(f"frames {stuck[:10].tolist()} have no way on among their candidates; "
@@ -742,8 +814,9 @@ def _prune(offsets, targets, costs, value, *, alpha, power, sigma, max_jump, min
 
 
 def _loop_candidates(x, offsets, targets, costs, *, m, min_jump, max_candidates, pool):
-    """Backward jumps i -> j (j <= i) at 2-D local minima of C (as links.loop_candidates), among
-    the `pool` cheapest backward candidates; their 8 neighbours are costed exactly."""
+    """Backward jumps i -> j (j <= i) at 2-D local minima of C (as links.loop_candidates), found
+    from the `pool` cheapest backward candidates: each one's 8 neighbours are costed exactly and a
+    candidate that one of them beats moves to the cheapest, until it is a minimum (a few steps)."""
     n = offsets.shape[0] - 1
     rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(offsets))  # (nnz,)
     backward = (targets <= rows) & np.isfinite(costs)
@@ -754,14 +827,31 @@ def _loop_candidates(x, offsets, targets, costs, *, m, min_jump, max_candidates,
         keep = np.argpartition(val, pool - 1)[:pool]
         src, dst, val = src[keep], dst[keep], val[keep]
     shifts = np.array([(di, dj) for di in (-1, 0, 1) for dj in (-1, 0, 1) if di or dj])  # (8, 2)
-    na = src[:, None] + shifts[None, :, 0]  # (P, 8)
-    nb = dst[:, None] + shifts[None, :, 1]
-    valid = (na >= 0) & (na < n) & (nb >= 0) & (nb <= na)
-    around = np.full(na.shape, np.inf, np.float32)
-    if valid.any():
-        around[valid] = pair_costs(x, na[valid], nb[valid], m=m, min_jump_frames=min_jump)
-    is_min = ~np.any(around < val[:, None], axis=1)
-    src, dst, val = src[is_min], dst[is_min], val[is_min]
+    minima = []
+    for _ in range(6):  # descend: a candidate beaten by a neighbour moves to its cheapest one
+        na = src[:, None] + shifts[None, :, 0]  # (P, 8)
+        nb = dst[:, None] + shifts[None, :, 1]
+        valid = (na >= 0) & (na < n) & (nb >= 0) & (nb <= na)
+        around = np.full(na.shape, np.inf, np.float32)
+        if valid.any():
+            around[valid] = pair_costs(x, na[valid], nb[valid], m=m, min_jump_frames=min_jump)
+        is_min = ~np.any(around < val[:, None], axis=1)
+        minima.append((src[is_min], dst[is_min], val[is_min]))
+        step = np.argmin(around[~is_min], axis=1)  # (moving,)
+        moving = np.flatnonzero(~is_min)
+        src = na[moving, step]
+        dst = nb[moving, step]
+        val = around[moving, step]
+        if src.size:  # several candidates may descend to one place
+            _, first = np.unique(src * n + dst, return_index=True)
+            src, dst, val = src[first], dst[first], val[first]
+        if not src.size:
+            break
+    src = np.concatenate([part[0] for part in minima])
+    dst = np.concatenate([part[1] for part in minima])
+    val = np.concatenate([part[2] for part in minima])
+    _, first = np.unique(src * n + dst, return_index=True)
+    src, dst, val = src[first], dst[first], val[first]
     order = np.lexsort((src - dst, val))[:max_candidates]  # by cost, then shorter
     return {
         "loop_sources": src[order].astype(np.int32),
@@ -801,7 +891,17 @@ def _previews(x: np.ndarray, m: int, size: int = 512):
     return distances.astype(np.float32), filtered.astype(np.float32)
 
 
-def _mean_cost(x, *, m, min_jump, power, samples, seed):
+def _restless_frames(natural: np.ndarray, limit: float, window: int = 3) -> np.ndarray:
+    """(N,) bool: frames within `window` of a natural step above `limit` (the dense path's
+    calm-motion rule, precompute.analysis._forbid_restless_jumps): no jump leaves or lands there."""
+    n = natural.shape[0] + 1
+    padded = np.concatenate([[0.0], natural, [0.0]])  # step into frame f is padded[f]
+    padded = np.concatenate([np.zeros(window - 1), padded, np.zeros(window)])
+    windows = np.lib.stride_tricks.sliding_window_view(padded, 2 * window)[:n]  # padded[f-w+1 : f+w+1]
+    return windows.max(axis=1) > limit
+
+
+def _mean_cost(x, *, m, min_jump, power, samples, seed, restless):
     """The dense path's mean of C^p over all finite non-zero costs, from random pairs."""
     n = x.shape[0]
     if n * n <= samples:  # small clips: every pair, the dense path's exact mean
@@ -811,6 +911,7 @@ def _mean_cost(x, *, m, min_jump, power, samples, seed):
         rows = rng.integers(0, n, samples)
         cols = rng.integers(0, n, samples)
     c = pair_costs(x, rows, cols, m=m, min_jump_frames=min_jump).astype(np.float64)
+    c[(cols != rows + 1) & (restless[rows] | restless[cols])] = np.inf
     c = c[np.isfinite(c) & (c > 0)] ** power
     return float(c.mean()) if c.size else 1.0
 
@@ -881,40 +982,70 @@ def sparse_links(features: np.ndarray, *, config: AnalysisConfig = AnalysisConfi
     rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(offsets))  # (nnz,)
     costs = pair_costs(x, rows, targets, m=m, min_jump_frames=min_jump)  # (nnz,) float32
     del rows
-    if not np.isfinite(costs[offsets[-2]:offsets[-1]]).any():  # the last frame needs a way on
-        extra = pair_distances(x, [n - 1], [0])
-        targets = np.concatenate([targets[:offsets[-2]], [0], targets[offsets[-2]:]])
-        costs = np.concatenate([costs[:offsets[-2]], extra, costs[offsets[-2]:]])
-        offsets[-1] += 1
     timings["candidates_s"] = time.perf_counter() - t0
     say(f"{targets.size} candidate transitions costed in {timings['candidates_s']:.1f}s")
 
     t0 = time.perf_counter()
-    mean_cost = _mean_cost(x, m=m, min_jump=min_jump, power=config.power,
-                           samples=sparse.sample_pairs, seed=sparse.seed)
-    sigma = config.sigma_scale * mean_cost
+    # loop candidates come from every jump, before the calm-motion rule (as the dense path)
+    loops = _loop_candidates(x, offsets, targets, costs, m=m, min_jump=min_jump,
+                             max_candidates=config.max_loop_candidates,
+                             pool=sparse.loop_pool * config.max_loop_candidates)
+    timings["loops_s"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    if config.calm_jump_motion > 0:
+        restless = _restless_frames(natural, config.calm_jump_motion * median_step)
+    else:
+        restless = np.zeros(n, np.bool_)
+    rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(offsets))  # (nnz,)
+    last = slice(offsets[-2], offsets[-1])
+    best_last = None
+    if np.isfinite(costs[last]).any():  # the row that may lose all its jumps keeps its best
+        best_last = offsets[-2] + int(np.argmin(costs[last]))
+        best_cost = costs[best_last]
+    forbid = (targets != rows + 1) & (restless[rows] | restless[targets])  # (nnz,)
+    costs = np.where(forbid, np.float32(np.inf), costs)
+    if best_last is not None and not np.isfinite(costs[last]).any():
+        costs[best_last] = best_cost
     finite = np.isfinite(costs)
-    if not finite.all():  # defensive: the candidate builder leaves forbidden pairs out
-        rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(offsets))  # (nnz,)
-        counts = np.bincount(rows[finite], minlength=n)
-        targets, costs = targets[finite], costs[finite]
-        offsets = np.zeros(n + 1, np.int64)
-        np.cumsum(counts, out=offsets[1:])
-    powered = costs.astype(np.float64) ** config.power
-    value, passes, converged = _sparse_future_cost(
-        offsets, targets, powered, alpha=config.alpha, form=config.future_form, sigma=sigma,
-        tolerance=config.tolerance * mean_cost, max_passes=config.max_passes)
+    counts = np.bincount(rows[finite], minlength=n)
+    targets, costs = targets[finite], costs[finite]
+    offsets = np.zeros(n + 1, np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    del rows, finite, forbid
+    if offsets[-1] == offsets[-2]:  # a clip so short that the last frame has nowhere to go
+        extra = pair_distances(x, [n - 1], [0])
+        targets = np.concatenate([targets, [0]])
+        costs = np.concatenate([costs, extra])
+        offsets[-1] += 1
+    mean_cost = _mean_cost(x, m=m, min_jump=min_jump, power=config.power,
+                           samples=sparse.sample_pairs, seed=sparse.seed, restless=restless)
+    sigma = config.sigma_scale * mean_cost
+    max_jump = config.max_jump_cost * median_step
+    added = 0
+    for _ in range(1 + sparse.closing_rounds):
+        powered = costs.astype(np.float64) ** config.power
+        value, passes, converged = _sparse_future_cost(
+            offsets, targets, powered, alpha=config.alpha, form=config.future_form, sigma=sigma,
+            tolerance=config.tolerance * mean_cost, max_passes=config.max_passes)
+        if _ == sparse.closing_rounds:
+            break
+        offsets, targets, costs, more = _close_minima(
+            x, offsets, targets, costs, value, alpha=config.alpha, power=config.power,
+            max_jump=max_jump, min_jump=min_jump, m=m, restless=restless)
+        costs = costs.astype(np.float32)
+        added += more
+        if more == 0:
+            break
     timings["future_cost_s"] = time.perf_counter() - t0
     say(f"future cost: {passes} passes in {timings['future_cost_s']:.1f}s")
 
     t0 = time.perf_counter()
     links = _prune(offsets, targets, costs, value, alpha=config.alpha, power=config.power,
-                   sigma=sigma, max_jump=config.max_jump_cost * median_step,
+                   sigma=sigma, max_jump=max_jump,
                    min_probability=config.min_probability,
-                   max_links=config.max_links_per_frame, min_jump=min_jump, first_target=m)
-    loops = _loop_candidates(x, offsets, targets, costs, m=m, min_jump=min_jump,
-                             max_candidates=config.max_loop_candidates,
-                             pool=sparse.loop_pool * config.max_loop_candidates)
+                   max_links=config.max_links_per_frame, min_jump=min_jump, first_target=m,
+                   restless=restless)
     timings["links_s"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
@@ -949,6 +1080,7 @@ def sparse_links(features: np.ndarray, *, config: AnalysisConfig = AnalysisConfi
             "expand": sparse.expand,
             "search_dims": min(sparse.search_dims, d),
             "candidate_transitions": int(targets.size),
+            "closing_transitions": added,
             "mean_cost_sample_pairs": sparse.sample_pairs,
             "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE"),
         },

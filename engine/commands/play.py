@@ -4,6 +4,8 @@ from __future__ import annotations
 import math
 import sys
 
+import numpy as np
+
 NAME = "play"
 HELP = ("play a clip as an endless video texture in a window (speed, variety and range sliders; "
         "F1 lists the keys), or headless with --headless --frames N")
@@ -33,8 +35,10 @@ def add_arguments(parser) -> None:
     parser.add_argument("--log", metavar="play.json", help="write the play log (source frames and weights)")
     parser.add_argument("--fade", type=int, default=4, metavar="K",
                         help="crossfade length in frames, centred on each jump (default 4; 0 cuts)")
-    parser.add_argument("--transitions", choices=("crossfade", "morph", "cut"), default="crossfade",
-                        help="how jumps are rendered (morph: optical flow computed once at start)")
+    parser.add_argument("--transitions", choices=("crossfade", "morph", "cut", "generated"),
+                        default="crossfade",
+                        help="how jumps are rendered (morph: optical flow, computed once and stored; "
+                             "generated: the bridges of `framechain bridges`, else the morph)")
     parser.add_argument("--seed", type=int, default=0, metavar="N", help="random seed (default 0)")
     parser.add_argument("--speed", type=float, default=1.0, metavar="X",
                         help="play rate, 0.1-4 (default 1; below 1 blends neighbouring frames)")
@@ -58,6 +62,21 @@ def add_arguments(parser) -> None:
     add_analysis_arguments(parser)  # used when CLIP is analysed first (the cache keys on them)
 
 
+def _bridged_log(frames, bridges):
+    """Play-log entries over real frames only: a generated state is written as its bridge's
+    endpoint blend, and described exactly under "generated" (docs/ARCHITECTURE.md)."""
+    blends, generated = [], {}
+    for position, blend in enumerate(frames):
+        merged: dict[int, float] = {}
+        for state, weight in blend:
+            if bridges.is_generated(state):
+                generated[position] = bridges.describe(state)
+            for index, part in bridges.blend_of(state):
+                merged[index] = merged.get(index, 0.0) + float(weight) * part
+        blends.append(list(merged.items()))
+    return blends, generated
+
+
 def run(args) -> int:
     from engine.player import PlayerConfig, play, write_play_log, write_stats
     from engine.playback import PlaybackConfig
@@ -78,6 +97,20 @@ def run(args) -> int:
 
     analysis = open_analysis(args.clip, args, progress=not args.headless)
     texture = VideoTexture.from_analysis(analysis)
+    bridges = None
+    if args.transitions == "generated":
+        from precompute.bridges import bridges_message, load_bridges
+
+        bridges = load_bridges(analysis)
+        if bridges is None:
+            print(f"framechain: {bridges_message(analysis)}", file=sys.stderr)
+            args.transitions = "morph"
+        else:  # the chain over real and generated states; a bridge is the transition: no fade
+            texture = VideoTexture.from_arrays(
+                np.concatenate([np.asarray(analysis.frames), np.asarray(bridges.frames)]),
+                fps=analysis.fps, sigma=analysis.stats.get("sigma"), source=texture.source,
+                **bridges.texture_arrays())
+            args.fade, args.transitions = 0, "cut"
     playback = PlaybackConfig(speed=args.speed, variety=args.variety, fade_frames=args.fade,
                               seed=args.seed, frame_range=tuple(args.range) if args.range else None)
     window = WindowConfig(title=f"framechain - {texture.source or args.clip}", size=size,
@@ -94,7 +127,13 @@ def run(args) -> int:
 
         flows = analysis_flows(analysis, progress=not args.headless)
     result = play(texture, playback=playback, config=config, flows=flows)
-    if args.log:
+    if args.log and bridges is not None:
+        from engine.playlog import write_play_log as write_blends
+
+        blends, generated = _bridged_log(result.frames, bridges)
+        write_blends(args.log, blends, source=texture.source or args.clip,
+                     fps=args.display_fps or texture.fps, generated=generated)
+    elif args.log:
         write_play_log(args.log, result, source=texture.source or args.clip,
                        fps=args.display_fps or texture.fps)
     if args.stats:

@@ -217,3 +217,31 @@ def test_exported_loop_with_generated_bridges_round_trips(analysed, built, tmp_p
         (i, _), (exit_, t) = data["frames"][int(key)]
         assert (i, exit_) == tuple(info["bridge"]) and t == pytest.approx(info["step"] / (info["of"] + 1))
     assert all(0 <= i < analysed.n_frames for entry in data["frames"] for i, _ in entry)
+
+
+def test_play_command_uses_the_bridges_and_logs_them(analysed, built, tmp_path):
+    from engine.cli import main
+
+    log = tmp_path / "play.json"
+    assert main(["play", str(analysed.path), "--headless", "--frames", "400", "--seed", "1",
+                 "--transitions", "generated", "--log", str(log)]) == 0
+    data = json.loads(log.read_text())
+    assert len(data["frames"]) == 400 and data["generated"], "no bridge was played"
+    for entry in data["frames"]:  # only real frames appear, weights sum to 1
+        assert max(index for index, _ in entry) < analysed.n_frames
+        assert abs(sum(weight for _, weight in entry) - 1) < 1e-6
+    for position, info in data["generated"].items():  # the entry is the bridge's endpoint blend
+        i, exit_ = info["bridge"]
+        assert {index for index, _ in data["frames"][int(position)]} <= {i, exit_}
+
+
+def test_play_command_without_bridges_says_so_and_morphs(tmp_path, capsys):
+    from engine.cli import main
+    from precompute import analyze_clip
+    from tests.synthetic import cycle_frames, write_image_folder
+
+    folder = write_image_folder(cycle_frames(period=8, repeats=4), tmp_path / "cycle")
+    analysis = analyze_clip(folder, out=tmp_path / "cycle.fc", progress=False)
+    assert main(["play", str(analysis.path), "--headless", "--frames", "20",
+                 "--transitions", "generated"]) == 0
+    assert "no generated bridges" in capsys.readouterr().err

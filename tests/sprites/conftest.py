@@ -108,13 +108,21 @@ def _blob(colour, radius, shape=(24, 24)):
 
 @pytest.fixture(scope="session")
 def dead_end_sprite():
-    """A trap for greedy choice. Segment A (200 frames): a blue disc pulsing (period 10) that
-    swims 25 deg off the wanted direction (right) at 3 px/frame, forever (its end jumps back at no
-    visual cost). Segment B (80 frames): the same blue disc swimming exactly right at 3 px/frame
-    for 20 frames, which then turns red within 8 frames while it slows to a stop, and stays
-    stopped for 52 frames before the segment ends. Once red, leaving costs a big visual jump.
-    Greedy sees B's start as the better next frame and walks into the stall; the future cost sees
-    the stall coming and stays in A."""
+    """A trap for greedy choice. Segment A (200 frames): a blue disc pulsing (radius 8 +- 1.5,
+    period 10) that swims 25 deg off the wanted direction (right) at 3 px/frame, forever (its
+    repeating pulse lets it jump back at no visual cost). Segment B (80 frames): the same blue disc
+    swimming exactly right at 3 px/frame for 20 frames while it grows steadily (radius 6.5 -> 9.5,
+    within A's range, so A jumps into it cheaply), then turns red within 8 frames while it slows
+    to a stop, and stays stopped for 52 frames before the segment ends.
+
+    Greedy sees B as the better next frame (it is on course), and once in B its natural step is
+    always the cheapest next frame by a clear margin: B's frames are all distinct (it grows, no
+    pulse), so no jump back inside B is free, and leaving costs either the off-course penalty (to A)
+    or a visible jump (from a reddening frame). By t = 25 no link leads back out (the cheapest
+    jumps are all into the identical stopped frames): greedy stalls for good. The future cost sees
+    the stall coming and leaves B while still blue (back to A, and round again).
+    Do not build B's swim from repeats (a periodic pulse): identical frames make free loops inside
+    B that both modes would ride forever, and the trap would depend on rounding."""
     from precompute.control import ControlConfig, analyze_control
     from precompute.sprites import SpriteClip
 
@@ -126,7 +134,7 @@ def dead_end_sprite():
         velocities.append(3 * np.array([np.cos(heading), np.sin(heading)]))
         segments.append(0)
     for t in range(80):
-        radius = 8 + 1.5 * np.sin(2 * np.pi * t / 10) if t < 20 else 8.0
+        radius = 6.5 + 0.15 * min(t, 20)  # grows, then keeps its size: no two swim frames alike
         red = float(np.clip((t - 20) / 8, 0, 1))
         colour = (60 + red * 180, 90 - red * 60, 230 - red * 200)
         speed = 3.0 * float(np.clip(1 - (t - 20) / 8, 0.02, 1))
