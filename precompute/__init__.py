@@ -11,6 +11,8 @@ from precompute.future_cost import FutureCost, future_cost, future_transition_co
 from precompute.links import loop_candidates, probabilities_from_costs, prune_links
 from precompute.sprites import ExtractionConfig, SpriteClip, extract_sprite
 from precompute.control import ControlConfig, analyze_control, load_sprite, save_sprite
+from precompute.batch import ClipResult, analyze_many
+from precompute.sparse import SparseConfig, sparse_links
 
 __all__ = [
     "Analysis", "AnalysisConfig", "AnalysisError", "ClipError", "ConfigError", "ExportError",
@@ -19,5 +21,5 @@ __all__ = [
     "future_cost", "future_transition_costs", "is_analysis", "load_analysis", "loop_candidates",
     "probabilities_from_costs", "prune_links", "transition_costs",
     "ExtractionConfig", "SpriteClip", "extract_sprite", "ControlConfig", "analyze_control",
-    "load_sprite", "save_sprite",
+    "load_sprite", "save_sprite", "ClipResult", "analyze_many", "SparseConfig", "sparse_links",
 ]

@@ -77,11 +77,32 @@ def _exact_squared(a, b):
 
 
 @numba.njit(parallel=True, cache=True)
-def _centre(x, mean, centred, sq):
-    """centred = x - mean, and sq = row norms of centred in float64, in one pass over x."""
+def _column_mean(x):
+    """(N, d) float32 -> (d,) float32 mean, accumulated in float64 over row chunks in parallel."""
+    n, d = x.shape
+    chunks = 8
+    partial = np.zeros((chunks, d), np.float64)
+    for c in numba.prange(chunks):
+        for i in range(c * n // chunks, (c + 1) * n // chunks):
+            for k in range(d):
+                partial[c, k] += x[i, k]
+    mean = np.empty(d, np.float32)
+    for k in range(d):
+        acc = 0.0
+        for c in range(chunks):
+            acc += partial[c, k]
+        mean[k] = acc / n
+    return mean
+
+
+@numba.njit(parallel=True, cache=True)
+def _centre(x, bits, mean, weights, centred, sq, hashes):
+    """One pass over x: centred = x - mean, sq = row norms of centred (float32 blocks summed in
+    float64), and a 64-bit hash of each row's exact bits (equal rows hash equal)."""
     n, d = x.shape
     for i in numba.prange(n):
         acc = 0.0
+        h = np.uint64(0)
         for start in range(0, d, _BLOCK):
             stop = min(d, start + _BLOCK)
             part = np.float32(0.0)
@@ -89,8 +110,10 @@ def _centre(x, mean, centred, sq):
                 v = x[i, k] - mean[k]
                 centred[i, k] = v
                 part += v * v
+                h += np.uint64(bits[i, k]) * weights[k]
             acc += np.float64(part)
         sq[i] = acc
+        hashes[i] = h
 
 
 @numba.njit(parallel=True, cache=True)
@@ -141,14 +164,18 @@ def _write_refined(distances, partners, values):
                 distances[j, i] = values[i, s]
 
 
-def _zero_exact_duplicates(x: np.ndarray, distances: np.ndarray) -> None:
+def _zero_exact_duplicates(x: np.ndarray, hashes: np.ndarray, distances: np.ndarray) -> None:
     """Frames with identical features are exactly 0 apart, whatever the product's rounding
-    (rendered and GIF clips repeat frames; a tie between them must stay a tie)."""
-    rows = np.ascontiguousarray(x).view(np.dtype((np.void, x.dtype.itemsize * x.shape[1])))[:, 0]
-    _, first, inverse, counts = np.unique(rows, return_index=True, return_inverse=True, return_counts=True)
+    (rendered and GIF clips repeat frames; a tie between them must stay a tie). Rows are grouped
+    by their hash, and equality is checked within a group."""
+    _, inverse, counts = np.unique(hashes, return_inverse=True, return_counts=True)
     for group in np.flatnonzero(counts > 1):
         members = np.flatnonzero(inverse == group)
-        distances[np.ix_(members, members)] = 0.0
+        for a in range(len(members)):
+            same = [b for b in members[a + 1:] if np.array_equal(x[members[a]], x[b])]
+            if same:
+                distances[members[a], same] = 0.0
+                distances[same, members[a]] = 0.0
 
 
 def _gram_torch(centred: np.ndarray, block: int) -> np.ndarray:
@@ -182,13 +209,16 @@ def frame_distances(features: np.ndarray, *, device: str = "cpu", block: int = 4
     use_cuda = device == "cuda" or (device == "auto" and cuda_available())
     if device == "cuda" and not cuda_available():
         raise ValueError("device='cuda' asked for, but torch sees no CUDA device; use 'cpu'")
-    mean = x.mean(axis=0, dtype=np.float64).astype(np.float32)
+    x = np.ascontiguousarray(x)
+    mean = _column_mean(x)
     centred = np.empty_like(x)  # (N, d) float32, a new array: the input is never modified
     sq = np.empty(x.shape[0], np.float64)
-    _centre(np.ascontiguousarray(x), mean, centred, sq)
+    hashes = np.empty(x.shape[0], np.uint64)
+    weights = np.random.default_rng(12345).integers(1, 2**63, x.shape[1], dtype=np.uint64) | np.uint64(1)
+    _centre(x, x.view(np.uint32), mean, weights, centred, sq, hashes)
     distances = _gram_torch(centred, block) if use_cuda else centred @ centred.T  # (N, N)
     _gram_to_distances(distances, sq)
     partners, values = _refine_small(distances, centred, sq, _CANCELLATION_RATIO, int(refine_per_row))
     _write_refined(distances, partners, values)
-    _zero_exact_duplicates(x, distances)
+    _zero_exact_duplicates(x, hashes, distances)
     return distances

@@ -44,12 +44,16 @@ def run(args) -> int:
     from precompute.batch import analyze_many  # issue 7: a process pool or a Dask cluster
 
     results = analyze_many([Path(c) for c in args.clips], config, jobs=args.jobs,
-                           scheduler=args.scheduler, out_dir=args.out, progress=not args.quiet)
+                           scheduler=args.scheduler, out_dir=args.out, fps=args.fps,
+                           progress=not args.quiet)
     failed = 0
     for result in results:
-        if result.get("ok"):
-            print(f"{result['clip']}: ok -> {result['analysis']}")
+        if result.ok:
+            print(f"{result.path}: {result.n_frames} frames in {result.seconds:.1f} s -> {result.out}")
         else:
             failed += 1
-            print(f"{result['clip']}: failed: {result['error']}", file=sys.stderr)
-    return 1 if failed else 0
+            print(f"framechain: error: {result.error}", file=sys.stderr)
+    if failed:
+        print(f"framechain: {failed} of {len(results)} clips failed; the others were saved",
+              file=sys.stderr)
+    return 2 if failed else 0

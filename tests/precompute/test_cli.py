@@ -46,3 +46,13 @@ def test_known_errors_are_one_line_and_exit_2(tmp_path):
 def test_bad_setting_is_a_clear_error(clip, capsys):
     assert main(["analyze", str(clip), "--alpha", "1.5", "--quiet"]) == 2
     assert "alpha must be in (0, 1)" in capsys.readouterr().err
+
+
+def test_batch_analyze_reports_the_failed_clip_and_saves_the_others(clip, tmp_path, capsys):
+    bad = tmp_path / "bad.mp4"
+    bad.write_text("not a video")
+    out = tmp_path / "analyses"
+    assert main(["analyze", str(clip), str(bad), "--jobs", "2", "-o", str(out), "--quiet"]) == 2
+    assert (out / "cycle" / "manifest.json").is_file()
+    err = capsys.readouterr().err
+    assert "bad.mp4" in err and "1 of 2 clips failed" in err
