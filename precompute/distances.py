@@ -98,11 +98,11 @@ def _column_mean(x):
 @numba.njit(parallel=True, cache=True)
 def _centre(x, bits, mean, weights, centred, sq, hashes):
     """One pass over x: centred = x - mean, sq = row norms of centred (float32 blocks summed in
-    float64), and a 64-bit hash of each row's exact bits (equal rows hash equal)."""
+    float64), and a 32-bit hash of each row's exact bits (equal rows hash equal; a collision only costs a comparison)."""
     n, d = x.shape
     for i in numba.prange(n):
         acc = 0.0
-        h = np.uint64(0)
+        h = np.uint32(0)
         for start in range(0, d, _BLOCK):
             stop = min(d, start + _BLOCK)
             part = np.float32(0.0)
@@ -110,7 +110,7 @@ def _centre(x, bits, mean, weights, centred, sq, hashes):
                 v = x[i, k] - mean[k]
                 centred[i, k] = v
                 part += v * v
-                h += np.uint64(bits[i, k]) * weights[k]
+                h += bits[i, k] * weights[k]  # uint32 arithmetic wraps: vectorises
             acc += np.float64(part)
         sq[i] = acc
         hashes[i] = h
@@ -191,7 +191,7 @@ def _gram_torch(centred: np.ndarray, block: int) -> np.ndarray:
 
 
 def frame_distances(features: np.ndarray, *, device: str = "cpu", block: int = 4096,
-                    refine_per_row: int = 4) -> np.ndarray:
+                    refine_per_row: int = 2) -> np.ndarray:
     """(N, d) float32 features -> (N, N) float32 Euclidean distances, symmetric, zero diagonal.
 
     device: "cpu" (numpy/BLAS: one symmetric product, `Xc @ Xc.T`, which BLAS runs as a rank-k
@@ -213,8 +213,8 @@ def frame_distances(features: np.ndarray, *, device: str = "cpu", block: int = 4
     mean = _column_mean(x)
     centred = np.empty_like(x)  # (N, d) float32, a new array: the input is never modified
     sq = np.empty(x.shape[0], np.float64)
-    hashes = np.empty(x.shape[0], np.uint64)
-    weights = np.random.default_rng(12345).integers(1, 2**63, x.shape[1], dtype=np.uint64) | np.uint64(1)
+    hashes = np.empty(x.shape[0], np.uint32)
+    weights = np.random.default_rng(12345).integers(1, 2**31, x.shape[1], dtype=np.uint32) | np.uint32(1)
     _centre(x, x.view(np.uint32), mean, weights, centred, sq, hashes)
     distances = _gram_torch(centred, block) if use_cuda else centred @ centred.T  # (N, N)
     _gram_to_distances(distances, sq)
