@@ -26,7 +26,6 @@ Array functions here take and return numpy arrays; `build_bridges`, `save_bridge
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import os
 import shutil
@@ -367,12 +366,7 @@ def bridges_message(analysis) -> str:
 
 # ----------------------------------------------------------------------------- I/O
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 22), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+from precompute.bundle import sha256_file as _sha256  # noqa: E402  (one hashing helper)
 
 
 def _analysis_identity(analysis) -> str:

@@ -21,7 +21,7 @@ from precompute.config import AnalysisConfig
 from precompute.errors import AnalysisError, ClipError
 
 __all__ = ["Analysis", "FORMAT", "FORMAT_VERSION", "save_analysis", "load_analysis",
-           "is_analysis", "source_identity", "ARRAY_KEYS"]
+           "is_analysis", "source_identity", "ARRAY_KEYS", "sha256_file"]
 
 FORMAT = "framechain-analysis"
 FORMAT_VERSION = 1
@@ -65,7 +65,8 @@ class Analysis:
         return int(self.frames.shape[2]), int(self.frames.shape[1])
 
 
-def _sha256_file(path: Path, chunk: int = 1 << 22) -> str:
+def sha256_file(path: str | os.PathLike, chunk: int = 1 << 22) -> str:
+    """The sha256 hex digest of a file, read in 4 MiB chunks."""
     h = hashlib.sha256()
     with open(path, "rb") as f:
         while block := f.read(chunk):
@@ -91,13 +92,13 @@ def source_identity(path: str | os.PathLike) -> dict:
         size = 0
         for child in sorted(c for c in p.iterdir() if c.is_file()):
             h.update(child.name.encode())
-            h.update(_sha256_file(child).encode())
+            h.update(sha256_file(child).encode())
             size += child.stat().st_size
         mtime = max((c.stat().st_mtime for c in p.iterdir()), default=0.0)
         return {"path": str(p.resolve()), "size_bytes": size, "mtime": mtime, "sha256": h.hexdigest()}
     st = p.stat()
     return {"path": str(p.resolve()), "size_bytes": st.st_size, "mtime": st.st_mtime,
-            "sha256": _sha256_file(p)}
+            "sha256": sha256_file(p)}
 
 
 def is_analysis(path: str | os.PathLike) -> bool:
@@ -117,10 +118,10 @@ def save_analysis(out: str | os.PathLike, *, config: AnalysisConfig, source: dic
     try:
         np.savez(tmp / ARRAYS, **{k: np.ascontiguousarray(v) for k, v in arrays.items()})
         shutil.move(str(store_file), tmp / STORE)
-        files = {ARRAYS: _sha256_file(tmp / ARRAYS), STORE: _sampled_hash(tmp / STORE)}
+        files = {ARRAYS: sha256_file(tmp / ARRAYS), STORE: _sampled_hash(tmp / STORE)}
         for name, src in (extra_files or {}).items():
             shutil.copyfile(src, tmp / name)
-            files[name] = _sha256_file(tmp / name)
+            files[name] = sha256_file(tmp / name)
         manifest = {
             "format": FORMAT,
             "format_version": FORMAT_VERSION,
@@ -185,7 +186,7 @@ def load_analysis(path: str | os.PathLike, *, clip: str | os.PathLike | None = N
         file = path / name
         if not file.is_file():
             raise _refuse(path, f"{name} is missing")
-        actual = _sampled_hash(file) if name == STORE else _sha256_file(file)
+        actual = _sampled_hash(file) if name == STORE else sha256_file(file)
         if actual != digest:
             raise _refuse(path, f"{name} does not match its recorded hash (changed or truncated)")
     if (path / STORE).stat().st_size != int(np.prod(shape)):
@@ -237,7 +238,7 @@ def save_flows(analysis: Analysis, flows, settings: dict) -> Path:
     try:
         np.savez(tmp, sources=flows.sources, targets=flows.targets, flows=flows.flows,
                  scale=np.float64(flows.scale), frame_size=np.asarray(flows.frame_size, np.int64))
-        digest = _sha256_file(Path(tmp))
+        digest = sha256_file(Path(tmp))
         os.replace(tmp, folder / FLOWS_FILE)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -259,7 +260,7 @@ def load_flows(analysis: Analysis, settings: dict):
         if (manifest.get("format_version") != FLOWS_FORMAT_VERSION
                 or manifest.get("analysis_sha256") != analysis.manifest["files"][ARRAYS]
                 or manifest.get("settings") != settings
-                or _sha256_file(folder / FLOWS_FILE) != manifest.get("sha256")):
+                or sha256_file(folder / FLOWS_FILE) != manifest.get("sha256")):
             return None
         with np.load(folder / FLOWS_FILE, allow_pickle=False) as data:
             return LinkFlows(sources=data["sources"], targets=data["targets"], flows=data["flows"],

@@ -27,7 +27,6 @@ version, settings, source, stats, files with sha256), sprite.npz and control.npz
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -245,12 +244,7 @@ _SPRITE_KEYS = ("rgba", "velocities", "positions", "segments", "source_frames", 
 _CONTROL_KEYS = ("link_offsets", "link_targets", "link_costs", "directions", "speeds", "future_values")
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 22), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+from precompute.bundle import sha256_file as _sha256  # noqa: E402  (one hashing helper)
 
 
 def is_sprite(path: str | os.PathLike) -> bool:

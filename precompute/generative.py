@@ -26,7 +26,6 @@ format, format version, the GenerativeConfig, the training record and the sha256
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import math
 import os
@@ -568,12 +567,7 @@ def train_model(frames: np.ndarray, *, config: GenerativeConfig = GenerativeConf
 
 # ----------------------------------------------------------------------------- save / load
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+from precompute.bundle import sha256_file as _sha256  # noqa: E402  (one hashing helper)
 
 
 def save_model(model: GenerativeModel, folder) -> Path:

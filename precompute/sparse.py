@@ -534,44 +534,8 @@ def _improve_sparse(offsets, targets, powered, value, alpha, policy, best):
         best[i] = best_q
 
 
-@numba.njit(cache=True)
-def _evaluate_sparse_policy(next_frame, step_cost, alpha, value):
-    """Exact V for a fixed policy (one successor per frame: paths into cycles), in O(N)."""
-    n = next_frame.shape[0]
-    state = np.zeros(n, np.int8)  # 0 new, 1 on the current path, 2 solved
-    path = np.empty(n, np.int64)
-    position = np.full(n, -1, np.int64)
-    for start in range(n):
-        if state[start] == 2:
-            continue
-        length = 0
-        node = start
-        while state[node] == 0:
-            state[node] = 1
-            position[node] = length
-            path[length] = node
-            length += 1
-            node = next_frame[node]
-        stop = length
-        if state[node] == 1:  # a new cycle: path[p:length]
-            p = position[node]
-            total = 0.0
-            discount = 1.0
-            for t in range(p, length):
-                total += discount * step_cost[path[t]]
-                discount *= alpha
-            value[path[p]] = total / (1.0 - discount)
-            state[path[p]] = 2
-            for t in range(length - 1, p, -1):
-                v_next = value[path[p]] if t == length - 1 else value[path[t + 1]]
-                value[path[t]] = step_cost[path[t]] + alpha * v_next
-                state[path[t]] = 2
-            stop = p
-        for t in range(stop - 1, -1, -1):
-            value[path[t]] = step_cost[path[t]] + alpha * value[next_frame[path[t]]]
-            state[path[t]] = 2
-        for t in range(length):
-            position[path[t]] = -1
+# The exact evaluation of a fixed policy is the dense solver's (one successor per frame).
+from precompute.future_cost import _evaluate_policy as _evaluate_sparse_policy  # noqa: E402
 
 
 @numba.njit(cache=True)
