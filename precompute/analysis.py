@@ -37,9 +37,25 @@ def cache_dir() -> Path:
     return Path(base) / "framechain"
 
 
+def _code_version() -> str:
+    """The installed framechain version: a new release never reuses an older release's cache."""
+    try:
+        from importlib.metadata import version
+
+        return version("framechain")
+    except Exception:  # running from a source tree that is not installed
+        return "dev"
+
+
 def cached_path(source: dict, config: AnalysisConfig, fps: float | None = None) -> Path:
+    """Cache folder of a clip's analysis: by content hash, settings, format and code version."""
+    import hashlib
+
+    from precompute.bundle import FORMAT_VERSION
+
     fps_part = f"-fps{fps:g}" if fps else ""
-    return cache_dir() / f"{source['sha256'][:16]}-{config.key()}{fps_part}"
+    code = hashlib.sha256(f"{FORMAT_VERSION}/{_code_version()}".encode()).hexdigest()[:6]
+    return cache_dir() / f"{source['sha256'][:16]}-{config.key()}-{code}{fps_part}"
 
 
 def _progress(total: int | None, desc: str, enabled: bool):
