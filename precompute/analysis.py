@@ -17,7 +17,7 @@ from precompute.config import AnalysisConfig
 from precompute.distances import frame_distances, rms_scale
 from precompute.dynamics import dynamics_filter, transition_costs
 from precompute.errors import AnalysisError, ClipError
-from precompute.features import feature_size, frame_feature
+from precompute.features import frame_feature, frame_feature_u8
 from precompute.future_cost import future_cost
 from precompute.links import loop_candidates, prune_links
 from precompute.video_io import open_clip
@@ -82,6 +82,7 @@ def decode_features(path: str | os.PathLike, config: AnalysisConfig, *, store_fi
     store_size = None
     whole = not config.equalize_brightness  # features are whole numbers 0..255
     count, length = 0, 0
+    chunk, filled = None, 0  # uint8 features go to the file 256 frames at a time
     with open_clip(path, fps=fps) as reader, open(store_file, "wb") as store, \
             open(feature_file if feature_file is not None else os.devnull, "wb") as feature_out, \
             _progress(reader.info.frame_count_hint, "decode", progress) as bar:
@@ -97,15 +98,27 @@ def decode_features(path: str | os.PathLike, config: AnalysisConfig, *, store_fi
             stored = frame if (frame.shape[1], frame.shape[0]) == store_size else \
                 cv2.resize(frame, store_size, interpolation=cv2.INTER_AREA)
             store.write(np.ascontiguousarray(stored).data)
-            feature = frame_feature(frame, feature_width=config.feature_width,
-                                    equalize=config.equalize_brightness)  # (d,) float32
-            if feature_file is not None:
-                feature_out.write((feature.astype(np.uint8) if whole else feature).data)
+            if feature_file is not None and whole:
+                feature = frame_feature_u8(frame, feature_width=config.feature_width)  # (d,) uint8
+                if chunk is None:
+                    chunk = np.empty((256, feature.shape[0]), np.uint8)
+                chunk[filled] = feature
+                filled += 1
+                if filled == len(chunk):
+                    feature_out.write(chunk.data)
+                    filled = 0
             else:
-                features.append(feature)
+                feature = frame_feature(frame, feature_width=config.feature_width,
+                                        equalize=config.equalize_brightness)  # (d,) float32
+                if feature_file is not None:
+                    feature_out.write(feature.data)
+                else:
+                    features.append(feature)
             count += 1
             length = feature.shape[0]
             bar.update(1)
+        if filled:
+            feature_out.write(chunk[:filled].data)
     n = count
     if n < MIN_FRAMES:
         raise ClipError(f"{path}: only {n} frame{'s' if n != 1 else ''} decoded; a video texture "

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["feature_size", "frame_features", "frame_feature"]
+__all__ = ["feature_size", "frame_features", "frame_feature", "frame_feature_u8"]
 
 
 def _factor(height: int, width: int, feature_width: int) -> int:
@@ -19,6 +19,16 @@ def feature_size(height: int, width: int, feature_width: int) -> tuple[int, int]
     """
     k = _factor(height, width, feature_width)
     return int(height) // k, int(width) // k
+
+
+def frame_feature_u8(frame: np.ndarray, *, feature_width: int = 64) -> np.ndarray:
+    """One (H, W, 3) uint8 frame -> (h*w*3,) uint8 feature: the area-downscaled frame, whole
+    numbers 0..255 (what `frame_feature` returns as float32 without equalisation)."""
+    import cv2
+
+    h, w = feature_size(frame.shape[0], frame.shape[1], feature_width)
+    k = _factor(frame.shape[0], frame.shape[1], feature_width)
+    return cv2.resize(frame[: h * k, : w * k], (w, h), interpolation=cv2.INTER_AREA).reshape(-1)
 
 
 def frame_feature(frame: np.ndarray, *, feature_width: int = 64, equalize: bool = False) -> np.ndarray:
