@@ -118,8 +118,8 @@ def bench_whole(n: int = 800, size: int = 480):
                     pass
 
         analyze_clip(clip, out=Path(tmp) / "warm", progress=False)  # compile numba kernels
-        t_decode = best_of(decode_only, 3)
-        t_analysis = best_of(lambda: analyze_clip(clip, out=Path(tmp) / "a", progress=False), 3)
+        t_decode = best_of(decode_only, 5)
+        t_analysis = best_of(lambda: analyze_clip(clip, out=Path(tmp) / "a", progress=False), 5)
         analysis = analyze_clip(clip, out=Path(tmp) / "a", progress=False)
         print(f"whole analysis {n} frames {size}x{size}: {t_analysis:.3f} s vs decode alone "
               f"{t_decode:.3f} s = {t_analysis / t_decode:.2f}x; stages {analysis.stats['timings']}",

@@ -64,6 +64,44 @@ def _progress(total: int | None, desc: str, enabled: bool):
     return tqdm(total=total or None, desc=desc, unit="frame", disable=not enabled, leave=False)
 
 
+class _BackgroundWriter:
+    """Appends byte buffers to a file from a second thread (file writes release the GIL), so
+    the frame store's copy into the page cache overlaps with decoding the next frame."""
+
+    def __init__(self, path, depth: int = 8):
+        import queue
+        import threading
+
+        self._file = open(path, "wb")
+        self._queue = queue.Queue(depth)
+        self._error = None
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self):
+        while (item := self._queue.get()) is not None:
+            try:
+                if self._error is None:
+                    self._file.write(item)
+            except OSError as error:
+                self._error = error
+
+    def write(self, buffer) -> None:
+        if self._error is not None:
+            raise self._error
+        self._queue.put(buffer)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self._queue.put(None)
+        self._thread.join()
+        self._file.close()
+        if self._error is not None and exc[0] is None:
+            raise self._error
+
+
 def decode_features(path: str | os.PathLike, config: AnalysisConfig, *, store_file: str | os.PathLike,
                     fps: float | None = None, progress: bool = True,
                     feature_file: str | os.PathLike | None = None):
@@ -83,7 +121,7 @@ def decode_features(path: str | os.PathLike, config: AnalysisConfig, *, store_fi
     whole = not config.equalize_brightness  # features are whole numbers 0..255
     count, length = 0, 0
     chunk, filled = None, 0  # uint8 features go to the file 256 frames at a time
-    with open_clip(path, fps=fps) as reader, open(store_file, "wb") as store, \
+    with open_clip(path, fps=fps) as reader, _BackgroundWriter(store_file) as store, \
             open(feature_file if feature_file is not None else os.devnull, "wb") as feature_out, \
             _progress(reader.info.frame_count_hint, "decode", progress) as bar:
         info = reader.info
@@ -97,7 +135,7 @@ def decode_features(path: str | os.PathLike, config: AnalysisConfig, *, store_fi
                     store_size = (width, height)
             stored = frame if (frame.shape[1], frame.shape[0]) == store_size else \
                 cv2.resize(frame, store_size, interpolation=cv2.INTER_AREA)
-            store.write(np.ascontiguousarray(stored).data)
+            store.write(np.ascontiguousarray(stored))  # the array is not reused: safe to queue
             if feature_file is not None and whole:
                 feature = frame_feature_u8(frame, feature_width=config.feature_width)  # (d,) uint8
                 if chunk is None:
