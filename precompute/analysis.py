@@ -19,7 +19,7 @@ from precompute.dynamics import dynamics_filter, transition_costs
 from precompute.errors import AnalysisError, ClipError
 from precompute.features import frame_feature, frame_feature_u8
 from precompute.future_cost import future_cost
-from precompute.links import loop_candidates, prune_links
+from precompute.links import analysis_arrays, loop_candidates, prune_links
 from precompute.video_io import open_clip
 
 __all__ = ["analyze_clip", "analysis_for", "analysis_flows", "analyze_features", "cache_dir", "cached_path",
@@ -227,31 +227,11 @@ def analyze_features(features: np.ndarray, config: AnalysisConfig = AnalysisConf
                         max_links=config.max_links_per_frame)
     timings["links_s"] = time.perf_counter() - t0
     filtered = dynamics_filter(distances, m=m) if m else distances
-    arrays = dict(links, **loops)
-    arrays["future_value"] = solution.value.astype(np.float32)
-    arrays["natural_steps"] = natural
-    arrays["preview_distances"] = _preview(distances)
-    arrays["preview_filtered"] = _preview(filtered)
-    targets = links["link_targets"]
-    sources = np.repeat(np.arange(n), np.diff(links["link_offsets"]))
-    jumps = targets != sources + 1
-    stats = {
-        "sigma": sigma,
-        "mean_cost": mean_cost,
-        "median_natural_step": median_step,
-        "p95_natural_step": float(np.percentile(natural, 95)),
-        "future_cost_passes": solution.passes,
-        "future_cost_converged": solution.converged,
-        "links": int(targets.size),
-        "jump_links": int(jumps.sum()),
-        "frames_with_jumps": int(np.unique(sources[jumps]).size),
-        "mean_jump_cost": float(links["link_visual_costs"][jumps].mean()) if jumps.any() else None,
-        "mean_jump_probability_per_frame": float(links["link_probabilities"][jumps].sum() / n),
-        "feature_size": list(map(int, x.shape[1:])),
-        "method": "dense",
-        "timings": timings,
-    }
-    return arrays, stats
+    return analysis_arrays(links, loops, future_value=solution.value, natural_steps=natural,
+                           preview_distances=_preview(distances), preview_filtered=_preview(filtered),
+                           sigma=sigma, mean_cost=mean_cost, median_step=median_step,
+                           passes=solution.passes, converged=solution.converged,
+                           feature_length=x.shape[1], method="dense", timings=timings)
 
 
 def _forbid_restless_jumps(costs: np.ndarray, natural: np.ndarray, limit: float, window: int = 3) -> None:

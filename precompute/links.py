@@ -13,7 +13,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-__all__ = ["prune_links", "loop_candidates", "probabilities_from_costs"]
+__all__ = ["prune_links", "loop_candidates", "probabilities_from_costs", "analysis_arrays"]
 
 
 @numba.njit(parallel=True, cache=True)
@@ -161,3 +161,39 @@ def loop_candidates(costs: np.ndarray, *, max_candidates: int = 2000) -> dict[st
         "loop_targets": targets[order].astype(np.int32),
         "loop_costs": values[order].astype(np.float32),
     }
+
+
+def analysis_arrays(links: dict, loops: dict, *, future_value: np.ndarray, natural_steps: np.ndarray,
+                    preview_distances: np.ndarray, preview_filtered: np.ndarray, sigma: float,
+                    mean_cost: float, median_step: float, passes: int, converged: bool,
+                    feature_length: int, method: str, timings: dict,
+                    extra_stats: dict | None = None) -> tuple[dict, dict]:
+    """The arrays and stats a saved analysis holds (docs/ARCHITECTURE.md), the same for the
+    dense and the sparse path, so that the two can never drift apart in what they save."""
+    n = len(links["link_offsets"]) - 1
+    arrays = dict(links, **loops)
+    arrays["future_value"] = np.asarray(future_value).astype(np.float32)
+    arrays["natural_steps"] = np.asarray(natural_steps, np.float32)
+    arrays["preview_distances"] = preview_distances
+    arrays["preview_filtered"] = preview_filtered
+    targets = links["link_targets"]
+    sources = np.repeat(np.arange(n), np.diff(links["link_offsets"]))  # (nnz,)
+    jumps = targets != sources + 1
+    stats = {
+        "sigma": float(sigma),
+        "mean_cost": float(mean_cost),
+        "median_natural_step": float(median_step),
+        "p95_natural_step": float(np.percentile(natural_steps, 95)),
+        "future_cost_passes": int(passes),
+        "future_cost_converged": bool(converged),
+        "links": int(targets.size),
+        "jump_links": int(jumps.sum()),
+        "frames_with_jumps": int(np.unique(sources[jumps]).size),
+        "mean_jump_cost": float(links["link_visual_costs"][jumps].mean()) if jumps.any() else None,
+        "mean_jump_probability_per_frame": float(links["link_probabilities"][jumps].sum() / n),
+        "feature_size": [int(feature_length)],
+        "method": method,
+        **(extra_stats or {}),
+        "timings": timings,
+    }
+    return arrays, stats

@@ -46,7 +46,7 @@ import numpy as np
 from precompute.config import AnalysisConfig
 from precompute.dynamics import binomial_weights
 from precompute.errors import ConfigError
-from precompute.links import probabilities_from_costs
+from precompute.links import analysis_arrays, probabilities_from_costs
 
 __all__ = ["SparseConfig", "sparse_links", "nearest_neighbours", "pair_costs", "pair_distances",
            "openblas_coretype"]
@@ -1016,38 +1016,18 @@ def sparse_links(features: np.ndarray, *, config: AnalysisConfig = AnalysisConfi
     preview_distances, preview_filtered = _previews(x, m)
     timings["previews_s"] = time.perf_counter() - t0
 
-    arrays = dict(links, **loops)
-    arrays["future_value"] = value.astype(np.float32)
-    arrays["natural_steps"] = natural
-    arrays["preview_distances"] = preview_distances
-    arrays["preview_filtered"] = preview_filtered
-    link_targets = links["link_targets"]
-    sources = np.repeat(np.arange(n), np.diff(links["link_offsets"]))
-    jumps = link_targets != sources + 1
-    stats = {
-        "sigma": sigma,
-        "mean_cost": mean_cost,
-        "median_natural_step": median_step,
-        "p95_natural_step": float(np.percentile(natural, 95)),
-        "future_cost_passes": passes,
-        "future_cost_converged": converged,
-        "links": int(link_targets.size),
-        "jump_links": int(jumps.sum()),
-        "frames_with_jumps": int(np.unique(sources[jumps]).size),
-        "mean_jump_cost": float(links["link_visual_costs"][jumps].mean()) if jumps.any() else None,
-        "mean_jump_probability_per_frame": float(links["link_probabilities"][jumps].sum() / n),
-        "feature_size": [int(d)],
-        "method": "sparse",
-        "sparse": {
-            "search": method,
-            "neighbours": sparse.neighbours,
-            "expand": sparse.expand,
-            "search_dims": min(sparse.search_dims, d),
-            "candidate_transitions": int(targets.size),
-            "closing_transitions": added,
-            "mean_cost_sample_pairs": sparse.sample_pairs,
-            "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE"),
-        },
-        "timings": timings,
+    search = {
+        "search": method,
+        "neighbours": sparse.neighbours,
+        "expand": sparse.expand,
+        "search_dims": min(sparse.search_dims, d),
+        "candidate_transitions": int(targets.size),
+        "closing_transitions": added,
+        "mean_cost_sample_pairs": sparse.sample_pairs,
+        "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE"),
     }
-    return arrays, stats
+    return analysis_arrays(links, loops, future_value=value, natural_steps=natural,
+                           preview_distances=preview_distances, preview_filtered=preview_filtered,
+                           sigma=sigma, mean_cost=mean_cost, median_step=median_step, passes=passes,
+                           converged=converged, feature_length=d, method="sparse", timings=timings,
+                           extra_stats={"sparse": search})
