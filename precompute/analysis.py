@@ -15,7 +15,7 @@ import numpy as np
 from precompute.bundle import Analysis, is_analysis, load_analysis, save_analysis, source_identity
 from precompute.config import AnalysisConfig
 from precompute.distances import frame_distances, rms_scale
-from precompute.dynamics import dynamics_filter, transition_costs
+from precompute.dynamics import dynamics_filter, restless_frames, transition_costs
 from precompute.errors import AnalysisError, ClipError
 from precompute.features import frame_feature, frame_feature_u8
 from precompute.future_cost import future_cost
@@ -239,9 +239,7 @@ def _forbid_restless_jumps(costs: np.ndarray, natural: np.ndarray, limit: float,
     step above `limit` within `window` frames), where a crossfade would show. Rows left without a
     jump keep their cheapest one."""
     n = costs.shape[0]
-    padded = np.concatenate([[0.0], natural, [0.0]])  # step into frame f is padded[f], out padded[f+1]
-    motion = np.array([padded[max(0, f - window + 1):f + window + 1].max() for f in range(n)])
-    restless = motion > limit
+    restless = restless_frames(natural, limit, window)  # (N,) bool
     keep_best = np.argmin(costs, axis=1)
     natural_next = np.arange(n) + 1
     mask = restless[:, None] | restless[None, :]

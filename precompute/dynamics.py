@@ -16,7 +16,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-__all__ = ["binomial_weights", "dynamics_filter", "transition_costs"]
+__all__ = ["binomial_weights", "dynamics_filter", "transition_costs", "restless_frames"]
 
 
 def binomial_weights(m: int) -> np.ndarray:
@@ -93,3 +93,15 @@ def transition_costs(distances: np.ndarray, *, m: int = 2, min_jump_frames: int 
     natural = rows[:-1]
     costs[natural, natural + 1] = 0.0  # exact, whatever the rounding of the filter
     return costs
+
+
+def restless_frames(natural: np.ndarray, limit: float, window: int = 3) -> np.ndarray:
+    """(N,) bool from the (N-1,) natural steps: frames within `window` of a step above `limit`.
+
+    The calm-motion rule (AnalysisConfig.calm_jump_motion), shared by the dense and sparse paths:
+    no jump leaves or lands on a restless frame, so crossfades fall in calm moments."""
+    n = natural.shape[0] + 1
+    padded = np.concatenate([[0.0], natural, [0.0]])  # step into frame f is padded[f]
+    padded = np.concatenate([np.zeros(window - 1), padded, np.zeros(window)])
+    windows = np.lib.stride_tricks.sliding_window_view(padded, 2 * window)[:n]  # padded[f-w+1 : f+w+1]
+    return windows.max(axis=1) > limit

@@ -44,7 +44,7 @@ import numba
 import numpy as np
 
 from precompute.config import AnalysisConfig
-from precompute.dynamics import binomial_weights
+from precompute.dynamics import binomial_weights, restless_frames
 from precompute.errors import ConfigError
 from precompute.links import analysis_arrays, probabilities_from_costs
 
@@ -855,16 +855,6 @@ def _previews(x: np.ndarray, m: int, size: int = 512):
     return distances.astype(np.float32), filtered.astype(np.float32)
 
 
-def _restless_frames(natural: np.ndarray, limit: float, window: int = 3) -> np.ndarray:
-    """(N,) bool: frames within `window` of a natural step above `limit` (the dense path's
-    calm-motion rule, precompute.analysis._forbid_restless_jumps): no jump leaves or lands there."""
-    n = natural.shape[0] + 1
-    padded = np.concatenate([[0.0], natural, [0.0]])  # step into frame f is padded[f]
-    padded = np.concatenate([np.zeros(window - 1), padded, np.zeros(window)])
-    windows = np.lib.stride_tricks.sliding_window_view(padded, 2 * window)[:n]  # padded[f-w+1 : f+w+1]
-    return windows.max(axis=1) > limit
-
-
 def _mean_cost(x, *, m, min_jump, power, samples, seed, restless):
     """The dense path's mean of C^p over all finite non-zero costs, from random pairs."""
     n = x.shape[0]
@@ -958,7 +948,7 @@ def sparse_links(features: np.ndarray, *, config: AnalysisConfig = AnalysisConfi
 
     t0 = time.perf_counter()
     if config.calm_jump_motion > 0:
-        restless = _restless_frames(natural, config.calm_jump_motion * median_step)
+        restless = restless_frames(natural, config.calm_jump_motion * median_step)
     else:
         restless = np.zeros(n, np.bool_)
     rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(offsets))  # (nnz,)
