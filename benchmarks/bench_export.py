@@ -15,10 +15,11 @@ import fractions
 import json
 import os
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
+
+from benchmarks._util import best_of
 
 
 def raw_encode(frames, path, *, fps: float, suffix: str) -> None:
@@ -48,15 +49,6 @@ def raw_encode(frames, path, *, fps: float, suffix: str) -> None:
             container.mux(packet)
 
 
-def best_of(repeats: int, function) -> float:
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - started)
-    return min(times)
-
-
 def bench_export(analysis, *, seconds: float, repeats: int, suffix: str) -> dict:
     from engine.export import ExportConfig, choose_loop, export_loop, render_blends
     from engine.transitions import blend_schedule
@@ -70,10 +62,10 @@ def bench_export(analysis, *, seconds: float, repeats: int, suffix: str) -> dict
     with tempfile.TemporaryDirectory() as folder:
         raw_s, export_s = np.inf, np.inf
         for _ in range(repeats):  # alternated, so that a busy spell of the machine hits both
-            raw_s = min(raw_s, best_of(1, lambda: raw_encode(
-                frames, Path(folder) / f"raw{suffix}", fps=analysis.fps, suffix=suffix)))
-            export_s = min(export_s, best_of(1, lambda: export_loop(
-                analysis, Path(folder) / f"loop{suffix}", seconds=seconds, progress=False)))
+            raw_s = min(raw_s, best_of(lambda: raw_encode(
+                frames, Path(folder) / f"raw{suffix}", fps=analysis.fps, suffix=suffix), 1))
+            export_s = min(export_s, best_of(lambda: export_loop(
+                analysis, Path(folder) / f"loop{suffix}", seconds=seconds, progress=False), 1))
     return {"format": suffix, "frames": len(frames),
             "size": f"{frames[0].shape[1]}x{frames[0].shape[0]}",
             "raw_encode_s": round(raw_s, 4), "export_s": round(export_s, 4),
@@ -98,11 +90,11 @@ def bench_loop_search(*, n_frames: int = 2000, max_length: int = 600, repeats: i
         counts = compound_loop(table, length, int(column[length]))
         return schedule_loop(primitives.sources, primitives.targets, counts)
 
-    search_s = best_of(repeats, search)
+    search_s = best_of(search, repeats)
     # worst case for the programme: K short primitives, so every split length is tried
     short = select_primitive_loops(sources, targets, np.where(sources - targets < 12, 0.0, costs),
                                    max_primitives=20, min_length=2)
-    worst_s = best_of(repeats, lambda: loop_table(short, max_length))
+    worst_s = best_of(lambda: loop_table(short, max_length), repeats)
     return {"loop_search_n": n_frames, "loop_search_L": max_length, "loop_search_K": 20,
             "loop_search_s": round(search_s, 4), "loop_table_worst_case_s": round(worst_s, 4)}
 
