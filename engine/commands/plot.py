@@ -58,6 +58,9 @@ def plot_analysis(analysis, out: str | os.PathLike) -> Path:
     os.close(fd)
     try:
         fig.savefig(tmp, dpi=90)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; a plot is an ordinary file
         os.replace(tmp, out)
     except BaseException:
         os.unlink(tmp)
