@@ -3,16 +3,25 @@
 `D[i, j] = ||x_i - x_j||_2 = sqrt(|x_i|^2 + |x_j|^2 - 2 x_i.x_j)`. In float32 this expansion cancels
 badly on exactly the small distances that pick transitions (errors of ~2% on consecutive frames,
 spurious exact zeros). Three things keep it accurate:
-1. the mean frame is subtracted first, which shrinks |x|^2 towards the spread of the clip;
+1. a mean frame (of 64 evenly spaced frames: any vector near the clip's mean does) is subtracted
+   first, which shrinks |x|^2 towards the spread of the clip;
 2. negatives from rounding are clamped to 0 before the square root;
 3. the pairs where cancellation can still matter (small distance relative to the norms) are
-   recomputed directly as ||x_i - x_j||^2 with float64 accumulation: always the neighbours i +- 1,
-   and the `refine_per_row` smallest flagged pairs of each row. Those are the pairs that become
-   natural steps and jumps; for all others the product's error is far below the costs that matter.
+   recomputed directly from the features as ||x_i - x_j||^2 with float64 accumulation: always the
+   neighbours i +- 1 (in the centring pass, while both rows are in cache), and the
+   `refine_per_row` smallest flagged pairs of each row (each pair once). Those are the pairs that
+   become natural steps and jumps; for all others the product's error is far below the costs that
+   matter.
+
+Every pass besides the product is one read of the features (centring, hashing and the natural
+steps together) or one pass over the (N, N) result (distances and the search for suspect pairs
+together), so the extra work is a small fraction of the product's.
 """
 from __future__ import annotations
 
+import functools
 import os
+import threading
 
 import numba
 import numpy as np
@@ -22,6 +31,44 @@ __all__ = ["frame_distances", "rms_scale", "cuda_available"]
 # Relative size of a squared distance below which float32 cancellation may show: the product's
 # error is ~sqrt(d) * 6e-8 of |x|^2; at 5% of |x|^2 that is < 1e-3 relative in D for d <= 1e5.
 _CANCELLATION_RATIO = 0.05
+
+
+# The centred copy's memory is kept between calls up to this size: faulting in fresh pages (the
+# kernel zeroes each) cost as much as the centring pass itself (22 ms for 500 x 57600 floats).
+_SCRATCH_MAX_BYTES = 512 * 2**20
+_scratch_lock = threading.Lock()
+_scratch: np.ndarray | None = None  # flat float32, taken by one caller at a time
+
+
+@functools.lru_cache(maxsize=8)
+def _hash_weights(d: int) -> np.ndarray:
+    """(d,) odd uint32 multipliers of the row hash (fixed: the same rows always hash the same)."""
+    weights = np.random.default_rng(12345).integers(1, 2**31, d, dtype=np.uint32) | np.uint32(1)
+    weights.flags.writeable = False
+    return weights
+
+
+def _take_scratch(shape: tuple[int, int]) -> np.ndarray:
+    """A C-contiguous float32 array of `shape`, reusing the kept buffer when it is large enough."""
+    global _scratch
+    size = shape[0] * shape[1]
+    if size * 4 > _SCRATCH_MAX_BYTES:
+        return np.empty(shape, np.float32)
+    with _scratch_lock:
+        buffer, _scratch = _scratch, None
+    if buffer is None or buffer.size < size:
+        buffer = np.empty(size, np.float32)
+    return buffer[:size].reshape(shape)
+
+
+def _give_back_scratch(array: np.ndarray) -> None:
+    global _scratch
+    buffer = array.base if array.base is not None else array
+    if buffer.nbytes > _SCRATCH_MAX_BYTES:
+        return
+    with _scratch_lock:
+        if _scratch is None or _scratch.size < buffer.size:
+            _scratch = buffer.reshape(-1)
 
 
 def rms_scale(feature_length: int) -> float:
@@ -40,128 +87,154 @@ def cuda_available() -> bool:
     return bool(torch.cuda.is_available())
 
 
-@numba.njit(parallel=True, cache=True)
-def _gram_to_distances(gram, sq):
-    """In place: gram (N, N) float32 of centred products -> Euclidean distances."""
-    n = gram.shape[0]
-    for i in numba.prange(n):
-        row = gram[i]
-        si = sq[i]
-        for j in range(n):
-            v = si + sq[j] - 2.0 * row[j]
-            row[j] = np.sqrt(v) if v > 0.0 else 0.0
-        row[i] = 0.0
-
-
 _BLOCK = 256  # float32 partial sums over this many elements (vectorised), float64 across blocks
 
 
-@numba.njit(cache=True, fastmath=True)
-def _block_squared(a, b, start, stop):
-    acc = np.float32(0.0)
-    for k in range(start, stop):
-        t = a[k] - b[k]
-        acc += t * t
-    return acc
+_FAST = {"reassoc", "contract", "nsz", "arcp"}  # reorder sums so they vectorise; NaN/inf still propagate
+
+_MEAN_ROWS = 64  # rows averaged for the centring vector: any vector near the clip's mean shrinks the norms as well
 
 
-@numba.njit(cache=True)
-def _exact_squared(a, b):
-    """||a - b||^2 without the expansion's cancellation: float32 differences (exact to a relative
-    6e-8 of the difference itself), summed in float32 blocks of 256 and float64 across blocks."""
-    acc = 0.0
-    d = a.shape[0]
-    for start in range(0, d, _BLOCK):
-        acc += np.float64(_block_squared(a, b, start, min(d, start + _BLOCK)))
-    return acc
-
-
-@numba.njit(parallel=True, cache=True)
-def _column_mean(x):
-    """(N, d) float32 -> (d,) float32 mean, accumulated in float64 over row chunks in parallel."""
+@numba.njit(parallel=True, cache=True, fastmath=_FAST)
+def _sampled_mean(x, rows):
+    """(N, d) float32 -> (d,) float32 mean of about `rows` evenly spaced rows (float64 sums).
+    Centring only has to bring the norms down to the clip's spread; the exact mean is not needed."""
     n, d = x.shape
-    chunks = 8
-    partial = np.zeros((chunks, d), np.float64)
-    for c in numba.prange(chunks):
-        for i in range(c * n // chunks, (c + 1) * n // chunks):
-            for k in range(d):
-                partial[c, k] += x[i, k]
+    stride = max(1, n // rows)
+    picked = (n + stride - 1) // stride
     mean = np.empty(d, np.float32)
-    for k in range(d):
-        acc = 0.0
-        for c in range(chunks):
-            acc += partial[c, k]
-        mean[k] = acc / n
+    for c in numba.prange((d + 1023) // 1024):
+        lo = c * 1024
+        hi = min(d, lo + 1024)
+        acc = np.zeros(hi - lo, np.float64)
+        for i in range(0, n, stride):
+            row = x[i]
+            for k in range(lo, hi):
+                acc[k - lo] += row[k]
+        for k in range(lo, hi):
+            mean[k] = acc[k - lo] / picked
     return mean
 
 
-@numba.njit(parallel=True, cache=True)
-def _centre(x, bits, mean, weights, centred, sq, hashes):
-    """One pass over x: centred = x - mean, sq = row norms of centred (float32 blocks summed in
-    float64), and a 32-bit hash of each row's exact bits (equal rows hash equal; a collision only costs a comparison)."""
+@numba.njit(cache=True, fastmath=_FAST)
+def _exact_squared(a, b):
+    """||a - b||^2 without the expansion's cancellation: float32 differences (exact to a relative
+    6e-8 of the difference itself), summed in float32 blocks of 256 and float64 across blocks.
+    (Fixed-length blocks on slices are what LLVM vectorises; a `min(d, ...)` bound is not.)"""
+    d = a.shape[0]
+    full = d - d % _BLOCK
+    acc = 0.0
+    for start in range(0, full, _BLOCK):
+        a_block = a[start:start + _BLOCK]
+        b_block = b[start:start + _BLOCK]
+        part = np.float32(0.0)
+        for k in range(_BLOCK):
+            t = a_block[k] - b_block[k]
+            part += t * t
+        acc += np.float64(part)
+    part = np.float32(0.0)
+    for k in range(full, d):
+        t = a[k] - b[k]
+        part += t * t
+    return acc + np.float64(part)
+
+
+@numba.njit(cache=True, fastmath=_FAST)
+def _centre_span(xi, xn, bi, mean, weights, ci, start, stop):
+    """_centre's work on elements [start, stop) of one row: (norm part, step part, hash part)."""
+    part = np.float32(0.0)
+    part_step = np.float32(0.0)
+    h = np.uint32(0)
+    for k in range(stop - start):
+        v = xi[k] - mean[k]
+        ci[k] = v
+        part += v * v
+        t = xn[k] - xi[k]
+        part_step += t * t
+        h += bi[k] * weights[k]  # uint32 arithmetic wraps
+    return part, part_step, h
+
+
+@numba.njit(parallel=True, cache=True, fastmath=_FAST)
+def _centre(x, bits, mean, weights, centred, sq, step_sq, hashes):
+    """One pass over x: centred = x - mean; sq = squared row norms of centred; step_sq[i] =
+    ||x[i+1] - x[i]||^2 exactly (the natural steps, from the features themselves, with row i+1
+    read again from cache by the next row); and a 32-bit hash of each row's bits (equal rows hash
+    equal; a collision only costs a comparison). Float32 sums over blocks of 256, float64 across;
+    the fused loop costs about what a bare `x - mean` does."""
     n, d = x.shape
+    full = d - d % _BLOCK
     for i in numba.prange(n):
+        xi = x[i]
+        xn = x[min(i + 1, n - 1)]  # the last row's step (with itself) is not stored
+        bi = bits[i]
+        ci = centred[i]
         acc = 0.0
+        step = 0.0
         h = np.uint32(0)
-        for start in range(0, d, _BLOCK):
-            stop = min(d, start + _BLOCK)
-            part = np.float32(0.0)
-            for k in range(start, stop):
-                v = x[i, k] - mean[k]
-                centred[i, k] = v
-                part += v * v
-                h += bits[i, k] * weights[k]  # uint32 arithmetic wraps: vectorises
+        for start in range(0, full + _BLOCK, _BLOCK):
+            stop = start + _BLOCK if start < full else d
+            if stop <= start:
+                break
+            part, part_step, part_h = _centre_span(xi[start:stop], xn[start:stop], bi[start:stop],
+                                                   mean[start:stop], weights[start:stop],
+                                                   ci[start:stop], start, stop)
             acc += np.float64(part)
+            step += np.float64(part_step)
+            h += part_h
         sq[i] = acc
         hashes[i] = h
+        if i + 1 < n:
+            step_sq[i] = step
+
+
+@numba.njit(parallel=True, cache=True, fastmath=_FAST)
+def _gram_to_distances(gram, sq, step_sq, ratio, per_row):
+    """In place: gram (N, N) float32 of centred products -> Euclidean distances (negatives from
+    rounding clamped to 0), with the exact natural steps on the first off-diagonals.
+
+    Returns (N, per_row) int64: each row's `per_row` smallest pairs (j not i or i +- 1) whose
+    squared distance is below `ratio` of the pair's mean squared norm, where the product's
+    rounding may still show (-1 = none). Found while the row is in cache.
+    """
+    n = gram.shape[0]
+    sq32 = sq.astype(np.float32)
+    partners = np.full((n, per_row), -1, np.int64)
+    for i in numba.prange(n):
+        row = gram[i]
+        si = sq32[i]
+        for j in range(n):
+            row[j] = np.sqrt(max(si + sq32[j] - 2.0 * row[j], np.float32(0.0)))
+        row[i] = 0.0
+        if per_row == 0:
+            continue
+        best = np.full(per_row, np.inf, np.float32)
+        for j in range(n):
+            v = row[j]
+            if v < best[per_row - 1] and v * v < ratio * 0.5 * (si + sq32[j]) and abs(j - i) > 1:
+                s = per_row - 1
+                while s > 0 and best[s - 1] > v:
+                    best[s] = best[s - 1]
+                    partners[i, s] = partners[i, s - 1]
+                    s -= 1
+                best[s] = v
+                partners[i, s] = j
+    for i in range(n - 1):
+        step = np.float32(np.sqrt(step_sq[i]))
+        gram[i, i + 1] = step
+        gram[i + 1, i] = step
+    return partners
 
 
 @numba.njit(parallel=True, cache=True)
-def _refine_small(distances, centred, sq, ratio, per_row):
-    """Recompute directly the pairs that cancellation may have spoiled (see module doc).
-
-    Reads `distances` only; returns (N, per_row + 2) partner indices (-1 = none) and values,
-    which the caller writes to both (i, j) and (j, i).
-    """
-    n = distances.shape[0]
-    partners = np.full((n, per_row + 2), -1, np.int64)
-    values = np.zeros((n, per_row + 2), np.float32)
-    for i in numba.prange(n):
-        row = distances[i]
-        flagged = np.empty(n, np.int64)
-        count = 0
-        for j in range(n):
-            if j != i and abs(j - i) != 1 and row[j] * row[j] < ratio * 0.5 * (sq[i] + sq[j]):
-                flagged[count] = j
-                count += 1
-        if count > per_row:
-            flagged_values = np.empty(count, np.float32)
-            for c in range(count):
-                flagged_values[c] = row[flagged[c]]
-            chosen = flagged[np.argsort(flagged_values)[:per_row]]
-        else:
-            chosen = flagged[:count]
-        slot = 0
-        for c in range(chosen.shape[0]):
-            partners[i, slot] = chosen[c]
-            slot += 1
-        for j in (i - 1, i + 1):
-            if 0 <= j < n:
-                partners[i, slot] = j
-                slot += 1
-        for s in range(slot):
-            values[i, s] = np.float32(np.sqrt(_exact_squared(centred[i], centred[partners[i, s]])))
-    return partners, values
-
-
-@numba.njit(cache=True)
-def _write_refined(distances, partners, values):
-    for i in range(partners.shape[0]):
-        for s in range(partners.shape[1]):
-            j = partners[i, s]
-            if j >= 0:
-                distances[i, j] = values[i, s]
-                distances[j, i] = values[i, s]
+def _refine_pairs(distances, x, first, second):
+    """Recompute the listed pairs directly from the features, and write both (i, j) and (j, i)."""
+    values = np.empty(first.shape[0], np.float32)
+    for p in numba.prange(first.shape[0]):
+        values[p] = np.float32(np.sqrt(_exact_squared(x[first[p]], x[second[p]])))
+    for p in range(first.shape[0]):
+        distances[first[p], second[p]] = values[p]
+        distances[second[p], first[p]] = values[p]
 
 
 def _zero_exact_duplicates(x: np.ndarray, hashes: np.ndarray, distances: np.ndarray) -> None:
@@ -210,15 +283,21 @@ def frame_distances(features: np.ndarray, *, device: str = "cpu", block: int = 4
     if device == "cuda" and not cuda_available():
         raise ValueError("device='cuda' asked for, but torch sees no CUDA device; use 'cpu'")
     x = np.ascontiguousarray(x)
-    mean = _column_mean(x)
-    centred = np.empty_like(x)  # (N, d) float32, a new array: the input is never modified
-    sq = np.empty(x.shape[0], np.float64)
-    hashes = np.empty(x.shape[0], np.uint32)
-    weights = np.random.default_rng(12345).integers(1, 2**31, x.shape[1], dtype=np.uint32) | np.uint32(1)
-    _centre(x, x.view(np.uint32), mean, weights, centred, sq, hashes)
+    n, d = x.shape
+    mean = _sampled_mean(x, _MEAN_ROWS)
+    centred = _take_scratch(x.shape)  # (N, d) float32, scratch: the input is never modified
+    sq = np.empty(n, np.float64)
+    step_sq = np.zeros(max(n - 1, 0), np.float64)
+    hashes = np.empty(n, np.uint32)
+    weights = _hash_weights(d)
+    _centre(x, x.view(np.uint32), mean, weights, centred, sq, step_sq, hashes)
     distances = _gram_torch(centred, block) if use_cuda else centred @ centred.T  # (N, N)
-    _gram_to_distances(distances, sq)
-    partners, values = _refine_small(distances, centred, sq, _CANCELLATION_RATIO, int(refine_per_row))
-    _write_refined(distances, partners, values)
+    _give_back_scratch(centred)
+    partners = _gram_to_distances(distances, sq, step_sq, _CANCELLATION_RATIO, int(refine_per_row))
+    first = np.repeat(np.arange(n), partners.shape[1])
+    second = partners.ravel()
+    keep = second >= 0
+    pairs = np.unique(np.minimum(first, second)[keep] * n + np.maximum(first, second)[keep])  # each pair once
+    _refine_pairs(distances, x, pairs // n, pairs % n)
     _zero_exact_duplicates(x, hashes, distances)
     return distances

@@ -49,3 +49,19 @@ def test_input_is_checked_and_never_modified():
         frame_distances(features.astype(np.float64))
     with pytest.raises(ValueError, match=r"\(N, d\)"):
         frame_distances(np.ones(5, np.float32))
+
+
+def test_near_duplicate_jumps_are_exact_and_calls_do_not_leak_into_each_other():
+    # frames 40 and 5 are near-duplicates far apart in time: the product's cancellation is worst
+    # there, and exactly these pairs become the cheapest jumps. Calls of different shapes one
+    # after another (the centred copy's memory is reused) must not see each other's data.
+    rng = np.random.default_rng(1)
+    big = rng.uniform(90, 160, (60, 1000)).astype(np.float32)
+    big[40] = big[5] + rng.normal(0, 0.02, 1000).astype(np.float32)
+    small = rng.uniform(0, 255, (9, 300)).astype(np.float32)
+    for features in (big, small, big, small[:4, :7]):
+        distances = frame_distances(features)
+        reference = _reference(features)
+        assert np.max(np.abs(distances - reference)) < 1e-3 * reference.max()
+    distances = frame_distances(big)
+    assert abs(distances[5, 40] / _reference(big)[5, 40] - 1) < 1e-3
