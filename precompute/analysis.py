@@ -10,6 +10,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import numba
 import numpy as np
 
 from precompute.bundle import Analysis, is_analysis, load_analysis, save_analysis, source_identity
@@ -64,32 +65,35 @@ def _progress(total: int | None, desc: str, enabled: bool):
     return tqdm(total=total or None, desc=desc, unit="frame", disable=not enabled, leave=False)
 
 
-class _BackgroundWriter:
-    """Appends byte buffers to a file from a second thread (file writes release the GIL), so
-    the frame store's copy into the page cache overlaps with decoding the next frame."""
+class _FrameWorker:
+    """Runs `work(frame)` for each frame on a second thread, in order. The per-frame work of the
+    decode loop (the frame store's write, the features: file writes, OpenCV and the numba
+    kernel all release the GIL) then overlaps with FFmpeg decoding the next frames, and the
+    decoding thread only hands frames over. A failure stops the work (the rest of the frames
+    are drained unread) and is raised in the decoding thread."""
 
-    def __init__(self, path, depth: int = 8):
+    def __init__(self, work, depth: int = 8):
         import queue
         import threading
 
-        self._file = open(path, "wb")
+        self._work = work
         self._queue = queue.Queue(depth)
         self._error = None
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
 
     def _run(self):
-        while (item := self._queue.get()) is not None:
-            try:
-                if self._error is None:
-                    self._file.write(item)
-            except OSError as error:
-                self._error = error
+        while (frame := self._queue.get()) is not None:
+            if self._error is None:
+                try:
+                    self._work(frame)
+                except BaseException as error:  # raised again in the decoding thread
+                    self._error = error
 
-    def write(self, buffer) -> None:
+    def put(self, frame) -> None:
         if self._error is not None:
             raise self._error
-        self._queue.put(buffer)
+        self._queue.put(frame)  # the reader never reuses a yielded array: safe to queue
 
     def __enter__(self):
         return self
@@ -97,7 +101,6 @@ class _BackgroundWriter:
     def __exit__(self, *exc):
         self._queue.put(None)
         self._thread.join()
-        self._file.close()
         if self._error is not None and exc[0] is None:
             raise self._error
 
@@ -108,56 +111,60 @@ def decode_features(path: str | os.PathLike, config: AnalysisConfig, *, store_fi
     """Stream the clip once: features (N, d), frames appended to `store_file`.
 
     Returns (features, store_shape (N, H, W, 3), ClipInfo). Full-resolution frames are never
-    held beyond the one being decoded. Features are float32 in memory; with `feature_file` they
-    are appended to that file as they come and returned as a read-only np.memmap, so that an
-    hour of footage never holds them all in memory: uint8 (exact: area-downscaled uint8 frames
-    are whole numbers, and a quarter of the size) unless equalize_brightness makes them
-    fractional (float32 then).
+    held beyond the few queued for the worker thread. Features are float32 in memory; with
+    `feature_file` they are appended to that file as they come and returned as a read-only
+    np.memmap, so that an hour of footage never holds them all in memory: uint8 (exact:
+    area-downscaled uint8 frames are whole numbers, and a quarter of the size) unless
+    equalize_brightness makes them fractional (float32 then).
     """
     import cv2
 
-    features = []
-    store_size = None
     whole = not config.equalize_brightness  # features are whole numbers 0..255
-    count, length = 0, 0
-    chunk, filled = None, 0  # uint8 features go to the file 256 frames at a time
-    with open_clip(path, fps=fps) as reader, _BackgroundWriter(store_file) as store, \
-            open(feature_file if feature_file is not None else os.devnull, "wb") as feature_out, \
-            _progress(reader.info.frame_count_hint, "decode", progress) as bar:
-        info = reader.info
-        for frame in reader:  # (H, W, 3) uint8
-            if store_size is None:
+    state = {"count": 0, "length": 0, "store_size": None, "chunk": None, "filled": 0, "features": []}
+
+    with open(store_file, "wb") as store, \
+            open(feature_file if feature_file is not None else os.devnull, "wb") as feature_out:
+
+        def work(frame):  # (H, W, 3) uint8, on the worker thread
+            if state["store_size"] is None:
                 height, width = frame.shape[:2]
                 if height > config.store_max_height:
-                    store_size = (max(1, round(width * config.store_max_height / height)),
-                                  config.store_max_height)
+                    state["store_size"] = (max(1, round(width * config.store_max_height / height)),
+                                           config.store_max_height)
                 else:
-                    store_size = (width, height)
+                    state["store_size"] = (width, height)
+            store_size = state["store_size"]
             stored = frame if (frame.shape[1], frame.shape[0]) == store_size else \
                 cv2.resize(frame, store_size, interpolation=cv2.INTER_AREA)
-            store.write(np.ascontiguousarray(stored))  # the array is not reused: safe to queue
+            store.write(np.ascontiguousarray(stored))
             if feature_file is not None and whole:
                 feature = frame_feature_u8(frame, feature_width=config.feature_width)  # (d,) uint8
-                if chunk is None:
-                    chunk = np.empty((256, feature.shape[0]), np.uint8)
-                chunk[filled] = feature
-                filled += 1
-                if filled == len(chunk):
-                    feature_out.write(chunk.data)
-                    filled = 0
+                if state["chunk"] is None:  # uint8 features go to the file 256 frames at a time
+                    state["chunk"] = np.empty((256, feature.shape[0]), np.uint8)
+                state["chunk"][state["filled"]] = feature
+                state["filled"] += 1
+                if state["filled"] == len(state["chunk"]):
+                    feature_out.write(state["chunk"].data)
+                    state["filled"] = 0
             else:
                 feature = frame_feature(frame, feature_width=config.feature_width,
                                         equalize=config.equalize_brightness)  # (d,) float32
                 if feature_file is not None:
                     feature_out.write(feature.data)
                 else:
-                    features.append(feature)
-            count += 1
-            length = feature.shape[0]
-            bar.update(1)
-        if filled:
-            feature_out.write(chunk[:filled].data)
-    n = count
+                    state["features"].append(feature)
+            state["count"] += 1
+            state["length"] = feature.shape[0]
+
+        with open_clip(path, fps=fps) as reader, _FrameWorker(work) as worker, \
+                _progress(reader.info.frame_count_hint, "decode", progress) as bar:
+            info = reader.info
+            for frame in reader:  # (H, W, 3) uint8
+                worker.put(frame)
+                bar.update(1)
+        if state["filled"]:
+            feature_out.write(state["chunk"][:state["filled"]].data)
+    n, length, store_size = state["count"], state["length"], state["store_size"]
     if n < MIN_FRAMES:
         raise ClipError(f"{path}: only {n} frame{'s' if n != 1 else ''} decoded; a video texture "
                         f"needs at least {MIN_FRAMES}: give a longer clip")
@@ -165,20 +172,37 @@ def decode_features(path: str | os.PathLike, config: AnalysisConfig, *, store_fi
         features = np.memmap(feature_file, dtype=np.uint8 if whole else np.float32, mode="r",
                              shape=(n, length))  # (N, d) read-only, paged in as read
     else:
-        features = np.stack(features)  # (N, d) float32
+        features = np.stack(state["features"])  # (N, d) float32
     return features, (n, store_size[1], store_size[0], 3), info
+
+
+@numba.njit(cache=True)
+def _block_finite_means(matrix, step, size):
+    """(size, size) float32 means of the finite entries of each step x step block (NaN if none)."""
+    sums = np.zeros((size, size), np.float64)
+    counts = np.zeros((size, size), np.int64)
+    for i in range(size * step):
+        row = matrix[i]
+        bi = i // step
+        for j in range(size * step):
+            v = row[j]
+            if np.isfinite(v):
+                sums[bi, j // step] += v
+                counts[bi, j // step] += 1
+    out = np.empty((size, size), np.float32)
+    for a in range(size):
+        for b in range(size):
+            out[a, b] = sums[a, b] / counts[a, b] if counts[a, b] else np.nan
+    return out
 
 
 def _preview(matrix: np.ndarray) -> np.ndarray:
     """Downsample an (N, N) matrix to at most _PREVIEW per side by block means (inf -> nan)."""
     n = matrix.shape[0]
     step = max(1, -(-n // _PREVIEW))
-    m = np.where(np.isfinite(matrix), matrix, np.nan).astype(np.float32)
-    size = n // step
     if step == 1:
-        return m
-    m = m[: size * step, : size * step].reshape(size, step, size, step)
-    return np.nanmean(m, axis=(1, 3)).astype(np.float32)
+        return np.where(np.isfinite(matrix), matrix, np.nan).astype(np.float32)
+    return _block_finite_means(np.ascontiguousarray(matrix, np.float32), step, n // step)
 
 
 def analyze_features(features: np.ndarray, config: AnalysisConfig = AnalysisConfig()) -> tuple[dict, dict]:

@@ -41,7 +41,7 @@ def _rounding_table(k: int) -> np.ndarray:
     return q.astype(np.uint8)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)  # nogil: runs beside decoding on the decode loop's worker thread
 def _block_means_rgb(rows, k, w, table, out):
     """rows (H, W*3) uint8 C-contiguous -> out (h, w*3) uint8 means of k x k blocks (see module doc)."""
     span = w * k * 3
