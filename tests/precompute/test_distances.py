@@ -65,3 +65,18 @@ def test_near_duplicate_jumps_are_exact_and_calls_do_not_leak_into_each_other():
         assert np.max(np.abs(distances - reference)) < 1e-3 * reference.max()
     distances = frame_distances(big)
     assert abs(distances[5, 40] / _reference(big)[5, 40] - 1) < 1e-3
+
+
+def test_parallel_and_serial_passes_agree(monkeypatch):
+    # the passes after the product have a serial build (small N) and a parallel one (large N)
+    import precompute.distances as module
+
+    rng = np.random.default_rng(2)
+    features = rng.uniform(100, 140, (80, 700)).astype(np.float32)
+    features[50] = features[10] + rng.normal(0, 0.01, 700).astype(np.float32)
+    features[60] = features[20]
+    serial = frame_distances(features)
+    monkeypatch.setattr(module, "_PARALLEL_MIN_PAIRS", 0)
+    parallel = frame_distances(features)
+    assert np.array_equal(serial, parallel)
+    assert abs(parallel[10, 50] / _reference(features)[10, 50] - 1) < 1e-3 and parallel[20, 60] == 0
