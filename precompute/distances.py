@@ -156,7 +156,6 @@ def _centre_span(xi, xn, bi, mean, weights, ci, start, stop):
     return part, part_step, h
 
 
-@numba.njit(parallel=True, cache=True, fastmath=_FAST)
 def _centre(x, bits, mean, weights, centred, sq, step_sq, hashes):
     """One pass over x: centred = x - mean; sq = squared row norms of centred; step_sq[i] =
     ||x[i+1] - x[i]||^2 exactly (the natural steps, from the features themselves, with row i+1
@@ -257,6 +256,8 @@ _gram_to_distances_serial = numba.njit(cache=True, fastmath=_FAST)(_named(_gram_
 _gram_to_distances_parallel = numba.njit(parallel=True, cache=True, fastmath=_FAST)(
     _named(_gram_to_distances, "_parallel"))
 _refine_pairs_serial = numba.njit(cache=True)(_named(_refine_pairs, "_serial"))
+_centre_serial = numba.njit(cache=True, fastmath=_FAST)(_named(_centre, "_serial"))
+_centre_parallel = numba.njit(parallel=True, cache=True, fastmath=_FAST)(_named(_centre, "_parallel"))
 _refine_pairs_parallel = numba.njit(parallel=True, cache=True)(_named(_refine_pairs, "_parallel"))
 
 
@@ -313,10 +314,11 @@ def frame_distances(features: np.ndarray, *, device: str = "cpu", block: int = 4
     step_sq = np.zeros(max(n - 1, 0), np.float64)
     hashes = np.empty(n, np.uint32)
     weights = _hash_weights(d)
-    _centre(x, x.view(np.uint32), mean, weights, centred, sq, step_sq, hashes)
+    parallel = n * n >= _PARALLEL_MIN_PAIRS
+    (_centre_parallel if parallel else _centre_serial)(x, x.view(np.uint32), mean, weights, centred, sq,
+                                                       step_sq, hashes)
     distances = _gram_torch(centred, block) if use_cuda else centred @ centred.T  # (N, N)
     _give_back_scratch(centred)
-    parallel = n * n >= _PARALLEL_MIN_PAIRS
     to_distances = _gram_to_distances_parallel if parallel else _gram_to_distances_serial
     partners = to_distances(distances, sq, step_sq, _CANCELLATION_RATIO, int(refine_per_row))
     first = np.repeat(np.arange(n), partners.shape[1])
