@@ -2,10 +2,12 @@
 
 For each clip the last tenth is held out, the model (precompute.generative) trains on the rest
 within --minutes, and every method guesses the real frames between held-out tuples (s, s+k),
-2 <= k <= 6; PSNR in dB at the model size (128 px wide). Also: training time and steps, and
-milliseconds per generated frame on this machine (a 4-frame bridge, flows included, at the model
-size and upsampled to display size). Clips: the procedural candle and fish (assets/) and
-../shared/clips (skipped when missing; never copied).
+2 <= k <= 6; PSNR in dB at the model size (128 px wide). Also: training time, steps run, the
+step whose checkpoint was kept (the best on the validation frames, the last stretch of the
+training part; see GenerativeConfig.validation), and milliseconds per generated frame on this
+machine (a 4-frame bridge, flows included, at the model size and upsampled to display size).
+Clips: the procedural candle and fish (assets/) and ../shared/clips (skipped when missing; never
+copied).
 
     .venv/bin/python -m benchmarks.bench_generative [--minutes 5] [--clips candle,fish,...]
 
@@ -88,7 +90,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     rows = {}
     header = f"{'clip':14s} {'frames':>6s} {'size':>8s} {'cut':>6s} {'xfade':>6s} {'DIS':>6s} {'Farn':>6s} " \
-             f"{'gen':>6s} {'gain':>6s} {'train s':>7s} {'steps':>5s} {'ms/f':>6s} {'ms/f full':>9s}"
+             f"{'gen':>6s} {'gain':>6s} {'train s':>7s} {'steps':>5s} {'kept':>5s} {'ms/f':>6s} {'ms/f full':>9s}"
     print(header)
     for name in args.clips.split(","):
         frames = clip_frames(name, args.max_frames)
@@ -105,13 +107,15 @@ def main(argv=None) -> int:
         small_ms, full_ms = bridge_ms(model, frames)
         rows[name] = {"frames": len(frames), "display_size": list(frames.shape[1:3]), "model_size": list(model.size),
                       "psnr": psnr, "gain_db": round(gain, 3), "train_seconds": model.record["train_seconds"],
-                      "steps": model.record["steps_run"], "ms_per_generated_frame": round(small_ms, 2),
+                      "steps": model.record["steps_run"], "planned_steps": model.record["planned_steps"],
+                      "best_step": model.record["best_step"], "validation": model.record["validation"],
+                      "validation_psnr": model.record["validation_psnr"], "ms_per_generated_frame": round(small_ms, 2),
                       "ms_per_generated_frame_display": round(full_ms, 2),
                       "ms_per_frame_eval": scores["ms_per_frame"], "frames_scored": scores["frames_scored"]}
         print(f"{name:14s} {len(frames):6d} {model.size[1]:>3d}x{model.size[0]:<4d} {psnr['cut']:6.2f} "
               f"{psnr['crossfade']:6.2f} {psnr['morph_dis']:6.2f} {psnr['morph_farneback']:6.2f} "
               f"{psnr['generated']:6.2f} {gain:+6.2f} {model.record['train_seconds']:7.0f} "
-              f"{model.record['steps_run']:5d} {small_ms:6.1f} {full_ms:9.1f}", flush=True)
+              f"{model.record['steps_run']:5d} {model.record['best_step']:5d} {small_ms:6.1f} {full_ms:9.1f}", flush=True)
     path = save("bench_generative", {"minutes": args.minutes, "max_frames": args.max_frames, "clips": rows})
     print(f"written {path}")
     return 0

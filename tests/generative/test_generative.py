@@ -139,3 +139,69 @@ def test_evaluation_reports_every_method(trained):
     psnr = result["psnr"]
     assert psnr["morph"] > psnr["crossfade"] > 0
     assert result["frames_scored"] > 0
+
+
+def test_training_crops_warp_from_the_whole_frames():
+    """On a crop the untrained model is the morph of the whole frames cut to the crop: its
+    warps sample outside the crop where the flows point there (the disc moves 6 px per gap 4)."""
+    import torch
+
+    frames = disc_clip(24)
+    config = generative.GenerativeConfig(width=64, channels=8, crop=16, crop_tries=1, batch_size=6,
+                                         max_gap=4, device="cpu")
+    size = frames.shape[1:3]
+    spans = generative._training_spans(len(frames), np.ones(len(frames), bool), config.max_gap)
+    cache = generative._FlowCache(frames, "dis", 1 << 24)
+    inputs, targets, sources = generative._sample_batch(frames, spans, cache, np.random.default_rng(3),
+                                                        config, size)
+    assert inputs.shape == (6, 17, 16, 16) and targets.shape == (6, 3, 16, 16)
+    assert sources[0].shape == (6, 3) + size and sources[2].shape == (6, 2)
+    torch.manual_seed(0)
+    net = generative._build_net(config.channels)
+    with torch.no_grad():
+        made = generative._compose(net, torch.from_numpy(inputs), tuple(torch.from_numpy(x) for x in sources))
+    t = inputs[:, 16:17]
+    morph = (1 - t) * inputs[:, 6:9] + t * inputs[:, 9:12]  # the numpy warps of the whole frames
+    assert np.abs(made.numpy() - morph).max() * 255 <= 2
+
+
+def test_time_limited_runs_plan_their_learning_rate():
+    """Constant while the run times itself, then a cosine to 1% at the planned step: the rates
+    depend on the planned count only (a rerun with steps=planned_steps repeats the run)."""
+    rates = [generative._learning_rate(1.0, step, 120) for step in range(200)]
+    assert rates[:generative.PLAN_AFTER_STEPS] == [1.0] * generative.PLAN_AFTER_STEPS
+    assert all(a >= b for a, b in zip(rates, rates[1:]))
+    assert rates[120] == pytest.approx(0.01) and rates[199] == pytest.approx(0.01)
+    assert rates[(generative.PLAN_AFTER_STEPS + 120) // 2] == pytest.approx(0.505, abs=0.02)
+
+
+def test_every_in_between_frame_is_equally_likely_in_training():
+    """Spans are drawn with weight k - 1 (the frames between): gap 3 twice as often as gap 2."""
+    frames = disc_clip(12)
+    config = generative.GenerativeConfig(width=64, channels=8, crop=16, batch_size=400, max_gap=3,
+                                         crop_tries=1, device="cpu")
+    spans = [(0, 2), (0, 3)]
+    cache = generative._FlowCache(frames, "dis", 1 << 24)
+    inputs, _, _ = generative._sample_batch(frames, spans, cache, np.random.default_rng(0), config,
+                                            frames.shape[1:3])
+    t = np.round(inputs[:, 16, 0, 0] * 6).astype(int)  # t in sixths: 3 for gap 2; 2 or 4 for gap 3
+    share_gap3 = np.isin(t, (2, 4)).mean()
+    assert 0.6 < share_gap3 < 0.73
+
+
+def test_validation_frames_never_train_and_pick_the_checkpoint(trained):
+    """With validation=0.1 the last tenth of the training frames scores checkpoints; the best one
+    is kept (the untrained morph, step 0, is a candidate), and those frames never train."""
+    usable = np.r_[np.ones(48, bool), np.zeros(12, bool)]
+    assert generative._validation_range(usable, 0.1) == (43, 48)
+    assert generative._validation_range(usable, 0.0) is None
+    assert generative._validation_range(np.ones(14, bool), 0.1) is None  # too short to spare frames
+    assert trained.record["validation"] is None and trained.record["best_step"] == TINY.steps  # off by default
+    config = generative.GenerativeConfig(**{**TINY.__dict__, "validation": 0.1})
+    record = generative.train_model(disc_clip(60), config=config, holdout=HOLDOUT, progress=False).record
+    assert record["validation"] == [43, 48]
+    assert [step for step, _ in record["validation_psnr"]] == [0, TINY.steps]
+    best = max(record["validation_psnr"], key=lambda pair: pair[1])
+    assert record["best_step"] == best[0]
+    spans = generative._training_spans(60, np.r_[np.ones(43, bool), np.zeros(17, bool)], TINY.max_gap)
+    assert record["tuples"] == len(spans)
