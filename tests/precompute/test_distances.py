@@ -67,16 +67,50 @@ def test_near_duplicate_jumps_are_exact_and_calls_do_not_leak_into_each_other():
     assert abs(distances[5, 40] / _reference(big)[5, 40] - 1) < 1e-3
 
 
+def _jump_clip():
+    rng = np.random.default_rng(2)
+    features = rng.uniform(100, 140, (80, 1300)).astype(np.float32)
+    features[50] = features[10] + rng.normal(0, 0.01, 1300).astype(np.float32)  # a near-duplicate jump
+    features[60] = features[20]  # an exact duplicate
+    return features
+
+
 def test_parallel_and_serial_passes_agree(monkeypatch):
-    # the passes after the product have a serial build (small N) and a parallel one (large N)
+    # the whole-product path's passes have a serial build (small N) and a parallel one (large N)
     import precompute.distances as module
 
-    rng = np.random.default_rng(2)
-    features = rng.uniform(100, 140, (80, 700)).astype(np.float32)
-    features[50] = features[10] + rng.normal(0, 0.01, 700).astype(np.float32)
-    features[60] = features[20]
+    monkeypatch.setattr(module, "_SPLIT_MAX_PARTS", 1)
+    features = _jump_clip()
     serial = frame_distances(features)
     monkeypatch.setattr(module, "_PARALLEL_MIN_PAIRS", 0)
     parallel = frame_distances(features)
     assert np.array_equal(serial, parallel)
     assert abs(parallel[10, 50] / _reference(features)[10, 50] - 1) < 1e-3 and parallel[20, 60] == 0
+
+
+@pytest.mark.parametrize("parts", [2, 3])
+def test_product_split_over_threads_by_columns_gives_the_same_distances(monkeypatch, parts):
+    # on several cores the product is split by feature columns into partial products on threads
+    # (one BLAS thread each); the parts must add up to the whole, hashes and natural steps included
+    import precompute.distances as module
+    from threadpoolctl import threadpool_info
+
+    features = _jump_clip()
+    monkeypatch.setattr(module, "_SPLIT_MAX_PARTS", 1)
+    whole = frame_distances(features)
+    monkeypatch.setattr(module, "_SPLIT_MAX_PARTS", 8)
+    monkeypatch.setattr(module, "_SPLIT_MIN_COLUMNS", 256)
+    monkeypatch.setattr(module, "_usable_cores", lambda: parts)
+    assert module._split_parts(*features.shape) == parts
+    blas_threads = [info["num_threads"] for info in threadpool_info()]
+    split = frame_distances(features)
+    assert [info["num_threads"] for info in threadpool_info()] == blas_threads  # BLAS threads restored
+    reference = _reference(features)
+    assert np.array_equal(split, split.T) and np.all(np.diag(split) == 0)
+    assert np.max(np.abs(split - whole)) < 1e-4 * reference.max()
+    i = np.arange(len(features) - 1)
+    assert np.max(np.abs(split[i, i + 1] / reference[i, i + 1] - 1)) < 1e-5  # exact natural steps
+    assert abs(split[10, 50] / reference[10, 50] - 1) < 1e-3 and split[20, 60] == 0
+    off = ~np.eye(len(features), dtype=bool)
+    off[20, 60] = off[60, 20] = False
+    assert np.all(split[off] > 0)
