@@ -48,7 +48,7 @@ def bench_distances(sizes, dims):
             # a call right after X@X.T would share the cores with them: frame_distances runs its
             # own threads; the analysis makes no BLAS call before it) and keeps the better of 2.
             repeats = 1 if n >= 8000 else 2
-            for _ in range(2 if n >= 8000 else 5 if n >= 2000 else 8):  # small N: noisier, cheap
+            for _ in range(2 if n >= 8000 else 10 if n >= 2000 else 20):  # small N: noisier, cheap
                 time.sleep(0.3)
                 t_ref = min(t_ref, best_of(lambda: x @ x.T, repeats))
                 time.sleep(0.3)
