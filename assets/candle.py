@@ -37,17 +37,30 @@ def _smooth_noise(rng: np.random.Generator, n: int, cutoff: float, scale: float)
     return scale * x / (x.std() + 1e-9)
 
 
-def candle_frames(*, seconds: float = CANDLE_SECONDS, fps: float = CANDLE_FPS,
-                  size: tuple[int, int] = CANDLE_SIZE, seed: int = 2000) -> np.ndarray:
-    """(T, H, W, 3) uint8 RGB frames of a candle on a dark background."""
-    width, height = size
-    n = int(round(seconds * fps))
+def candle_processes(n: int, seed: int = 2000) -> dict[str, np.ndarray]:
+    """The random processes behind `candle_frames` (each (n,)): "sway", "lean" (smooth),
+    "flicker_smooth" and "flicker_white" (standard normal, one per frame). The flicker a frame is
+    drawn with is `flicker_from(...)` of the last two. Exposed so that benchmarks can bound what
+    any in-between method could recover (the white part is new in every frame)."""
     rng = np.random.default_rng(seed)
     sway = _smooth_noise(rng, n, 0.08, 1.0) + 0.5 * _smooth_noise(rng, n, 0.3, 1.0)  # tip sway
-    flicker = _smooth_noise(rng, n, 0.25, 1.0) + 0.4 * rng.standard_normal(n)  # height / light
+    flicker_smooth = _smooth_noise(rng, n, 0.25, 1.0)  # height / light
+    flicker_white = rng.standard_normal(n)
     lean = _smooth_noise(rng, n, 0.03, 1.0)  # slow draughts
-    flicker = np.convolve(flicker, np.ones(2) / 2, mode="same")
+    return {"sway": sway, "lean": lean, "flicker_smooth": flicker_smooth, "flicker_white": flicker_white}
 
+
+FLICKER_WHITE = 0.4  # weight of the white part of the flicker
+
+
+def flicker_from(smooth: np.ndarray, white: np.ndarray) -> np.ndarray:
+    """flicker[t] = mean of (smooth + 0.4 white) at t and t - 1 (0 before the first frame)."""
+    return np.convolve(smooth + FLICKER_WHITE * white, np.ones(2) / 2, mode="same")
+
+
+def candle_renderer(size: tuple[int, int] = CANDLE_SIZE):
+    """A function (sway, lean, flicker) -> (H, W, 3) uint8 frame: one frame of the candle."""
+    width, height = size
     yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)  # (H, W) pixel grids
     cx = width / 2.0
     wick_y = height * 0.56  # flame base, top of the wick
@@ -63,12 +76,11 @@ def candle_frames(*, seconds: float = CANDLE_SECONDS, fps: float = CANDLE_FPS,
     wick = ((np.abs(xx - cx) < 1.6) & (yy > wick_y - 4) & (yy < body_top + 2)).astype(np.float32)
     background = np.stack([0.035, 0.03, 0.04]).astype(np.float32) * (1.0 - yy / height * 0.5)[..., None]
 
-    frames = np.empty((n, height, width, 3), np.uint8)
-    for t in range(n):  # one frame at a time, vectorised over pixels
-        flame_h = height * 0.24 * (1.0 + 0.10 * flicker[t])
-        flame_w = width * 0.075 * (1.0 - 0.05 * flicker[t])
+    def render(sway: float, lean: float, flicker: float) -> np.ndarray:
+        flame_h = height * 0.24 * (1.0 + 0.10 * flicker)
+        flame_w = width * 0.075 * (1.0 - 0.05 * flicker)
         v = (wick_y - yy) / flame_h  # 0 at the base, 1 at the tip
-        bend = (sway[t] * 0.35 + lean[t] * 0.25) * flame_w * np.clip(v, 0, None) ** 2
+        bend = (sway * 0.35 + lean * 0.25) * flame_w * np.clip(v, 0, None) ** 2
         u = (xx - cx - bend) / flame_w
         profile = np.clip(v, 0, 1) ** 0.55 * np.clip(1.0 - v, 0, 1) ** 0.9 * 1.9 + 1e-3
         radial = np.abs(u) / profile
@@ -76,7 +88,7 @@ def candle_frames(*, seconds: float = CANDLE_SECONDS, fps: float = CANDLE_FPS,
         flame = flame * np.clip(v * 10 + 1.0, 0, 1)
         core = np.clip(1.0 - radial * 1.6, 0, 1) * np.clip(1.0 - np.abs(v - 0.3) * 2.2, 0, 1)
         blue = np.clip(1.0 - radial, 0, 1) * np.clip(1.0 - np.abs(v - 0.02) * 9, 0, 1)
-        brightness = 1.0 + 0.12 * flicker[t]
+        brightness = 1.0 + 0.12 * flicker
         glow_r2 = ((xx - cx - bend * 0.5) ** 2 + (yy - (wick_y - flame_h * 0.45)) ** 2) / (width * 0.55) ** 2
         glow = 0.55 * brightness * np.exp(-glow_r2 * 3.0)
         image = background + glow[..., None] * np.array([1.0, 0.55, 0.18], np.float32)
@@ -88,7 +100,22 @@ def candle_frames(*, seconds: float = CANDLE_SECONDS, fps: float = CANDLE_FPS,
                   + core[..., None] * np.array([0.2, 0.45, 0.55], np.float32)) * brightness
         colour += blue[..., None] * np.array([0.05, 0.12, 0.55], np.float32) * 0.8
         image = image + colour
-        frames[t] = np.clip(image * 255.0, 0, 255).astype(np.uint8)
+        return np.clip(image * 255.0, 0, 255).astype(np.uint8)
+
+    return render
+
+
+def candle_frames(*, seconds: float = CANDLE_SECONDS, fps: float = CANDLE_FPS,
+                  size: tuple[int, int] = CANDLE_SIZE, seed: int = 2000) -> np.ndarray:
+    """(T, H, W, 3) uint8 RGB frames of a candle on a dark background."""
+    width, height = size
+    n = int(round(seconds * fps))
+    processes = candle_processes(n, seed)
+    flicker = flicker_from(processes["flicker_smooth"], processes["flicker_white"])
+    render = candle_renderer(size)
+    frames = np.empty((n, height, width, 3), np.uint8)
+    for t in range(n):  # one frame at a time, vectorised over pixels
+        frames[t] = render(processes["sway"][t], processes["lean"][t], flicker[t])
     return frames
 
 
