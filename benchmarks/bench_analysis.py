@@ -79,9 +79,11 @@ def bench_future_cost(sizes, expected_sizes):
         mean = float(costs[np.isfinite(costs) & (costs > 0)].mean())
         future_cost(costs[:20, :20].copy(), alpha=0.995)  # compile
         for form in ("min", "expected") if n in expected_sizes else ("min",):
-            t0 = time.perf_counter()
-            result = future_cost(costs, alpha=0.995, form=form, sigma=0.1 * mean)
-            elapsed = time.perf_counter() - t0
+            elapsed = np.inf
+            for _ in range(3 if form == "min" else 1):  # best of 3 where a run is short
+                t0 = time.perf_counter()
+                result = future_cost(costs, alpha=0.995, form=form, sigma=0.1 * mean)
+                elapsed = min(elapsed, time.perf_counter() - t0)
             rows.append({"n": n, "form": form, "seconds": elapsed, "passes": result.passes,
                          "converged": result.converged})
             print(f"future cost N={n:5d} {form:8s}: {elapsed:6.3f} s, {result.passes} passes, "
