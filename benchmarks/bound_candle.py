@@ -22,8 +22,8 @@ figure is the Bayes guess from the endpoints alone: a candle frame is a function
 the flame's bend (0.35 sway + 0.25 lean) and the flicker; both are stationary Gaussian processes
 (linear filters of white noise), so given their values at both endpoints (read exactly, which
 flatters the guess) the in-between values are Gaussian with a mean and variance that follow from
-the generator's own autocovariances (estimated over 300 seeds), and the guess is the expected
-frame over them. No method that sees only the two endpoint frames can do better on average
+the generator's own autocovariances (estimated over 300 seeds) and the processes' levels over
+the training frames, and the guess is the expected frame over them. No method that sees only the two endpoint frames can do better on average
 (up to the Gaussian approximation of the normalised processes and the quadrature).
 
     .venv/bin/python -m benchmarks.bound_candle [--frames 400] [--nodes 10] [--endpoint-nodes 6]
@@ -72,12 +72,14 @@ def _autocovariances(max_lag: int, seeds: int = 300) -> tuple[np.ndarray, np.nda
     return autocov(bends), autocov(flickers)
 
 
-def _condition(cov: np.ndarray, k: int, m: int, observed: tuple[float, float]) -> tuple[float, float]:
-    """Mean and variance of a stationary Gaussian process at m given its values at 0 and k."""
+def _condition(cov: np.ndarray, k: int, m: int, observed: tuple[float, float],
+               level: float) -> tuple[float, float]:
+    """Mean and variance of a stationary Gaussian process (mean `level`) at m given its values at
+    0 and k."""
     s22 = np.array([[cov[0], cov[k]], [cov[k], cov[0]]])
     s12 = np.array([cov[m], cov[k - m]])
     weights = np.linalg.solve(s22, s12)
-    return float(weights @ np.array(observed)), float(cov[0] - s12 @ weights)
+    return float(level + weights @ (np.array(observed) - level)), float(cov[0] - s12 @ weights)
 
 
 def main(argv=None) -> int:
@@ -112,6 +114,8 @@ def main(argv=None) -> int:
     errors = {"oracle": [], "endpoints": [], "crossfade": [], "morph_dis": [], "morph_farneback": []}
     bend_cov, flicker_cov = _autocovariances(args.max_gap)
     bend = 0.35 * full["sway"] + 0.25 * full["lean"]  # all a frame shows of the sway and the lean
+    # The processes' levels over the training frames (a model trained on them could learn those)
+    bend_level, flicker_level = float(bend[:holdout[0]].mean()), float(flicker[:holdout[0]].mean())
     grid = [(x, wx) for x, wx in zip(*np.polynomial.hermite_e.hermegauss(args.endpoint_nodes))]
     grid_weights_total = sum(wx for _, wx in grid)
     for s, k, m in cases:
@@ -128,8 +132,8 @@ def main(argv=None) -> int:
         # The Bayes guess from the endpoints alone: the bend and the flicker at s + m given their
         # values at both endpoints (Gaussian with the generator's own autocovariances), and the
         # expected frame over both (independent processes).
-        mean_b, var_b = _condition(bend_cov, k, m, (bend[g], bend[g + k]))
-        mean_f, var_f = _condition(flicker_cov, k, m, (flicker[g], flicker[g + k]))
+        mean_b, var_b = _condition(bend_cov, k, m, (bend[g], bend[g + k]), bend_level)
+        mean_f, var_f = _condition(flicker_cov, k, m, (flicker[g], flicker[g + k]), flicker_level)
         expected = np.zeros(frames.shape[1:], np.float64)
         for xb, wb in grid:
             for xf, wf in grid:
