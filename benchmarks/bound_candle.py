@@ -27,6 +27,8 @@ the training frames, and the guess is the expected frame over them. No method th
 (up to the Gaussian approximation of the normalised processes and the quadrature).
 
     .venv/bin/python -m benchmarks.bound_candle [--frames 400] [--nodes 10] [--endpoint-nodes 6]
+
+About 12 minutes on one core (46 renders of the full-size candle per scored frame).
 """
 from __future__ import annotations
 
@@ -38,7 +40,7 @@ import numpy as np
 from benchmarks._util import save
 
 
-def conditional_white(k: int, m: int) -> tuple[np.ndarray, float]:
+def _conditional_white(k: int, m: int) -> tuple[np.ndarray, float]:
     """The white part of flicker[s + m] given the endpoints' white parts (at s and s + k).
 
     With e[j] = w[j] + w[j-1] (w iid standard normal), flicker's white part is
@@ -85,14 +87,20 @@ def _condition(cov: np.ndarray, k: int, m: int, observed: tuple[float, float],
 def main(argv=None) -> int:
     from assets.candle import (CANDLE_SIZE, FLICKER_WHITE, candle_frames, candle_processes, candle_renderer,
                                flicker_from)
+    from tqdm.auto import tqdm
+
     from precompute import generative
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=400, help="frames of the clip (bench_generative uses 400)")
-    parser.add_argument("--nodes", type=int, default=24, help="Gauss-Hermite nodes of the expectation")
-    parser.add_argument("--max-gap", type=int, default=6)
-    parser.add_argument("--endpoint-nodes", type=int, default=8, help="Gauss-Hermite nodes per process, endpoint bound")
+    parser.add_argument("--nodes", type=int, default=10, help="Gauss-Hermite nodes of the oracle's expectation")
+    parser.add_argument("--max-gap", type=int, default=6, help="longest tuple gap scored (as bench_generative)")
+    parser.add_argument("--endpoint-nodes", type=int, default=6, help="Gauss-Hermite nodes per process, endpoint bound")
     args = parser.parse_args(argv)
+    if not 30 <= args.frames <= 600:
+        parser.error(f"--frames must be 30..600 (the candle has 600 frames), got {args.frames}")
+    if args.max_gap < 2 or args.nodes < 1 or args.endpoint_nodes < 1:
+        parser.error("--max-gap must be at least 2 and the node counts at least 1")
 
     whole = candle_frames()  # the processes are drawn for the whole clip, then cut as the bench does
     frames = whole[:args.frames]
@@ -118,9 +126,9 @@ def main(argv=None) -> int:
     bend_level, flicker_level = float(bend[:holdout[0]].mean()), float(flicker[:holdout[0]].mean())
     grid = [(x, wx) for x, wx in zip(*np.polynomial.hermite_e.hermegauss(args.endpoint_nodes))]
     grid_weights_total = sum(wx for _, wx in grid)
-    for s, k, m in cases:
+    for s, k, m in tqdm(cases, desc="bound", unit="frame"):
         g = holdout[0] + s  # global frame index of the first endpoint
-        weights, variance = conditional_white(k, m)
+        weights, variance = _conditional_white(k, m)
         mean_e = weights @ np.array([white_pairs[g], white_pairs[g + k]])
         expected = np.zeros(frames.shape[1:], np.float64)
         for node, weight in zip(nodes, node_weights):
@@ -129,6 +137,7 @@ def main(argv=None) -> int:
             expected += weight * render(full["sway"][g + m], full["lean"][g + m], value)
         guess = generative.resize_frames(expected.astype(np.float32)[None], size)[0].astype(np.float64)
         truth = small[s + m]
+        errors["oracle"].append(np.mean((guess - truth) ** 2))
         # The Bayes guess from the endpoints alone: the bend and the flicker at s + m given their
         # values at both endpoints (Gaussian with the generator's own autocovariances), and the
         # expected frame over both (independent processes).
@@ -144,7 +153,6 @@ def main(argv=None) -> int:
         endpoint_guess = generative.resize_frames(expected.astype(np.float32)[None], size)[0].astype(np.float64)
         errors["endpoints"].append(np.mean((endpoint_guess - truth) ** 2))
         a, b, t = small[s].astype(np.uint8), small[s + k].astype(np.uint8), m / k
-        errors["oracle"].append(np.mean((guess - truth) ** 2))
         errors["crossfade"].append(np.mean((generative.crossfade(a, b, [t])[0] - truth) ** 2))
         for method in ("dis", "farneback"):
             errors[f"morph_{method}"].append(np.mean((generative.flow_morph(a, b, [t], method=method)[0] - truth) ** 2))
