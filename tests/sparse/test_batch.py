@@ -30,7 +30,14 @@ def assert_same_analyses(results, reference):
             a, b = saved_arrays(got), saved_arrays(want)
             assert a.keys() == b.keys()
             for key in a:
-                np.testing.assert_array_equal(a[key], b[key], err_msg=f"{got.path}: {key}")
+                if np.issubdtype(a[key].dtype, np.floating):
+                    # a worker with one BLAS thread splits the distance product differently from
+                    # the parent process: float32 costs may differ in their last bits (seen:
+                    # 3.8e-6 relative in a preview); links, indices and counts must be the same
+                    np.testing.assert_allclose(a[key], b[key], rtol=1e-4, atol=1e-5,
+                                               err_msg=f"{got.path}: {key}")
+                else:
+                    np.testing.assert_array_equal(a[key], b[key], err_msg=f"{got.path}: {key}")
 
 
 def check_failure_reported(results, broken):
