@@ -38,7 +38,8 @@ class PlaybackConfig:
     fade_frames: int = 4  # crossfade length K centred on each jump; 0 or 1 cuts
     frame_range: tuple[int, int] | None = None  # (start, stop) frames to stay near (Eq. 10); None: all
     range_weight: float = 8.0  # exponent penalty per frame outside the range: higher keeps play in harder
-    start_frame: int = 0  # where play (and restart) begins
+    start_frame: int | None = None  # where play (and restart) begins; None: the texture's first
+    #   playable frame (frames before it are a lead-in that no jump returns to)
     seed: int = 0  # seed of this instance's random generator: the same seed replays the same frames
     max_step_s: float = 0.25  # update(dt) clamps dt to this, so a stall does not leap ahead
 
@@ -69,7 +70,7 @@ class Playback:
             raise ConfigError(f"variety must be a positive number, got {config.variety}")
         if int(config.fade_frames) != config.fade_frames or not 0 <= config.fade_frames <= 64:
             raise ConfigError(f"fade_frames must be an integer in 0..64, got {config.fade_frames}")
-        if not 0 <= config.start_frame < n_frames:
+        if config.start_frame is not None and not 0 <= config.start_frame < n_frames:
             raise ConfigError(f"start_frame must be in 0..{n_frames - 1}, got {config.start_frame}")
         if config.frame_range is not None:
             start, stop = config.frame_range
@@ -119,7 +120,8 @@ class Playback:
         if seed is not None:
             self._set(seed=int(seed))
         self._rng = np.random.Generator(np.random.PCG64(self._config.seed))
-        self._path: list[int] = [int(self._config.start_frame)]
+        start = self._config.start_frame
+        self._path: list[int] = [int(self.texture.first_playable if start is None else start)]
         self._path_base = 0  # path position of self._path[0]
         self.position = 0.0  # play position in path positions
         self.time_s = 0.0

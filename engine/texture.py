@@ -43,6 +43,8 @@ class VideoTexture:
     fps                frames per second of the clip
     sigma              absolute sigma (RMS units) that variety 1.0 stands for
     source             path of the clip, written into play logs
+    playable           (T,) bool, the frames play stays among (the analysis' closed class; frames
+                       outside it are only a lead-in); None: all
     """
 
     frames: np.ndarray
@@ -53,6 +55,7 @@ class VideoTexture:
     fps: float
     sigma: float
     source: str = ""
+    playable: np.ndarray | None = None
     # source frame of each link, (nnz,) int32; derived, for vectorised per-row work
     link_sources: np.ndarray = field(init=False, repr=False)
     # reverse CSR (who links to frame j), derived, for the frame-range distance
@@ -117,6 +120,16 @@ class VideoTexture:
         set_(self, "link_visual_costs", visual)
         set_(self, "fps", float(self.fps))
         set_(self, "sigma", float(self.sigma))
+        if self.playable is None:
+            playable = np.ones(n_frames, np.bool_)
+        else:
+            playable = np.asarray(self.playable, np.bool_)
+            if playable.shape != (n_frames,) or not playable.any():
+                raise AnalysisError(f"playable must be ({n_frames},) bool with a frame set, "
+                                    f"got {playable.shape}")
+        playable = playable.copy()
+        playable.flags.writeable = False
+        set_(self, "playable", playable)
         set_(self, "link_sources", sources)
         set_(self, "_reverse_offsets", reverse_offsets)
         set_(self, "_reverse_sources", reverse_sources)
@@ -125,7 +138,7 @@ class VideoTexture:
     @classmethod
     def from_arrays(cls, frames, *, link_offsets, link_targets, link_future_costs,
                     link_visual_costs=None, fps: float, sigma: float | None = None,
-                    source: str = "") -> "VideoTexture":
+                    source: str = "", playable=None) -> "VideoTexture":
         """Build from arrays. `sigma=None` takes 0.1 x the mean non-zero excess future cost
         `F - min_row F` (the analysis' own rule of thumb, docs/video-textures.md section 3)."""
         if sigma is None:
@@ -138,7 +151,7 @@ class VideoTexture:
             sigma = 0.1 * float(positive.mean()) if positive.size else 1.0
         return cls(frames=frames, link_offsets=link_offsets, link_targets=link_targets,
                    link_future_costs=link_future_costs, link_visual_costs=link_visual_costs,
-                   fps=fps, sigma=sigma, source=source)
+                   fps=fps, sigma=sigma, source=source, playable=playable)
 
     @classmethod
     def from_analysis(cls, analysis) -> "VideoTexture":
@@ -152,7 +165,8 @@ class VideoTexture:
             analysis.frames, link_offsets=analysis.link_offsets, link_targets=analysis.link_targets,
             link_future_costs=analysis.link_future_costs,
             link_visual_costs=analysis.link_visual_costs, fps=analysis.fps,
-            sigma=None if sigma is None else float(sigma), source=str(source))
+            sigma=None if sigma is None else float(sigma), source=str(source),
+            playable=getattr(analysis, "arrays", {}).get("playable"))
 
     # ------------------------------------------------------------------ properties
     @property
@@ -167,6 +181,11 @@ class VideoTexture:
     @property
     def n_links(self) -> int:
         return int(self.link_targets.shape[0])
+
+    @property
+    def first_playable(self) -> int:
+        """The first frame of the closed class play stays in (where play starts by default)."""
+        return int(np.argmax(self.playable))
 
     @property
     def link_is_jump(self) -> np.ndarray:

@@ -16,7 +16,7 @@ import numpy as np
 from precompute.bundle import Analysis, is_analysis, load_analysis, save_analysis, source_identity
 from precompute.config import AnalysisConfig
 from precompute.distances import frame_distances, rms_scale
-from precompute.dynamics import dynamics_filter, restless_frames, transition_costs
+from precompute.dynamics import dynamics_filter, transition_costs
 from precompute.errors import AnalysisError, ClipError
 from precompute.features import frame_feature, frame_feature_u8
 from precompute.future_cost import future_cost
@@ -205,8 +205,10 @@ def _preview(matrix: np.ndarray) -> np.ndarray:
     return _block_finite_means(np.ascontiguousarray(matrix, np.float32), step, n // step)
 
 
-def analyze_features(features: np.ndarray, config: AnalysisConfig = AnalysisConfig()) -> tuple[dict, dict]:
-    """The dense analysis of (N, d) float32 features -> (arrays, stats) as saved (pure function).
+def analyze_features(features: np.ndarray, config: AnalysisConfig = AnalysisConfig(), *,
+                     fps: float = 30.0) -> tuple[dict, dict]:
+    """The dense analysis of (N, d) float32 features of a clip at `fps` -> (arrays, stats) as
+    saved (pure function). fps sets the jump rate and the span play should not repeat within.
 
     Costs are converted to RMS units (distance / sqrt(d)) so thresholds compare with the clip's
     natural steps and with the outside quality measure.
@@ -229,11 +231,10 @@ def analyze_features(features: np.ndarray, config: AnalysisConfig = AnalysisConf
     costs = transition_costs(distances, m=m, min_jump_frames=config.min_jump_frames)  # (N, N)
     # loop candidates come from every jump: a loop's few jumps are chosen by their own cost
     loops = loop_candidates(costs, max_candidates=config.max_loop_candidates)
-    if config.calm_jump_motion > 0:
-        _forbid_restless_jumps(costs, natural, config.calm_jump_motion * median_step)
     finite = np.isfinite(costs)
     if not finite[-1].any():  # a clip so short that the last frame has nowhere to go
         costs[-1, 0] = distances[-1, 0]
+        finite[-1, 0] = True
     timings["dynamics_s"] = time.perf_counter() - t0
     powered = costs[finite & (costs > 0)] ** config.power
     mean_cost = float(powered.mean()) if powered.size else 1.0
@@ -245,33 +246,16 @@ def analyze_features(features: np.ndarray, config: AnalysisConfig = AnalysisConf
     timings["future_cost_s"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    links = prune_links(costs, solution.value, alpha=config.alpha, power=config.power, sigma=sigma,
-                        max_jump_cost=config.max_jump_cost * median_step,
-                        min_probability=config.min_probability,
-                        max_links=config.max_links_per_frame)
+    links, playable, graph_stats = prune_links(costs, solution.value, natural, config=config,
+                                               sigma=sigma, median_step=median_step, fps=fps)
     timings["links_s"] = time.perf_counter() - t0
     filtered = dynamics_filter(distances, m=m) if m else distances
     return analysis_arrays(links, loops, future_value=solution.value, natural_steps=natural,
                            preview_distances=_preview(distances), preview_filtered=_preview(filtered),
                            sigma=sigma, mean_cost=mean_cost, median_step=median_step,
                            passes=solution.passes, converged=solution.converged,
-                           feature_length=x.shape[1], method="dense", timings=timings)
-
-
-def _forbid_restless_jumps(costs: np.ndarray, natural: np.ndarray, limit: float, window: int = 3) -> None:
-    """In place: forbid jumps whose source or destination lies in a restless stretch (a natural
-    step above `limit` within `window` frames), where a crossfade would show. Rows left without a
-    jump keep their cheapest one."""
-    n = costs.shape[0]
-    restless = restless_frames(natural, limit, window)  # (N,) bool
-    keep_best = np.argmin(costs, axis=1)
-    natural_next = np.arange(n) + 1
-    mask = restless[:, None] | restless[None, :]
-    saved = costs[np.arange(n), keep_best].copy()
-    costs[mask] = np.inf
-    costs[np.arange(n - 1), natural_next[:-1]] = 0.0
-    lost = ~np.isfinite(costs).any(axis=1)
-    costs[np.flatnonzero(lost), keep_best[lost]] = saved[lost]
+                           feature_length=x.shape[1], method="dense", timings=timings,
+                           playable=playable, graph_stats=graph_stats)
 
 
 def _use_sparse(n: int, config: AnalysisConfig) -> bool:
@@ -299,9 +283,10 @@ def analyze_clip(path: str | os.PathLike, config: AnalysisConfig = AnalysisConfi
         if _use_sparse(n, config):
             from precompute.sparse import sparse_links  # issue 7: k-NN candidates, sparse graph
 
-            arrays, stats = sparse_links(features, config=config)
+            arrays, stats = sparse_links(features, config=config, fps=info.fps)
         else:
-            arrays, stats = analyze_features(np.asarray(features, dtype=np.float32), config)
+            arrays, stats = analyze_features(np.asarray(features, dtype=np.float32), config,
+                                             fps=info.fps)
         stats["timings"]["decode_s"] = decode_s
         stats["timings"]["total_s"] = time.perf_counter() - started
         source.update(frames=n, fps=info.fps, width=info.width or store_shape[2],

@@ -24,14 +24,14 @@ __all__ = ["Analysis", "FORMAT", "FORMAT_VERSION", "save_analysis", "load_analys
            "is_analysis", "source_identity", "ARRAY_KEYS", "sha256_file"]
 
 FORMAT = "framechain-analysis"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: `playable` frames, and links that form one closed class on them
 MANIFEST = "manifest.json"
 ARRAYS = "analysis.npz"
 STORE = "frames.u8"
 # arrays every analysis holds (see docs/ARCHITECTURE.md)
 ARRAY_KEYS = ("link_offsets", "link_targets", "link_visual_costs", "link_future_costs",
               "link_probabilities", "future_value", "natural_steps", "loop_sources",
-              "loop_targets", "loop_costs", "preview_distances", "preview_filtered")
+              "loop_targets", "loop_costs", "preview_distances", "preview_filtered", "playable")
 _SAMPLE_BYTES = 1 << 20  # the frame store is hashed on 8 samples of 1 MiB plus its size
 
 
@@ -204,6 +204,13 @@ def load_analysis(path: str | os.PathLike, *, clip: str | os.PathLike | None = N
     missing = [k for k in ARRAY_KEYS if k not in arrays]
     if missing:
         raise _refuse(path, f"{ARRAYS} lacks {missing}")
+    from precompute.graph import check_link_graph
+
+    try:  # the no-trap invariant holds for every analysis that is played
+        check_link_graph(arrays["link_offsets"], arrays["link_targets"],
+                         arrays["link_probabilities"], arrays["playable"])
+    except (AnalysisError, ValueError, IndexError) as error:
+        raise _refuse(path, f"its link graph is unsound ({error})") from None
     for array in arrays.values():
         array.flags.writeable = False
     frames = np.memmap(path / STORE, dtype=np.uint8, mode="r", shape=shape)

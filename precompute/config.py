@@ -41,13 +41,23 @@ class AnalysisConfig:
     max_passes: int = 2000  # cap on sweeps (a warning says if it was hit).
 
     # probabilities and pruning
-    sigma_scale: float = 0.1  # sigma = sigma_scale x mean non-zero transition cost (0.05-0.2):
-    #   the "variety" control; larger gives more and worse jumps.
+    sigma_scale: float = 0.1  # sigma = sigma_scale x mean non-zero transition cost (0.05-0.2)
+    #   where jumps_per_second is 0; otherwise the start of the search for the jump rate.
     max_jump_cost: float = 2.0  # keep jumps whose visual cost is at most this many median natural
     #   steps (a crossfade hides about that much); lower: fewer, better jumps.
-    calm_jump_motion: float = 1.6  # if > 0: jumps only where the clip's own steps around both
-    #   ends stay below this many median natural steps, so the crossfade falls in calm moments
-    #   (measured: p95 blended step 1.4x -> within 1.5x of the median step on the candle).
+    calm_jump_motion: float = 0.0  # if > 0: besides the fade rule below, no jump where the
+    #   clip's own steps near either end exceed this many median natural steps (the blanket rule
+    #   of version 0.3, which on real footage starved play of jumps; off by default).
+    max_fade_step: float = 0.0  # a jump is taken only where its crossfade's predicted steps stay
+    #   below this many median natural steps; 0: min(1.5, the clip's p95 step / median), the
+    #   largest step the clip itself shows. Lower: fewer, calmer jumps.
+    fade_frames: int = 4  # crossfade length the fade rule assumes (the player's default --fade)
+    jumps_per_second: float = 0.8  # jump rate of long-run play: sigma is set so that the chain
+    #   jumps this often (among its acceptable jumps). 0: sigma from sigma_scale alone.
+    min_playable_share: float = 0.8  # where the frames that good jumps join hold less than this
+    #   share of the clip, the jump limits above are relaxed step by step (up to 3x) until they do.
+    min_cycle_share: float = 0.5  # a backward jump must go back at least this share of what 10 s
+    #   of play (or the whole clip, if shorter) shows: shorter cycles trap play in a few frames.
     min_probability: float = 0.05  # drop links below this probability (before renormalising);
     #   lower keeps more, rarer jumps (a pendulum keeps reversing ones below ~0.03)
     max_links_per_frame: int = 8  # most links kept per frame, the natural step included
@@ -72,6 +82,12 @@ class AnalysisConfig:
             (self.max_jump_cost > 0, "max_jump_cost must be > 0"),
             (0 <= self.min_probability < 1, "min_probability must be in [0, 1)"),
             (self.max_links_per_frame >= 1, "max_links_per_frame must be >= 1"),
+            (self.calm_jump_motion >= 0, "calm_jump_motion must be >= 0"),
+            (self.max_fade_step >= 0, "max_fade_step must be >= 0"),
+            (self.fade_frames >= 0, "fade_frames must be >= 0"),
+            (self.jumps_per_second >= 0, "jumps_per_second must be >= 0"),
+            (0 <= self.min_cycle_share <= 1, "min_cycle_share must be in [0, 1]"),
+            (0 <= self.min_playable_share <= 1, "min_playable_share must be in [0, 1]"),
             (self.device in ("auto", "cpu", "cuda"), "device must be auto, cpu or cuda"),
         ]
         for ok, message in checks:

@@ -1,76 +1,83 @@
-"""Pruning the dense chain to a few links per frame, and the loop candidates for export.
+"""The dense path's link candidates, the loop candidates for export, and what both paths save.
 
-Per frame i, with future costs F[i, j] = C[i, j]^p + alpha V[j] and P[i, j] ∝ exp(-F[i, j] / sigma):
-1. candidates: the natural step i -> i+1, and jumps that are local minima of F along the row
-   (local maxima of P) whose visual cost C[i, j] is at most `max_jump_cost` natural steps;
-2. drop those whose probability, normalised over the candidates, is below `min_probability`,
-   keep the `max_links` most probable, renormalise;
-3. a frame left with nothing keeps its most probable finite transition, so the chain never
-   stops (the last frame, which has no natural step, always keeps a jump).
+Per frame i, with future costs F[i, j] = C[i, j]^p + alpha V[j], the candidates are the natural
+step i -> i+1 and the jumps that are local minima of F along the row (local maxima of the
+probability). Which of them are kept, and with what probability, is decided by
+`precompute.graph.select_links`, the one graph core of the dense and the sparse path.
 """
 from __future__ import annotations
 
 import numba
 import numpy as np
 
-__all__ = ["prune_links", "loop_candidates", "probabilities_from_costs", "analysis_arrays"]
+__all__ = ["prune_links", "dense_candidates", "loop_candidates", "probabilities_from_costs", "analysis_arrays"]
 
 
 @numba.njit(parallel=True, cache=True)
-def _prune_rows(costs, value, alpha, power, sigma, max_jump, min_probability, max_links,
-                out_targets, out_counts):
+def _row_candidates(costs, value, alpha, power, out_targets, out_counts):
+    """Per row i: the natural step i -> i+1 and the jumps that are local minima of F along the
+    row (F = C^p + alpha V), the cheapest `out_targets.shape[1]` of them by F, in target order."""
     n = costs.shape[0]
+    width = out_targets.shape[1]
     for i in numba.prange(n):
         row = costs[i]
         f = np.empty(n, np.float64)
         for k in range(n):
             c = np.float64(row[k])
             f[k] = (c if power == 1.0 else c ** power) + alpha * value[k] if c < np.inf else np.inf
-        candidates = np.empty(n, np.int64)
+        minima = np.empty(n, np.int64)
         count = 0
         for k in range(n):
-            if f[k] == np.inf:
+            if f[k] == np.inf or k == i + 1:
                 continue
-            if k == i + 1:
-                candidates[count] = k
-                count += 1
-                continue
-            if row[k] > max_jump:
-                continue
-            left = f[k - 1] if k > 0 else np.inf
-            right = f[k + 1] if k < n - 1 else np.inf
+            left = f[k - 1] if k > 0 and k - 1 != i + 1 else np.inf
+            right = f[k + 1] if k < n - 1 and k + 1 != i + 1 else np.inf
             if f[k] <= left and f[k] <= right:
-                candidates[count] = k
+                minima[count] = k
                 count += 1
-        # probabilities over the candidates
-        fmin = np.inf
-        for c in range(count):
-            if f[candidates[c]] < fmin:
-                fmin = f[candidates[c]]
-        weights = np.empty(count, np.float64)
-        total = 0.0
-        for c in range(count):
-            weights[c] = np.exp(-(f[candidates[c]] - fmin) / sigma)
-            total += weights[c]
+        room = width - 1 if i + 1 < n else width
+        if count > room:  # keep the cheapest by F
+            order = np.argsort(f[minima[:count]])[:room]
+            chosen = np.sort(minima[:count][order])
+        else:
+            chosen = minima[:count]
         kept = 0
-        order = np.argsort(-weights)
-        for c in range(count):
-            if kept >= max_links:
-                break
-            idx = order[c]
-            if weights[idx] / total >= min_probability or kept == 0:
-                out_targets[i, kept] = candidates[idx]
+        natural_done = i + 1 >= n
+        for c in range(chosen.shape[0]):
+            if not natural_done and chosen[c] > i + 1:
+                out_targets[i, kept] = i + 1
                 kept += 1
-        if kept == 0:  # nothing passed the visual threshold: the cheapest finite way on
-            best = -1
-            best_f = np.inf
-            for k in range(n):
-                if f[k] < best_f:
-                    best_f = f[k]
-                    best = k
-            out_targets[i, 0] = best
-            kept = 1
+                natural_done = True
+            out_targets[i, kept] = chosen[c]
+            kept += 1
+        if not natural_done:
+            out_targets[i, kept] = i + 1
+            kept += 1
         out_counts[i] = kept
+
+
+def dense_candidates(costs: np.ndarray, value: np.ndarray, *, alpha: float, power: float,
+                     max_candidates: int = 32) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(N, N) float32 costs C and (N,) V -> the candidate CSR table of `precompute.graph`:
+    (offsets (N+1,) int64, targets (nnz,) int64, visual costs (nnz,) float32), per row the
+    natural step and the jumps at local minima of F along the row (the cheapest
+    `max_candidates`), sorted by target."""
+    c = np.asarray(costs)
+    n = c.shape[0]
+    if c.ndim != 2 or c.shape != (n, n) or c.dtype != np.float32:
+        raise ValueError(f"costs must be (N, N) float32, got {c.shape} {c.dtype}")
+    v = np.asarray(value, np.float64)
+    if v.shape != (n,):
+        raise ValueError(f"value must be ({n},), got {v.shape}")
+    targets = np.full((n, max(2, int(max_candidates))), -1, np.int64)  # (N, width)
+    counts = np.zeros(n, np.int64)
+    _row_candidates(c, v, float(alpha), float(power), targets, counts)
+    offsets = np.zeros(n + 1, np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    mask = np.arange(targets.shape[1])[None, :] < counts[:, None]
+    flat = targets[mask]  # row-major: grouped by source, ascending targets
+    rows = np.repeat(np.arange(n), counts)
+    return offsets, flat, c[rows, flat].astype(np.float32)
 
 
 def probabilities_from_costs(offsets: np.ndarray, future_costs: np.ndarray, sigma: float) -> np.ndarray:
@@ -88,41 +95,17 @@ def probabilities_from_costs(offsets: np.ndarray, future_costs: np.ndarray, sigm
     return (w / total[rows]).astype(np.float32)
 
 
-def prune_links(costs: np.ndarray, value: np.ndarray, *, alpha: float, power: float, sigma: float,
-                max_jump_cost: float, min_probability: float = 0.01,
-                max_links: int = 8) -> dict[str, np.ndarray]:
-    """(N, N) float32 visual costs C and (N,) future values V -> CSR links (see ARCHITECTURE.md).
+def prune_links(costs: np.ndarray, value: np.ndarray, natural_steps: np.ndarray, *, config,
+                sigma: float, median_step: float, fps: float) -> tuple[dict, np.ndarray, dict]:
+    """(N, N) float32 visual costs C and (N,) future values V -> the saved chain: (link arrays
+    (docs/ARCHITECTURE.md), (N,) bool playable frames, stats). The dense path's candidates,
+    then `precompute.graph.select_links`, the core both paths share."""
+    from precompute.graph import select_links
 
-    sigma is absolute (cost^p units); max_jump_cost absolute (cost units). Returns link_offsets,
-    link_targets, link_visual_costs, link_future_costs, link_probabilities.
-    """
-    c = np.asarray(costs)
-    n = c.shape[0]
-    if c.ndim != 2 or c.shape != (n, n) or c.dtype != np.float32:
-        raise ValueError(f"costs must be (N, N) float32, got {c.shape} {c.dtype}")
-    v = np.asarray(value, np.float64)
-    if v.shape != (n,):
-        raise ValueError(f"value must be ({n},), got {v.shape}")
-    targets = np.full((n, max_links), -1, np.int64)
-    counts = np.zeros(n, np.int64)
-    _prune_rows(c, v, float(alpha), float(power), float(sigma), float(max_jump_cost),
-                float(min_probability), int(max_links), targets, counts)
-    offsets = np.zeros(n + 1, np.int64)
-    np.cumsum(counts, out=offsets[1:])
-    rows = np.repeat(np.arange(n), counts)  # (nnz,)
-    mask = np.arange(max_links)[None, :] < counts[:, None]
-    link_targets = targets[mask].astype(np.int32)  # row-major: grouped by source frame
-    order = np.lexsort((link_targets, rows))  # within a row, by destination frame
-    link_targets = link_targets[order]
-    visual = c[rows, link_targets].astype(np.float32)
-    future = (np.power(visual.astype(np.float64), power) + alpha * v[link_targets]).astype(np.float32)
-    return {
-        "link_offsets": offsets,
-        "link_targets": link_targets,
-        "link_visual_costs": visual,
-        "link_future_costs": future,
-        "link_probabilities": probabilities_from_costs(offsets, future, sigma),
-    }
+    offsets, targets, visual = dense_candidates(costs, value, alpha=config.alpha, power=config.power,
+                                                max_candidates=4 * config.max_links_per_frame)
+    return select_links(offsets, targets, visual, value, natural_steps, config=config, sigma=sigma,
+                        median_step=median_step, fps=fps)
 
 
 @numba.njit(parallel=True, cache=True)
@@ -166,13 +149,14 @@ def loop_candidates(costs: np.ndarray, *, max_candidates: int = 2000) -> dict[st
 def analysis_arrays(links: dict, loops: dict, *, future_value: np.ndarray, natural_steps: np.ndarray,
                     preview_distances: np.ndarray, preview_filtered: np.ndarray, sigma: float,
                     mean_cost: float, median_step: float, passes: int, converged: bool,
-                    feature_length: int, method: str, timings: dict,
-                    extra_stats: dict | None = None) -> tuple[dict, dict]:
+                    feature_length: int, method: str, timings: dict, playable: np.ndarray,
+                    graph_stats: dict, extra_stats: dict | None = None) -> tuple[dict, dict]:
     """The arrays and stats a saved analysis holds (docs/ARCHITECTURE.md), the same for the
     dense and the sparse path, so that the two can never drift apart in what they save."""
     n = len(links["link_offsets"]) - 1
     arrays = dict(links, **loops)
     arrays["future_value"] = np.asarray(future_value).astype(np.float32)
+    arrays["playable"] = np.asarray(playable, np.bool_)
     arrays["natural_steps"] = np.asarray(natural_steps, np.float32)
     arrays["preview_distances"] = preview_distances
     arrays["preview_filtered"] = preview_filtered
@@ -193,6 +177,7 @@ def analysis_arrays(links: dict, loops: dict, *, future_value: np.ndarray, natur
         "mean_jump_probability_per_frame": float(links["link_probabilities"][jumps].sum() / n),
         "feature_size": [int(feature_length)],
         "method": method,
+        **graph_stats,
         **(extra_stats or {}),
         "timings": timings,
     }

@@ -44,7 +44,7 @@ import numba
 import numpy as np
 
 from precompute.config import AnalysisConfig
-from precompute.dynamics import binomial_weights, restless_frames
+from precompute.dynamics import binomial_weights
 from precompute.errors import ConfigError
 from precompute.links import analysis_arrays, probabilities_from_costs
 
@@ -603,8 +603,11 @@ def _sparse_future_cost(offsets, targets, powered, *, alpha, form, sigma, tolera
 
 
 @numba.njit(parallel=True, cache=True)
-def _prune_sparse(offsets, targets, costs, value, alpha, power, sigma, max_jump, min_probability,
-                  max_links, min_jump, first_target, restless, out_targets, out_costs, out_counts):
+def _candidate_flags(offsets, targets, costs, value, alpha, power, min_jump, first_target,
+                     restless, flags):
+    """flags[e]: link e is the natural step or a jump at a local minimum of F along its row (the
+    dense path's candidate rule, `precompute.links.dense_candidates`); a neighbour that was not
+    costed is unknown, and no minimum is claimed beside it."""
     n = offsets.shape[0] - 1
     for i in numba.prange(n):
         lo = offsets[i]
@@ -614,65 +617,27 @@ def _prune_sparse(offsets, targets, costs, value, alpha, power, sigma, max_jump,
         for e in range(count_all):
             c = np.float64(costs[lo + e])
             f[e] = (c if power == 1.0 else c ** power) + alpha * value[targets[lo + e]]
-        candidates = np.empty(count_all, np.int64)
-        count = 0
         for e in range(count_all):
             j = targets[lo + e]
             if j == i + 1:
-                candidates[count] = e
-                count += 1
+                flags[lo + e] = True
                 continue
-            if costs[lo + e] > max_jump:
+            if not f[e] < np.inf:
                 continue
-            # neighbours along the row: a candidate (known), forbidden or outside (inf), or not
-            # costed (unknown: no minimum is claimed beside it)
             is_min = True
             for side in (-1, 1):
                 jj = j + side
                 e2 = e + side
                 if 0 <= e2 < count_all and targets[lo + e2] == jj:
-                    if f[e2] < f[e]:
+                    if jj != i + 1 and f[e2] < f[e]:
                         is_min = False
-                elif jj < 0 or jj >= n or jj == i or (jj != i + 1 and (
+                elif jj < 0 or jj >= n or jj == i or jj == i + 1 or (
                         abs(jj - i - 1) < min_jump or jj < first_target or restless[i]
-                        or restless[jj])):
-                    pass  # inf in the dense row
+                        or restless[jj]):
+                    pass  # inf in the dense row (the natural step is no rival jump)
                 else:
                     is_min = False
-            if is_min:
-                candidates[count] = e
-                count += 1
-        fmin = np.inf
-        for c in range(count):
-            if f[candidates[c]] < fmin:
-                fmin = f[candidates[c]]
-        weights = np.empty(count, np.float64)
-        total = 0.0
-        for c in range(count):
-            weights[c] = np.exp(-(f[candidates[c]] - fmin) / sigma)
-            total += weights[c]
-        kept = 0
-        order = np.argsort(-weights)
-        for c in range(count):
-            if kept >= max_links:
-                break
-            idx = order[c]
-            if weights[idx] / total >= min_probability or kept == 0:
-                out_targets[i, kept] = targets[lo + candidates[idx]]
-                out_costs[i, kept] = costs[lo + candidates[idx]]
-                kept += 1
-        if kept == 0:  # nothing passed the visual threshold: the cheapest way on
-            best = -1
-            best_f = np.inf
-            for e in range(count_all):
-                if f[e] < best_f:
-                    best_f = f[e]
-                    best = e
-            if best >= 0:
-                out_targets[i, 0] = targets[lo + best]
-                out_costs[i, 0] = costs[lo + best]
-                kept = 1
-        out_counts[i] = kept
+            flags[lo + e] = is_min
 
 
 @numba.njit(parallel=True, cache=True)
@@ -741,36 +706,26 @@ def _close_minima(x, offsets, targets, costs, value, *, alpha, power, max_jump, 
     return offsets, all_targets[order], all_costs[order], int(keys.size)
 
 
-def _prune(offsets, targets, costs, value, *, alpha, power, sigma, max_jump, min_probability,
-           max_links, min_jump, first_target, restless):
+def _candidates(offsets, targets, costs, value, *, alpha, power, min_jump, first_target, restless,
+                max_candidates):
+    """The candidate CSR table of `precompute.graph` from the costed graph: per row the natural
+    step and the local minima of F (the cheapest `max_candidates` of them by F)."""
     n = offsets.shape[0] - 1
-    out_targets = np.full((n, max_links), -1, np.int64)
-    out_costs = np.zeros((n, max_links), np.float32)
-    counts = np.zeros(n, np.int64)
-    _prune_sparse(offsets, targets, costs, value, float(alpha), float(power), float(sigma),
-                  float(max_jump), float(min_probability), int(max_links), int(max(1, min_jump)),
-                  int(first_target), restless, out_targets, out_costs, counts)
-    if np.any(counts == 0):
-        stuck = np.flatnonzero(counts == 0)
-        raise ConfigError(f"frames {stuck[:10].tolist()} have no way on among their candidates; "
-                          "raise SparseConfig.neighbours")
-    link_offsets = np.zeros(n + 1, np.int64)
-    np.cumsum(counts, out=link_offsets[1:])
-    rows = np.repeat(np.arange(n), counts)  # (nnz,)
-    mask = np.arange(max_links)[None, :] < counts[:, None]
-    link_targets = out_targets[mask].astype(np.int32)
-    visual = out_costs[mask]
-    order = np.lexsort((link_targets, rows))  # within a row, by destination frame
-    link_targets = link_targets[order]
-    visual = visual[order].astype(np.float32)
-    future = (np.power(visual.astype(np.float64), power) + alpha * value[link_targets]).astype(np.float32)
-    return {
-        "link_offsets": link_offsets,
-        "link_targets": link_targets,
-        "link_visual_costs": visual,
-        "link_future_costs": future,
-        "link_probabilities": probabilities_from_costs(link_offsets, future, sigma),
-    }
+    flags = np.zeros(targets.shape[0], np.bool_)
+    _candidate_flags(offsets, targets, costs, value, float(alpha), float(power), int(max(1, min_jump)),
+                     int(first_target), restless, flags)
+    rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(offsets))  # (nnz,)
+    f = costs.astype(np.float64) ** power + alpha * value[targets]
+    # rank the flagged jumps of each row by F; the natural step always stays
+    order = np.lexsort((f, ~flags, rows))
+    rank = np.empty_like(order)
+    position = np.arange(order.size) - offsets[rows[order]]
+    rank[order] = position
+    keep = flags & ((targets == rows + 1) | (rank < max_candidates))
+    counts = np.bincount(rows[keep], minlength=n)
+    new_offsets = np.zeros(n + 1, np.int64)
+    np.cumsum(counts, out=new_offsets[1:])
+    return new_offsets, targets[keep].astype(np.int64), costs[keep].astype(np.float32)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -872,7 +827,8 @@ def _mean_cost(x, *, m, min_jump, power, samples, seed, restless):
 
 def sparse_links(features: np.ndarray, *, config: AnalysisConfig = AnalysisConfig(),
                  natural_steps: np.ndarray | None = None,
-                 sparse: SparseConfig = SparseConfig(), progress: bool = False) -> tuple[dict, dict]:
+                 sparse: SparseConfig = SparseConfig(), progress: bool = False,
+                 fps: float = 30.0) -> tuple[dict, dict]:
     """The analysis of (N, d) features without N x N matrices -> (arrays, stats) as saved.
 
     features: (N, d) float32 (uint8 and float16 are read exactly as they hold), an array or a
@@ -947,26 +903,16 @@ def sparse_links(features: np.ndarray, *, config: AnalysisConfig = AnalysisConfi
     timings["loops_s"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    if config.calm_jump_motion > 0:
-        restless = restless_frames(natural, config.calm_jump_motion * median_step)
-    else:
-        restless = np.zeros(n, np.bool_)
+    # the calm rule and every other choice among the candidates belong to precompute.graph;
+    # here no frame is ruled out before the future cost
+    restless = np.zeros(n, np.bool_)
     rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(offsets))  # (nnz,)
-    last = slice(offsets[-2], offsets[-1])
-    best_last = None
-    if np.isfinite(costs[last]).any():  # the row that may lose all its jumps keeps its best
-        best_last = offsets[-2] + int(np.argmin(costs[last]))
-        best_cost = costs[best_last]
-    forbid = (targets != rows + 1) & (restless[rows] | restless[targets])  # (nnz,)
-    costs = np.where(forbid, np.float32(np.inf), costs)
-    if best_last is not None and not np.isfinite(costs[last]).any():
-        costs[best_last] = best_cost
     finite = np.isfinite(costs)
     counts = np.bincount(rows[finite], minlength=n)
     targets, costs = targets[finite], costs[finite]
     offsets = np.zeros(n + 1, np.int64)
     np.cumsum(counts, out=offsets[1:])
-    del rows, finite, forbid
+    del rows, finite
     if offsets[-1] == offsets[-2]:  # a clip so short that the last frame has nowhere to go
         extra = pair_distances(x, [n - 1], [0])
         targets = np.concatenate([targets, [0]])
@@ -995,11 +941,14 @@ def sparse_links(features: np.ndarray, *, config: AnalysisConfig = AnalysisConfi
     say(f"future cost: {passes} passes in {timings['future_cost_s']:.1f}s")
 
     t0 = time.perf_counter()
-    links = _prune(offsets, targets, costs, value, alpha=config.alpha, power=config.power,
-                   sigma=sigma, max_jump=max_jump,
-                   min_probability=config.min_probability,
-                   max_links=config.max_links_per_frame, min_jump=min_jump, first_target=m,
-                   restless=restless)
+    from precompute.graph import select_links
+
+    cand_offsets, cand_targets, cand_costs = _candidates(
+        offsets, targets, costs, value, alpha=config.alpha, power=config.power, min_jump=min_jump,
+        first_target=m, restless=restless, max_candidates=4 * config.max_links_per_frame)
+    links, playable, graph_stats = select_links(cand_offsets, cand_targets, cand_costs, value,
+                                                natural, config=config, sigma=sigma,
+                                                median_step=median_step, fps=fps)
     timings["links_s"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
@@ -1020,4 +969,4 @@ def sparse_links(features: np.ndarray, *, config: AnalysisConfig = AnalysisConfi
                            preview_distances=preview_distances, preview_filtered=preview_filtered,
                            sigma=sigma, mean_cost=mean_cost, median_step=median_step, passes=passes,
                            converged=converged, feature_length=d, method="sparse", timings=timings,
-                           extra_stats={"sparse": search})
+                           playable=playable, graph_stats=graph_stats, extra_stats={"sparse": search})

@@ -1,0 +1,551 @@
+"""The link graph: from costed candidate transitions to the chain that is saved and played.
+
+One core for the dense and the sparse analysis. Each path only *proposes* candidates, as a CSR
+table over frames (the natural step i -> i+1 and the jumps that are local minima of the future
+cost F along their row), with their visual costs C and the future values V; everything after
+that happens here, once:
+
+1. **acceptable jumps**: visual cost at most `max_jump_cost` median natural steps; the crossfade
+   predicted not to show (its steps stay within what the clip's own motion shows, see
+   `fade_steps`); and no *short cycle*: a backward jump must go back at least `min_cycle_share`
+   of what ten seconds of play can show, and no forward jump may be followed soon by a way back
+   that closes a cycle of half that (otherwise play circles a few frames: a trap even when the way
+   out exists);
+2. **a jump bias for the jump rate**: one number b (cost units) is added to the future cost of
+   every jump, set so that long-run play jumps `jumps_per_second` (measured on the chain's
+   stationary distribution, not as a plain mean over frames: play lingers where jumps are
+   rare). Too few jumps and real footage plays straight through to its end (b < 0 then: a
+   reward); too many and a short clip is played in scraps that repeat within seconds (b > 0).
+   sigma, which decides among a frame's jumps, stays the configured one; the stored future
+   costs include b, so the player's softmax reproduces these probabilities;
+3. **pruning**: per frame a softmax of -F / sigma over the natural step and the acceptable jumps,
+   links below `min_probability` dropped, at most `max_links_per_frame` kept;
+4. **one closed class**: the playable frames are the largest strongly connected set of the graph
+   of natural steps and acceptable jumps; links leaving it are dropped; then, while the pruned
+   graph on it is not strongly connected, every closed part gets its cheapest acceptable way out
+   by future cost (one exists: the acceptable graph on the class is strongly connected). Frames
+   outside the class (a tail with no acceptable way back, a second unrelated scene, the lead-in
+   frames that no jump lands on) are never entered by play;
+5. **probabilities** renormalised over the kept links; a way out added by the repair weighs as
+   much as its frame's best link (its stored future cost is lowered to the row's minimum), so
+   that the closed part it opens is left, not only leavable.
+
+All arrays are CSR over N frames: `offsets` (N+1,) int64, `targets` (nnz,) int, per-link values
+(nnz,). Costs are in RMS units (docs/ARCHITECTURE.md).
+"""
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+
+__all__ = ["select_links", "fade_steps", "check_link_graph", "playable_class", "stationary_mass"]
+
+WINDOW_S = 10.0  # the span over which play should not repeat itself (quality.py's trap window)
+LANDING_LIMIT = 10.0
+QUALITY_SWAY = 0.0  # sigmas: how far landing costs may reorder a frame's jumps (which it keeps)  # sigmas: the largest change of a frame's landing cost that evens out play
+RELAX_STEPS = (1.0, 1.15, 1.3, 1.5, 1.75, 2.0, 2.5, 3.0)  # factors on the visibility limits
+
+
+def _rows(offsets: np.ndarray) -> np.ndarray:
+    return np.repeat(np.arange(len(offsets) - 1, dtype=np.int64), np.diff(offsets))  # (nnz,)
+
+
+def fade_steps(natural_steps: np.ndarray, sources: np.ndarray, targets: np.ndarray,
+               visual: np.ndarray, *, fade_frames: int) -> np.ndarray:
+    """(nnz,) predicted largest output step of a crossfaded jump i -> j, in cost units.
+
+    The crossfade of K frames (engine/transitions.py: centred on the jump, the new stream's
+    weight w rising by 1/K a frame) shows `(1 - w) a_s + w b_s`, with a the old stream (frame
+    i at the jump's left) and b the new (j at its right). Each output step is the two streams'
+    own motion, weighted, plus `dw` times the difference between the streams (about the jump's
+    visual cost C, the filtered distance of exactly these frame pairs). The parts are unrelated,
+    so they add in quadrature: step^2 = ((1-w) nat_a)^2 + (w nat_b)^2 + (dw C)^2, with nat the
+    clip's own natural steps at those frames. A cut (K <= 1) shows C itself.
+    """
+    steps = np.asarray(natural_steps, np.float64)
+    n = steps.shape[0] + 1
+    src = np.asarray(sources, np.int64)
+    dst = np.asarray(targets, np.int64)
+    c = np.asarray(visual, np.float64)
+    if fade_frames <= 1:
+        return c.copy()
+    typical = float(np.median(steps)) if steps.size else 0.0
+
+    def natural(frame):  # step frame -> frame + 1, the median beyond the clip's ends
+        inside = (frame >= 0) & (frame < n - 1)
+        return np.where(inside, steps[np.clip(frame, 0, max(0, n - 2))], typical)
+
+    reach = math.ceil(fade_frames / 2) + 1
+    worst = np.zeros(c.shape[0])
+    for k in range(-reach, reach):  # the step from position t + k to t + k + 1 (jump after t)
+        w_now = min(1.0, max(0.0, (k - 0.5) / fade_frames + 0.5))
+        w_next = min(1.0, max(0.0, (k + 0.5) / fade_frames + 0.5))
+        if w_now == w_next and w_now in (0.0, 1.0):
+            continue  # outside the fade: a natural step of one stream
+        step = np.sqrt(((1 - w_next) * natural(src + k)) ** 2 + (w_next * natural(dst + k - 1)) ** 2
+                       + ((w_next - w_now) * c) ** 2)
+        worst = np.maximum(worst, step)
+    return worst
+
+
+@numba.njit(cache=True)
+def _closes_short_cycle(forward_sources, forward_targets, back_sources, back_targets, min_cycle,
+                        out):
+    """out[k]: forward jump a -> b (b > a) is followed, within min_cycle frames, by a backward
+    jump c -> d (b <= c) that lands at or before a with the whole cycle a -> b .. c -> d .. a
+    shorter than min_cycle frames. Backward jumps sorted by source."""
+    for k in range(forward_sources.shape[0]):
+        a = forward_sources[k]
+        b = forward_targets[k]
+        lo = np.searchsorted(back_sources, b)
+        for e in range(lo, back_sources.shape[0]):
+            c = back_sources[e]
+            if c - b + 1 >= min_cycle:
+                break
+            d = back_targets[e]
+            if d <= a and (a - d + 1) + (c - b + 1) < min_cycle:
+                out[k] = True
+                break
+
+
+def _two_jump_cycles(sources, targets, acceptable, is_jump, min_cycle):
+    """(nnz,) bool: the acceptable forward jumps that, with an acceptable backward jump soon after
+    their landing, close a cycle shorter than min_cycle frames (for example a skip to the clip's
+    last frames, whose cheap way back returns next to where it left: play would circle a few
+    frames, in footage that starts and ends on the same still picture)."""
+    forward = np.flatnonzero(acceptable & is_jump & (targets > sources))
+    backward = np.flatnonzero(acceptable & is_jump & (targets <= sources))
+    order = backward[np.argsort(sources[backward], kind="stable")]
+    flags = np.zeros(forward.shape[0], np.bool_)
+    _closes_short_cycle(sources[forward].astype(np.int64), targets[forward].astype(np.int64),
+                        sources[order].astype(np.int64), targets[order].astype(np.int64),
+                        int(min_cycle), flags)
+    out = np.zeros(sources.shape[0], np.bool_)
+    out[forward[flags]] = True
+    return out
+
+
+@numba.njit(parallel=True, cache=True)
+def _prune_rows(offsets, f, allowed, is_natural, sigma, min_probability, max_links, keep):
+    """Per row: the natural step (when allowed), and among the allowed jumps a softmax of
+    -f / sigma: keep[e] for the `max_links` - 1 most probable whose share among the jumps is at
+    least `min_probability` (the best always). Jumps are weighed against each other here, not
+    against the natural step: how often a frame jumps at all is the jump bias' business, and a
+    rare good jump must stay a link, however rarely taken. A row without a natural step (the
+    last frame, or one whose successor is excluded) keeps `max_links` jumps."""
+    n = offsets.shape[0] - 1
+    for i in numba.prange(n):
+        lo = offsets[i]
+        hi = offsets[i + 1]
+        has_natural = False
+        for e in range(lo, hi):
+            if allowed[e] and is_natural[e]:
+                keep[e] = True
+                has_natural = True
+        fmin = np.inf
+        for e in range(lo, hi):
+            if allowed[e] and not is_natural[e] and f[e] < fmin:
+                fmin = f[e]
+        if fmin == np.inf:
+            continue
+        count = hi - lo
+        w = np.zeros(count, np.float64)
+        total = 0.0
+        for e in range(lo, hi):
+            if allowed[e] and not is_natural[e]:
+                w[e - lo] = np.exp(-(f[e] - fmin) / sigma)
+                total += w[e - lo]
+        order = np.argsort(-w)
+        room = max_links - 1 if has_natural else max_links
+        kept = 0
+        for c in range(count):
+            if kept >= max(1, room):
+                break
+            k = order[c]
+            if w[k] <= 0.0:
+                break
+            if kept == 0 or w[k] / total >= min_probability:
+                keep[lo + k] = True
+                kept += 1
+
+
+def _softmax(offsets: np.ndarray, f: np.ndarray, keep: np.ndarray, sigma: float) -> np.ndarray:
+    """(nnz,) float64 probabilities of the kept links of each row (0 elsewhere), rows sum to 1."""
+    rows = _rows(offsets)
+    n = len(offsets) - 1
+    row_min = np.full(n, np.inf)
+    np.minimum.at(row_min, rows[keep], f[keep])
+    with np.errstate(over="ignore", invalid="ignore"):
+        w = np.where(keep, np.exp(-(f - np.where(np.isfinite(row_min[rows]), row_min[rows], 0.0)) / sigma), 0.0)
+    total = np.zeros(n)
+    np.add.at(total, rows, w)
+    return np.where(keep, w / np.where(total[rows] > 0, total[rows], 1.0), 0.0)
+
+
+def _class_chain(offsets, sources, targets, f, allowed, members, sigma, min_probability, max_links,
+                 floor=0.0, quality=None):
+    """Pruning, trap repair and probabilities on the class: (keep, added, f, probabilities), with
+    f the future costs as stored (a way out added by the repair lowered to its row's minimum).
+    Links whose probability is below `floor` are dropped before the repair (a jump so unlikely
+    that it is never taken only clutters the table, and may be a poor one kept as its row's
+    best)."""
+    keep = np.zeros(f.shape[0], np.bool_)
+    is_natural = targets == sources + 1
+    # which jumps a frame keeps is decided on `quality`: their future costs, with the landing
+    # costs that spread play clipped to QUALITY_SWAY sigmas (a poor jump must not beat a good one)
+    _prune_rows(offsets, f if quality is None else quality, allowed, is_natural, float(sigma),
+                float(min_probability), int(max_links), keep)
+    if floor > 0:
+        keep &= is_natural | (_softmax(offsets, f, keep, sigma) >= floor)
+    added = _repair(len(offsets) - 1, sources, targets, f, allowed, keep, members)
+    if added.any():
+        row_min = np.full(len(offsets) - 1, np.inf)
+        np.minimum.at(row_min, sources[keep], f[keep])
+        f = np.where(added, np.minimum(f, row_min[sources]), f)
+    return keep, added, f, _softmax(offsets, f, keep, sigma)
+
+
+def _jump_probability(offsets, sources, is_jump, probabilities):
+    """(N,) probability that each frame's next step is a jump."""
+    jump_p = np.zeros(len(offsets) - 1)
+    np.add.at(jump_p, sources, np.where(is_jump, probabilities, 0.0))
+    return jump_p
+
+
+def _bias_for_rate(offsets, sources, targets, f, allowed, is_jump, members, sigma,
+                   min_probability, max_links, wanted, *, span, rounds=6, steps=20):
+    """The jump bias b (cost units, added to every jump's F) at which long-run play jumps
+    `wanted` times per frame, and the landing costs u (N,) (added to the F of the jumps that land
+    on each frame) that even out where long-run play spends its time.
+
+    b: bisection (the rate falls as b rises) of the plain mean over the class' frames; frames
+    that jump often are left quickly, so play lingers where jumps are rare and its rate differs
+    from that mean: the mean's target is corrected by the ratio, each round.
+    u: where the stationary share of play, smoothed over `span` frames, is above the even share,
+    landing there costs more, and less where it is below (sigma x log of the ratio, each round):
+    play is spread over the whole clip instead of circling the stretch its best jumps reach.
+    Returns (b, u)."""
+    spread = f[allowed & np.isfinite(f)]
+    bound = 2.0 * float(spread.max() - spread.min()) + 50.0 * sigma if spread.size else 1.0
+    n = len(offsets) - 1
+    landing = np.zeros(n)
+    members_f = members.astype(np.float64)
+    span = max(1, min(span, n))
+    kernel = np.ones(span) / span
+
+    floor = min_probability * wanted  # see _class_chain
+
+    def chain(b):
+        return _class_chain(offsets, sources, targets, f + (b + landing[targets]) * is_jump, allowed,
+                            members, sigma, min_probability, max_links, floor,
+                            quality=f + np.clip(landing[targets], -QUALITY_SWAY * sigma,
+                                                QUALITY_SWAY * sigma) * is_jump)
+
+    def mean_rate(b):
+        return float(_jump_probability(offsets, sources, is_jump, chain(b)[3])[members].mean())
+
+    def solve_bias(target):
+        lo, hi = -bound, bound  # mean_rate(lo) high, mean_rate(hi) low
+        if mean_rate(lo) <= target:
+            return lo
+        if mean_rate(hi) >= target:
+            return hi
+        for _ in range(steps):
+            mid = 0.5 * (lo + hi)
+            if mean_rate(mid) > target:
+                lo = mid
+            else:
+                hi = mid
+        return hi
+
+    target, mass = wanted, members_f / members_f.sum()
+    for _ in range(rounds):  # the landing costs, on the cheap plain-mean rate
+        bias = solve_bias(target)
+        p = chain(bias)[3]
+        mass = _stationary(offsets, targets, p, mass)
+        played = float(np.dot(mass, _jump_probability(offsets, sources, is_jump, p)))
+        if played > 0:
+            target = min(0.95, max(1e-6, target * wanted / played))
+        smooth = np.convolve(mass, kernel, mode="same")
+        ratio = smooth / max(1e-300, smooth[members].mean())
+        # half steps (the shares answer all landings at once), at most LANDING_LIMIT sigmas: a
+        # landing made much cheaper than its row's own jumps would draw play into short cycles
+        landing = np.clip(landing + 0.7 * sigma * np.log(np.maximum(ratio, 1e-3)),
+                          -LANDING_LIMIT * sigma, LANDING_LIMIT * sigma)
+        landing[~members] = 0.0
+
+    state = {"mass": mass}
+
+    def played_rate(b):  # long-run jumps per frame; the stationary search starts warm
+        p = chain(b)[3]
+        state["mass"] = _stationary(offsets, targets, p, state["mass"])
+        return float(np.dot(state["mass"], _jump_probability(offsets, sources, is_jump, p)))
+
+    lo, hi = -bound, bound  # played_rate(lo) high, played_rate(hi) low
+    bias = solve_bias(target)
+    rate = played_rate(bias)
+    if abs(rate - wanted) > 0.05 * wanted:  # bisection on the long-run rate itself
+        if rate > wanted:
+            lo = bias
+        else:
+            hi = bias
+        for _ in range(steps):
+            bias = 0.5 * (lo + hi)
+            rate = played_rate(bias)
+            if abs(rate - wanted) <= 0.05 * wanted:
+                break
+            if rate > wanted:
+                lo = bias
+            else:
+                hi = bias
+    return bias, landing
+
+
+def _stationary(offsets, targets, probabilities, start, iterations=3000, tolerance=1e-10):
+    """The long-run share of play at each frame: power iteration of the lazy chain (it converges
+    on periodic chains too) from `start`, (N,) float64 summing to 1."""
+    from scipy.sparse import csr_matrix
+
+    n = len(offsets) - 1
+    chain = csr_matrix((np.asarray(probabilities, np.float64), np.asarray(targets), offsets),
+                       shape=(n, n)).T.tocsr()
+    mass = np.asarray(start, np.float64) / max(1e-300, float(np.sum(start)))
+    for _ in range(iterations):
+        new = 0.5 * (mass + chain @ mass)
+        if np.abs(new - mass).sum() < tolerance:
+            return new
+        mass = new
+    return mass
+
+
+def _components(n: int, sources: np.ndarray, targets: np.ndarray):
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    graph = csr_matrix((np.ones(sources.shape[0], np.int8), (sources, targets)), shape=(n, n))
+    return connected_components(graph, directed=True, connection="strong")
+
+
+def playable_class(n: int, sources: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """(N,) bool: the largest strongly connected set of frames of the graph given by its edges
+    (ties: the one that starts earliest in the clip)."""
+    count, labels = _components(n, np.asarray(sources), np.asarray(targets))
+    sizes = np.bincount(labels, minlength=count)
+    first = np.full(count, n)
+    np.minimum.at(first, labels, np.arange(n))
+    best = max(range(count), key=lambda c: (sizes[c], -first[c]))
+    return labels == best
+
+
+def _repair(n, sources, targets, f, acceptable, keep, members):
+    """Adds ways out of the closed parts of the kept graph on `members` until it is strongly
+    connected: for each closed part, its acceptable link with the lowest future cost into another
+    part. Returns the (nnz,) bool of the links it added."""
+    added = np.zeros(keep.shape[0], np.bool_)
+    inside = members[sources] & members[targets]
+    for _ in range(n):
+        edges = keep & inside
+        count, labels = _components(n, sources[edges], targets[edges])
+        labels = np.where(members, labels, -1)
+        parts = np.unique(labels[members])
+        if parts.size <= 1:
+            return added
+        leaves = np.zeros(count, np.bool_)  # parts with a kept link into another part
+        crossing = edges & (labels[sources] != labels[targets])
+        leaves[labels[sources[crossing]]] = True
+        closed = [c for c in parts if not leaves[c]]
+        way_out = acceptable & inside & (labels[sources] != labels[targets]) & ~keep
+        for c in closed:
+            options = np.flatnonzero(way_out & (labels[sources] == c))
+            if options.size == 0:  # cannot happen on a strongly connected acceptable graph
+                raise AssertionError(f"closed part {c} has no acceptable way out")
+            best = options[np.argmin(f[options])]
+            keep[best] = True
+            added[best] = True
+    raise AssertionError("trap repair did not converge")
+
+
+def select_links(offsets: np.ndarray, targets: np.ndarray, visual: np.ndarray, value: np.ndarray,
+                 natural_steps: np.ndarray, *, config, sigma: float, median_step: float,
+                 fps: float) -> tuple[dict, np.ndarray, dict]:
+    """Candidates -> the saved chain (module docstring).
+
+    offsets (N+1,) int64, targets (nnz,) int, visual (nnz,) float32 C (inf: forbidden), sorted by
+    target within each row, with the natural step i -> i+1 among them; value (N,) V;
+    natural_steps (N-1,); config an AnalysisConfig; sigma (cost^p units) from sigma_scale;
+    median_step (cost units); fps of the clip.
+    Returns (link arrays as saved, (N,) bool playable, stats).
+    """
+    offsets = np.asarray(offsets, np.int64)
+    targets = np.asarray(targets, np.int64)
+    visual = np.asarray(visual, np.float32)
+    value = np.asarray(value, np.float64)
+    n = offsets.shape[0] - 1
+    sources = _rows(offsets)
+    alpha, power = float(config.alpha), float(config.power)
+    finite = np.isfinite(visual)
+    c64 = np.where(finite, visual.astype(np.float64), np.inf)
+    f = np.where(finite, (c64 if power == 1.0 else c64 ** power) + alpha * value[targets], np.inf)
+    is_natural = targets == sources + 1
+    is_jump = ~is_natural
+
+    # 1. acceptable jumps
+    steps = np.asarray(natural_steps, np.float64)
+    limit_cost = config.max_jump_cost * median_step
+    p95_ratio = float(np.percentile(steps, 95) / median_step) if steps.size else 1.0
+    fade_limit = (config.max_fade_step if config.max_fade_step > 0 else min(1.5, p95_ratio)) * median_step
+    predicted = fade_steps(steps, sources, targets, visual, fade_frames=config.fade_frames)
+    window = min(n, max(2, round(WINDOW_S * fps)))
+    min_cycle = max(1, math.ceil(config.min_cycle_share * window))
+    short_cycle = (targets <= sources) & (sources - targets + 1 < min_cycle)
+    # a short skip ahead shows nothing new and, where the motion is periodic, lands on the other
+    # half of the swing (its filtered cost can be as low as a natural step's): skips ahead must
+    # skip at least half the shortest cycle
+    short_cycle |= (targets > sources + 1) & (targets - sources - 1 < (min_cycle + 1) // 2)
+    calm_rule = np.ones(f.shape[0], np.bool_)
+    if config.calm_jump_motion > 0:  # the optional hard rule of earlier versions, on both ends
+        from precompute.dynamics import restless_frames
+
+        restless = restless_frames(steps.astype(np.float32), config.calm_jump_motion * median_step)
+        calm_rule = ~(restless[sources] | restless[targets])
+    # 4a. the playable class: the largest strongly connected set of natural steps and acceptable
+    # jumps. Where it would hold less than min_playable_share of the clip (footage whose every
+    # jump shows a little), the visibility limits are relaxed step by step, and the factor said
+    for relax in RELAX_STEPS:
+        reachable_cost = finite & (visual <= relax * limit_cost) & ~short_cycle
+        acceptable = is_natural | (is_jump & reachable_cost & calm_rule
+                                   & (predicted <= relax * fade_limit))
+        # two-jump cycles: a skip ahead whose way back returns next to where it left
+        acceptable &= ~_two_jump_cycles(sources, targets, acceptable, is_jump, (2 * min_cycle + 2) // 3)
+        members = playable_class(n, sources[acceptable], targets[acceptable])
+        if members.sum() >= config.min_playable_share * n:
+            break
+    if members.sum() < 2:
+        from precompute.errors import AnalysisError
+
+        raise AnalysisError(f"no frame of the clip's {n} can be returned to by any jump that does not "
+                            "show; the clip is too short or changes too fast for a video texture")
+    inside = members[sources] & members[targets]
+
+    # 2. the jump bias for the wanted jump rate, 3. pruning, 4b. trap repair, 5. probabilities
+    # (links leaving the class are never kept)
+    allowed = acceptable & inside
+    wanted = config.jumps_per_second / fps
+    bias, landing = 0.0, np.zeros(n)
+    if wanted > 0:
+        bias, landing = _bias_for_rate(offsets, sources, targets, f, allowed, is_jump, members,
+                                       float(sigma), config.min_probability,
+                                       config.max_links_per_frame, min(wanted, 0.5),
+                                       span=max(1, round(fps)))
+    quality = f + np.clip(landing[targets], -QUALITY_SWAY * sigma, QUALITY_SWAY * sigma) * is_jump
+    f = f + (bias + landing[targets]) * is_jump
+    keep, added, f, probabilities = _class_chain(offsets, sources, targets, f, allowed, members,
+                                                 float(sigma), config.min_probability,
+                                                 config.max_links_per_frame,
+                                                 config.min_probability * min(wanted, 0.5),
+                                                 quality=quality)
+    # frames outside the class keep a way on (the lead-in is played once at the start)
+    out_allowed = ~members[sources] & finite & (is_natural | reachable_cost)
+    out_keep = np.zeros(f.shape[0], np.bool_)
+    _prune_rows(offsets, f, out_allowed, is_natural, float(sigma), float(config.min_probability),
+                int(config.max_links_per_frame), out_keep)
+    stranded = np.flatnonzero(~members & (np.bincount(sources[out_keep], minlength=n) == 0))
+    for i in stranded:  # an excluded frame with no acceptable link keeps its cheapest one
+        lo, hi = offsets[i], offsets[i + 1]
+        if hi > lo and np.isfinite(f[lo:hi]).any():
+            out_keep[lo + int(np.argmin(f[lo:hi]))] = True
+    keep |= out_keep
+    probabilities = np.where(members[sources], probabilities,
+                             _softmax(offsets, f, out_keep, float(sigma)))
+
+    link_counts = np.bincount(sources[keep], minlength=n)
+    if np.any(link_counts == 0):
+        stuck = np.flatnonzero(link_counts == 0)
+        from precompute.errors import AnalysisError
+
+        raise AnalysisError(f"frames {stuck[:10].tolist()} have no way on at all; the clip is too "
+                            "short or too uniform for a video texture")
+    link_offsets = np.zeros(n + 1, np.int64)
+    np.cumsum(link_counts, out=link_offsets[1:])
+    link_targets = targets[keep].astype(np.int32)
+    link_visual = visual[keep].astype(np.float32)
+    link_future = f[keep].astype(np.float32)
+    link_probabilities = probabilities[keep].astype(np.float32)
+    links = {
+        "link_offsets": link_offsets,
+        "link_targets": link_targets,
+        "link_visual_costs": link_visual,
+        "link_future_costs": link_future,
+        "link_probabilities": link_probabilities,
+    }
+    check_link_graph(link_offsets, link_targets, link_probabilities, members)
+    stats = {
+        "playable_frames": int(members.sum()),
+        "excluded_frames": _ranges(np.flatnonzero(~members)),
+        "jump_bias": float(bias),
+        "jump_rate_per_s": float(np.dot(
+            _stationary(link_offsets, link_targets, link_probabilities, members.astype(np.float64)),
+            _jump_probability(link_offsets, _rows(link_offsets),
+                              link_targets != _rows(link_offsets) + 1, link_probabilities))) * float(fps),
+        "acceptable_jump_candidates": int((acceptable & is_jump).sum()),
+        "repaired_links": int(added.sum()),
+        "min_cycle_frames": int(min_cycle),
+        "fade_step_limit": float(fade_limit * relax),
+        "visibility_relaxed_by": float(relax),
+        "max_second_mass_over_uniform": stationary_mass(link_offsets, link_targets,
+                                                        link_probabilities, members,
+                                                        max(1, round(fps))),
+    }
+    return links, members, stats
+
+
+def _ranges(frames: np.ndarray) -> list[list[int]]:
+    """Sorted frame numbers -> [[first, last], ...] runs, for people to read."""
+    if frames.size == 0:
+        return []
+    breaks = np.flatnonzero(np.diff(frames) != 1)
+    starts = np.concatenate([[frames[0]], frames[breaks + 1]])
+    ends = np.concatenate([frames[breaks], [frames[-1]]])
+    return [[int(a), int(b)] for a, b in zip(starts, ends)]
+
+
+def stationary_mass(offsets: np.ndarray, targets: np.ndarray, probabilities: np.ndarray,
+                    members: np.ndarray, span: int) -> float:
+    """The largest share of long-run play that any `span` consecutive frames hold, over the share
+    they would hold if play visited every playable frame equally (1: even; a trap: large)."""
+    mass = _stationary(offsets, targets, probabilities, members.astype(np.float64))
+    span = max(1, min(span, int(members.sum())))
+    sums = np.convolve(mass, np.ones(span), mode="valid")
+    return float(sums.max() / (span / max(1, members.sum())))
+
+
+def check_link_graph(offsets: np.ndarray, targets: np.ndarray, probabilities: np.ndarray,
+                     playable: np.ndarray) -> None:
+    """Raises AnalysisError unless the saved chain is sound: every row's probabilities sum to 1,
+    no link leaves the playable frames, and those frames form one strongly connected set (play
+    can reach every playable frame from every other: no trap)."""
+    from precompute.errors import AnalysisError
+
+    offsets = np.asarray(offsets, np.int64)
+    targets = np.asarray(targets, np.int64)
+    playable = np.asarray(playable, np.bool_)
+    n = offsets.shape[0] - 1
+    if playable.shape != (n,) or not playable.any():
+        raise AnalysisError(f"playable must be ({n},) bool with at least one frame; re-analyse")
+    sources = _rows(offsets)
+    total = np.zeros(n)
+    np.add.at(total, sources, np.asarray(probabilities, np.float64))
+    if np.any(np.abs(total - 1.0) > 1e-4):
+        bad = np.flatnonzero(np.abs(total - 1.0) > 1e-4)
+        raise AnalysisError(f"link probabilities of frames {bad[:10].tolist()} do not sum to 1; re-analyse")
+    leaving = playable[sources] & ~playable[targets]
+    if leaving.any():
+        raise AnalysisError(f"links {sources[leaving][:5].tolist()} -> {targets[leaving][:5].tolist()} "
+                            "leave the playable frames: play could be trapped; re-analyse")
+    inside = playable[sources] & playable[targets]
+    count, labels = _components(n, sources[inside], targets[inside])
+    if np.unique(labels[playable]).size != 1:
+        raise AnalysisError("the playable frames do not form one strongly connected set: play "
+                            "could be trapped; re-analyse")
