@@ -54,8 +54,9 @@ class AnalysisConfig:
     fade_frames: int = 4  # crossfade length the fade rule assumes (the player's default --fade)
     jumps_per_second: float = 0.8  # jump rate of long-run play: sigma is set so that the chain
     #   jumps this often (among its acceptable jumps). 0: sigma from sigma_scale alone.
-    min_playable_share: float = 0.8  # where the frames that good jumps join hold less than this
+    min_playable_share: float = 0.7  # where the frames that good jumps join hold less than this
     #   share of the clip, the jump limits above are relaxed step by step (up to 3x) until they do.
+    min_skip_share: float = 0.0  # a forward jump must skip at least this share of that span (0: off)
     min_cycle_share: float = 0.5  # a backward jump must go back at least this share of what 10 s
     #   of play (or the whole clip, if shorter) shows: shorter cycles trap play in a few frames.
     min_probability: float = 0.05  # drop links below this probability (before renormalising);

@@ -40,12 +40,27 @@ import math
 import numba
 import numpy as np
 
-__all__ = ["select_links", "fade_steps", "check_link_graph", "playable_class", "stationary_mass"]
+__all__ = ["select_links", "fade_steps", "check_link_graph", "playable_class", "stationary_mass",
+           "short_cycle_frames"]
 
 WINDOW_S = 10.0  # the span over which play should not repeat itself (quality.py's trap window)
-LANDING_LIMIT = 10.0
-QUALITY_SWAY = 0.0  # sigmas: how far landing costs may reorder a frame's jumps (which it keeps)  # sigmas: the largest change of a frame's landing cost that evens out play
-RELAX_STEPS = (1.0, 1.15, 1.3, 1.5, 1.75, 2.0, 2.5, 3.0)  # factors on the visibility limits
+PROTECTED_SIGMAS = 3.0  # a jump this many sigmas cheaper (by future cost) than its frame's natural
+#   step is a way around a dead end: the rate and spreading adjustments leave it alone
+LANDING_LIMIT = 10.0  # sigmas: the largest change of a frame's landing cost that evens out play
+RELAXED_PENALTY = 20.0  # extra cost of a relaxed jump, in cost limits per unit of excess over the
+#   limits: such jumps are taken only where no jump within the limits is at hand
+JUMPING_SHARE = 0.25  # the cost limit is the tightest at which this share of the class' frames can
+#   still jump (and the class holds min_playable_share of the clip)
+RELAX_STEPS = (0.25, 0.5, 0.75, 1.0, 1.15, 1.3, 1.5, 1.75, 2.0, 2.5, 3.0)  # factors on the cost
+#   limit, tightest first; the crossfade's step limit is never relaxed (a jump that shows in the
+#   motion shows whatever it costs)
+
+
+def short_cycle_frames(n_frames: int, fps: float, min_cycle_share: float) -> int:
+    """The shortest cycle play may take, in frames: `min_cycle_share` of what WINDOW_S of play
+    (or the whole clip, if shorter) shows."""
+    window = min(n_frames, max(2, round(WINDOW_S * fps)))
+    return max(1, math.ceil(min_cycle_share * window))
 
 
 def _rows(offsets: np.ndarray) -> np.ndarray:
@@ -60,9 +75,10 @@ def fade_steps(natural_steps: np.ndarray, sources: np.ndarray, targets: np.ndarr
     weight w rising by 1/K a frame) shows `(1 - w) a_s + w b_s`, with a the old stream (frame
     i at the jump's left) and b the new (j at its right). Each output step is the two streams'
     own motion, weighted, plus `dw` times the difference between the streams (about the jump's
-    visual cost C, the filtered distance of exactly these frame pairs). The parts are unrelated,
-    so they add in quadrature: step^2 = ((1-w) nat_a)^2 + (w nat_b)^2 + (dw C)^2, with nat the
-    clip's own natural steps at those frames. A cut (K <= 1) shows C itself.
+    visual cost C, the filtered distance of exactly these frame pairs). A good jump joins streams
+    that move alike, so their motions add up (the triangle bound (1-w) nat_a + w nat_b, with nat
+    the clip's own natural steps there), while the difference between the streams is unrelated to
+    the motion and adds in quadrature: step^2 = motion^2 + (dw C)^2. A cut (K <= 1) shows C.
     """
     steps = np.asarray(natural_steps, np.float64)
     n = steps.shape[0] + 1
@@ -84,8 +100,8 @@ def fade_steps(natural_steps: np.ndarray, sources: np.ndarray, targets: np.ndarr
         w_next = min(1.0, max(0.0, (k + 0.5) / fade_frames + 0.5))
         if w_now == w_next and w_now in (0.0, 1.0):
             continue  # outside the fade: a natural step of one stream
-        step = np.sqrt(((1 - w_next) * natural(src + k)) ** 2 + (w_next * natural(dst + k - 1)) ** 2
-                       + ((w_next - w_now) * c) ** 2)
+        motion = (1 - w_next) * natural(src + k) + w_next * natural(dst + k - 1)
+        step = np.sqrt(motion ** 2 + ((w_next - w_now) * c) ** 2)
         worst = np.maximum(worst, step)
     return worst
 
@@ -185,20 +201,16 @@ def _softmax(offsets: np.ndarray, f: np.ndarray, keep: np.ndarray, sigma: float)
 
 
 def _class_chain(offsets, sources, targets, f, allowed, members, sigma, min_probability, max_links,
-                 floor=0.0, quality=None):
+                 quality=None):
     """Pruning, trap repair and probabilities on the class: (keep, added, f, probabilities), with
     f the future costs as stored (a way out added by the repair lowered to its row's minimum).
-    Links whose probability is below `floor` are dropped before the repair (a jump so unlikely
-    that it is never taken only clutters the table, and may be a poor one kept as its row's
-    best)."""
+    A jump made unlikely by the jump bias stays a link: the variety control can bring it back."""
     keep = np.zeros(f.shape[0], np.bool_)
     is_natural = targets == sources + 1
-    # which jumps a frame keeps is decided on `quality`: their future costs, with the landing
-    # costs that spread play clipped to QUALITY_SWAY sigmas (a poor jump must not beat a good one)
+    # which jumps a frame keeps is decided on `quality`: the future costs and landing costs,
+    # without the jump bias (which is the same for all of a frame's jumps)
     _prune_rows(offsets, f if quality is None else quality, allowed, is_natural, float(sigma),
                 float(min_probability), int(max_links), keep)
-    if floor > 0:
-        keep &= is_natural | (_softmax(offsets, f, keep, sigma) >= floor)
     added = _repair(len(offsets) - 1, sources, targets, f, allowed, keep, members)
     if added.any():
         row_min = np.full(len(offsets) - 1, np.inf)
@@ -215,7 +227,7 @@ def _jump_probability(offsets, sources, is_jump, probabilities):
 
 
 def _bias_for_rate(offsets, sources, targets, f, allowed, is_jump, members, sigma,
-                   min_probability, max_links, wanted, *, span, rounds=6, steps=20):
+                   min_probability, max_links, wanted, *, span, adjustable, rounds=6, steps=20):
     """The jump bias b (cost units, added to every jump's F) at which long-run play jumps
     `wanted` times per frame, and the landing costs u (N,) (added to the F of the jumps that land
     on each frame) that even out where long-run play spends its time.
@@ -235,13 +247,11 @@ def _bias_for_rate(offsets, sources, targets, f, allowed, is_jump, members, sigm
     span = max(1, min(span, n))
     kernel = np.ones(span) / span
 
-    floor = min_probability * wanted  # see _class_chain
 
     def chain(b):
-        return _class_chain(offsets, sources, targets, f + (b + landing[targets]) * is_jump, allowed,
-                            members, sigma, min_probability, max_links, floor,
-                            quality=f + np.clip(landing[targets], -QUALITY_SWAY * sigma,
-                                                QUALITY_SWAY * sigma) * is_jump)
+        return _class_chain(offsets, sources, targets, f + (b + landing[targets]) * adjustable, allowed,
+                            members, sigma, min_probability, max_links,
+                            quality=f + landing[targets] * adjustable)
 
     def mean_rate(b):
         return float(_jump_probability(offsets, sources, is_jump, chain(b)[3])[members].mean())
@@ -398,12 +408,13 @@ def select_links(offsets: np.ndarray, targets: np.ndarray, visual: np.ndarray, v
     fade_limit = (config.max_fade_step if config.max_fade_step > 0 else min(1.5, p95_ratio)) * median_step
     predicted = fade_steps(steps, sources, targets, visual, fade_frames=config.fade_frames)
     window = min(n, max(2, round(WINDOW_S * fps)))
-    min_cycle = max(1, math.ceil(config.min_cycle_share * window))
+    min_cycle = short_cycle_frames(n, fps, config.min_cycle_share)
     short_cycle = (targets <= sources) & (sources - targets + 1 < min_cycle)
     # a short skip ahead shows nothing new and, where the motion is periodic, lands on the other
     # half of the swing (its filtered cost can be as low as a natural step's): skips ahead must
     # skip at least half the shortest cycle
-    short_cycle |= (targets > sources + 1) & (targets - sources - 1 < (min_cycle + 1) // 2)
+    min_skip = math.ceil(config.min_skip_share * window)
+    short_cycle |= (targets > sources + 1) & (targets - sources - 1 < min_skip)
     calm_rule = np.ones(f.shape[0], np.bool_)
     if config.calm_jump_motion > 0:  # the optional hard rule of earlier versions, on both ends
         from precompute.dynamics import restless_frames
@@ -413,14 +424,20 @@ def select_links(offsets: np.ndarray, targets: np.ndarray, visual: np.ndarray, v
     # 4a. the playable class: the largest strongly connected set of natural steps and acceptable
     # jumps. Where it would hold less than min_playable_share of the clip (footage whose every
     # jump shows a little), the visibility limits are relaxed step by step, and the factor said
+    # how far each jump exceeds the limits (1: within them); a relaxed jump costs the excess
+    excess = np.maximum(visual / max(limit_cost, 1e-12), predicted / max(fade_limit, 1e-12))
     for relax in RELAX_STEPS:
         reachable_cost = finite & (visual <= relax * limit_cost) & ~short_cycle
         acceptable = is_natural | (is_jump & reachable_cost & calm_rule
-                                   & (predicted <= relax * fade_limit))
+                                   & (predicted <= fade_limit))
         # two-jump cycles: a skip ahead whose way back returns next to where it left
         acceptable &= ~_two_jump_cycles(sources, targets, acceptable, is_jump, (2 * min_cycle + 2) // 3)
         members = playable_class(n, sources[acceptable], targets[acceptable])
-        if members.sum() >= config.min_playable_share * n:
+        jumping = np.zeros(n, np.bool_)  # class frames with an acceptable jump inside the class
+        inner_jumps = acceptable & is_jump & members[sources] & members[targets]
+        jumping[sources[inner_jumps]] = True
+        if (members.sum() >= config.min_playable_share * n
+                and jumping.sum() >= JUMPING_SHARE * members.sum()):
             break
     if members.sum() < 2:
         from precompute.errors import AnalysisError
@@ -428,6 +445,15 @@ def select_links(offsets: np.ndarray, targets: np.ndarray, visual: np.ndarray, v
         raise AnalysisError(f"no frame of the clip's {n} can be returned to by any jump that does not "
                             "show; the clip is too short or changes too fast for a video texture")
     inside = members[sources] & members[targets]
+    if relax > 1.0:  # the relaxed jumps pay for it, so that they are taken only where needed
+        penalty = RELAXED_PENALTY * limit_cost * np.maximum(0.0, excess - 1.0)
+        f = np.where(is_jump & finite, f + penalty, f)
+
+    # jumps that the future cost prefers by far to the natural step (the way around a dead end)
+    # keep their advantage: neither the jump bias nor the landing costs apply to them
+    natural_f = np.full(n, np.inf)
+    natural_f[sources[is_natural]] = f[is_natural]
+    adjustable = is_jump & ~(f < natural_f[sources] - PROTECTED_SIGMAS * float(sigma))
 
     # 2. the jump bias for the wanted jump rate, 3. pruning, 4b. trap repair, 5. probabilities
     # (links leaving the class are never kept)
@@ -438,14 +464,12 @@ def select_links(offsets: np.ndarray, targets: np.ndarray, visual: np.ndarray, v
         bias, landing = _bias_for_rate(offsets, sources, targets, f, allowed, is_jump, members,
                                        float(sigma), config.min_probability,
                                        config.max_links_per_frame, min(wanted, 0.5),
-                                       span=max(1, round(fps)))
-    quality = f + np.clip(landing[targets], -QUALITY_SWAY * sigma, QUALITY_SWAY * sigma) * is_jump
-    f = f + (bias + landing[targets]) * is_jump
+                                       span=max(1, round(fps)), adjustable=adjustable)
+    quality = f + landing[targets] * adjustable
+    f = f + (bias + landing[targets]) * adjustable
     keep, added, f, probabilities = _class_chain(offsets, sources, targets, f, allowed, members,
                                                  float(sigma), config.min_probability,
-                                                 config.max_links_per_frame,
-                                                 config.min_probability * min(wanted, 0.5),
-                                                 quality=quality)
+                                                 config.max_links_per_frame, quality=quality)
     # frames outside the class keep a way on (the lead-in is played once at the start)
     out_allowed = ~members[sources] & finite & (is_natural | reachable_cost)
     out_keep = np.zeros(f.shape[0], np.bool_)
@@ -492,7 +516,7 @@ def select_links(offsets: np.ndarray, targets: np.ndarray, visual: np.ndarray, v
         "acceptable_jump_candidates": int((acceptable & is_jump).sum()),
         "repaired_links": int(added.sum()),
         "min_cycle_frames": int(min_cycle),
-        "fade_step_limit": float(fade_limit * relax),
+        "fade_step_limit": float(fade_limit),
         "visibility_relaxed_by": float(relax),
         "max_second_mass_over_uniform": stationary_mass(link_offsets, link_targets,
                                                         link_probabilities, members,

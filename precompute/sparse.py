@@ -46,6 +46,7 @@ import numpy as np
 from precompute.config import AnalysisConfig
 from precompute.dynamics import binomial_weights
 from precompute.errors import ConfigError
+from precompute.graph import short_cycle_frames
 from precompute.links import analysis_arrays, probabilities_from_costs
 
 __all__ = ["SparseConfig", "sparse_links", "nearest_neighbours", "pair_costs", "pair_distances",
@@ -56,9 +57,10 @@ __all__ = ["SparseConfig", "sparse_links", "nearest_neighbours", "pair_costs", "
 class SparseConfig:
     """How the sparse path finds and costs its candidates (AnalysisConfig holds the maths)."""
 
-    neighbours: int = 12  # k: nearest frames retrieved per frame; keep it above
-    #   max_links_per_frame (a clip of 27 laps kept 93% of the dense links with 8, over 95% with
-    #   12). More: higher recall of the dense links, slower (cost grows linearly).
+    neighbours: int = 16  # k: nearest frames retrieved per frame; keep it above
+    #   max_links_per_frame (a clip of 27 laps keeps 91% of the dense links with 12, 97% with 14,
+    #   99.5% with 16, since a frame keeps up to 7 jumps weighed among themselves). More: higher
+    #   recall of the dense links, slower (cost grows linearly).
     oversample: int = 4  # neighbours x this are retrieved, and the nearest `neighbours` local
     #   minima among them kept (one per run of consecutive frames): covers more distinct jumps.
     #   1 keeps the nearest `neighbours` frames as they are.
@@ -422,17 +424,25 @@ def nearest_neighbours(points: np.ndarray, k: int, *, exclude_within: int = 0,
 
 
 @numba.njit(parallel=True, cache=True)
-def _valleys(found, keep, out):
-    """Per row: the nearest `keep` neighbours that are local minima of the distance along the
-    clip (no frame b +- 1 nearer). A recurring motion puts whole runs of consecutive frames
-    among a frame's neighbours; one per run (per valley of the cost row) covers more of the
-    jumps the dense pruning keeps. Frames not found are farther than all found ones."""
+def _valleys(found, keep, keep_short, min_cycle, out):
+    """Per row: the nearest neighbours that are local minima of the distance along the clip (no
+    frame b +- 1 nearer). A recurring motion puts whole runs of consecutive frames among a
+    frame's neighbours; one per run (per valley of the cost row) covers more of the jumps the
+    dense pruning keeps. Frames not found are farther than all found ones.
+    Up to `keep` of them, plus up to `keep_short` of those b with a - min_cycle < b < a: as jumps
+    of row a - 1 these close cycles shorter than `precompute.graph` lets play take, but they are
+    the short loops an exported loop is made of; counted apart, they never take the slot of a
+    jump that play may use. out: (N, keep + keep_short), -1 padded."""
     n, width = found.shape
     for a in numba.prange(n):
         kept = 0
+        kept_short = 0
         for r in range(width):
             b = found[a, r]
-            if b < 0 or kept >= keep:
+            if b < 0:
+                continue
+            short = a - min_cycle < b < a
+            if (short and kept_short >= keep_short) or (not short and kept >= keep):
                 continue
             valley = True
             for q in range(r):  # nearer ones
@@ -440,9 +450,12 @@ def _valleys(found, keep, out):
                     valley = False
                     break
             if valley:
-                out[a, kept] = b
-                kept += 1
-        for r in range(kept, keep):
+                out[a, kept + kept_short] = b
+                if short:
+                    kept_short += 1
+                else:
+                    kept += 1
+        for r in range(kept + kept_short, out.shape[1]):
             out[a, r] = -1
 
 
@@ -877,8 +890,10 @@ def sparse_links(features: np.ndarray, *, config: AnalysisConfig = AnalysisConfi
     found = nearest_neighbours(points, sparse.neighbours * sparse.oversample,
                                exclude_within=exclude, method=method, config=sparse)  # (N, k o)
     if sparse.oversample > 1:
-        neighbours = np.empty((n, sparse.neighbours), np.int64)  # (N, k)
-        _valleys(found, sparse.neighbours, neighbours)
+        short = max(1, sparse.neighbours // 2)  # short loops, for export (see _valleys)
+        neighbours = np.empty((n, sparse.neighbours + short), np.int64)  # (N, k + k/2)
+        _valleys(found, sparse.neighbours, short, short_cycle_frames(n, fps, config.min_cycle_share),
+                 neighbours)
     else:
         neighbours = found  # the nearest k as they are
     del found
