@@ -484,19 +484,31 @@ def select_links(offsets: np.ndarray, targets: np.ndarray, visual: np.ndarray, v
     probabilities = np.where(members[sources], probabilities,
                              _softmax(offsets, f, out_keep, float(sigma)))
 
-    link_counts = np.bincount(sources[keep], minlength=n)
-    if np.any(link_counts == 0):
-        stuck = np.flatnonzero(link_counts == 0)
-        from precompute.errors import AnalysisError
-
-        raise AnalysisError(f"frames {stuck[:10].tolist()} have no way on at all; the clip is too "
-                            "short or too uniform for a video texture")
+    link_sources = sources[keep]
+    link_targets = targets[keep]
+    link_visual = visual[keep].astype(np.float64)
+    link_future = f[keep]
+    link_probabilities = probabilities[keep]
+    stranded = np.flatnonzero(np.bincount(link_sources, minlength=n) == 0)
+    if stranded.size:  # excluded frames with no finite way on at all (never entered): a way to
+        # the first playable frame, so that the table stays a chain from every frame
+        first = int(np.argmax(members))
+        worst = float(np.max(link_visual[np.isfinite(link_visual)], initial=0.0))
+        link_sources = np.concatenate([link_sources, stranded])
+        link_targets = np.concatenate([link_targets, np.full(stranded.size, first)])
+        link_visual = np.concatenate([link_visual, np.full(stranded.size, worst)])
+        link_future = np.concatenate([link_future, np.full(stranded.size, worst)])
+        link_probabilities = np.concatenate([link_probabilities, np.ones(stranded.size)])
+        order = np.lexsort((link_targets, link_sources))
+        link_sources, link_targets = link_sources[order], link_targets[order]
+        link_visual, link_future = link_visual[order], link_future[order]
+        link_probabilities = link_probabilities[order]
     link_offsets = np.zeros(n + 1, np.int64)
-    np.cumsum(link_counts, out=link_offsets[1:])
-    link_targets = targets[keep].astype(np.int32)
-    link_visual = visual[keep].astype(np.float32)
-    link_future = f[keep].astype(np.float32)
-    link_probabilities = probabilities[keep].astype(np.float32)
+    np.cumsum(np.bincount(link_sources, minlength=n), out=link_offsets[1:])
+    link_targets = link_targets.astype(np.int32)
+    link_visual = link_visual.astype(np.float32)
+    link_future = link_future.astype(np.float32)
+    link_probabilities = link_probabilities.astype(np.float32)
     links = {
         "link_offsets": link_offsets,
         "link_targets": link_targets,
@@ -505,14 +517,22 @@ def select_links(offsets: np.ndarray, targets: np.ndarray, visual: np.ndarray, v
         "link_probabilities": link_probabilities,
     }
     check_link_graph(link_offsets, link_targets, link_probabilities, members)
+    mass = _stationary(link_offsets, link_targets, link_probabilities, members.astype(np.float64))
+    link_rows = _rows(link_offsets)
+    link_jumps = link_targets != link_rows + 1
+    flow = mass[link_rows] * link_probabilities * link_jumps  # (nnz,) jumps taken per frame of play
+    # a crossfade's blended frames lie about a quarter of the jump's cost from the nearest real
+    # frame (weights 1/8, 3/8, 5/8, 7/8): the median over the jumps play takes, in natural steps
+    ghost = 0.25 * _weighted_median(link_visual[link_jumps], flow[link_jumps]) / max(median_step, 1e-12)
     stats = {
         "playable_frames": int(members.sum()),
+        "crossfade_ghost_estimate": float(ghost),
+        # the transition the measurement suggests: a crossfade where its double images stay
+        # under half a natural step (../shared/tools/quality.py's ghost goal), else the flow morph
+        "suggested_transition": "crossfade" if ghost <= 0.5 else "morph",
         "excluded_frames": _ranges(np.flatnonzero(~members)),
         "jump_bias": float(bias),
-        "jump_rate_per_s": float(np.dot(
-            _stationary(link_offsets, link_targets, link_probabilities, members.astype(np.float64)),
-            _jump_probability(link_offsets, _rows(link_offsets),
-                              link_targets != _rows(link_offsets) + 1, link_probabilities))) * float(fps),
+        "jump_rate_per_s": float(flow.sum()) * float(fps),
         "acceptable_jump_candidates": int((acceptable & is_jump).sum()),
         "repaired_links": int(added.sum()),
         "min_cycle_frames": int(min_cycle),
@@ -523,6 +543,14 @@ def select_links(offsets: np.ndarray, targets: np.ndarray, visual: np.ndarray, v
                                                         max(1, round(fps))),
     }
     return links, members, stats
+
+
+def _weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
+    if values.size == 0 or not np.any(weights > 0):
+        return 0.0
+    order = np.argsort(values)
+    cumulative = np.cumsum(weights[order])
+    return float(values[order][np.searchsorted(cumulative, 0.5 * cumulative[-1])])
 
 
 def _ranges(frames: np.ndarray) -> list[list[int]]:

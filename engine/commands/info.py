@@ -36,6 +36,10 @@ def describe(analysis, best: int = 10) -> dict:
         "links": analysis.n_links,
         "jump_links": int(jumps.sum()),
         "links_per_frame": round(analysis.n_links / analysis.n_frames, 2),
+        "playable_frames": stats.get("playable_frames"),
+        "excluded_frames": stats.get("excluded_frames", []),
+        "jump_rate_per_s": stats.get("jump_rate_per_s"),
+        "suggested_transition": stats.get("suggested_transition"),
         "best_jumps": [
             {"from": int(sources[jumps][k]), "to": int(targets[jumps][k]),
              "cost": round(float(analysis.link_visual_costs[jumps][k]), 4),
@@ -61,6 +65,15 @@ def run(args) -> int:
     print(f"costs     median natural step {s.get('median_natural_step', 0):.3f}, mean cost "
           f"{s.get('mean_cost', 0):.3f}, sigma {s.get('sigma', 0):.3f} (RMS units, 0..255)")
     print(f"future    {s.get('future_cost_passes')} passes, converged {s.get('future_cost_converged')}")
+    if info["playable_frames"] is not None:
+        excluded = ", ".join(f"{a}-{b}" if a != b else f"{a}" for a, b in info["excluded_frames"])
+        print(f"play      {info['playable_frames']} playable frames, one closed class (no traps); "
+              f"excluded: {excluded or 'none'} (never entered; the first frames no jump lands on "
+              "are a lead-in)")
+        print(f"jumps     {info['jump_rate_per_s']:.2f} per second of play; limits relaxed by "
+              f"{s.get('visibility_relaxed_by', 1):g}x; suggested transition "
+              f"{info['suggested_transition']} (crossfade ghost estimate "
+              f"{s.get('crossfade_ghost_estimate', 0):.2f} natural steps)")
     print("best jumps (from -> to: cost in natural steps, probability)")
     for j in info["best_jumps"]:
         print(f"  {j['from']:6d} -> {j['to']:6d}: {j['cost_in_natural_steps']:.2f}, p={j['probability']:.3f}")
