@@ -261,10 +261,11 @@ def is_sprite(path: str | os.PathLike) -> bool:
 def save_sprite(out: str | os.PathLike, sprite: SpriteClip, control: SpriteControl | None = None, *,
                 source: dict | None = None, extraction: ExtractionConfig | None = None) -> Path:
     """Write the sprite (and its control analysis) to the folder `out`, atomically (temp + rename)."""
+    from precompute.files import replace_folder, temp_folder
+
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    temp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    os.chmod(temp, 0o755)  # mkdtemp makes it private; a sprite folder is ordinary output
+    temp = temp_folder(out)  # 0755: a sprite folder is ordinary output
     try:
         np.savez(temp / "sprite.npz", **{k: np.asarray(getattr(sprite, k)) for k in _SPRITE_KEYS})
         files = {"sprite.npz": _sha256(temp / "sprite.npz")}
@@ -282,9 +283,7 @@ def save_sprite(out: str | os.PathLike, sprite: SpriteClip, control: SpriteContr
             "files": files,
         }
         (temp / "manifest.json").write_text(json.dumps(manifest, indent=1, default=float))
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(temp, out)
+        replace_folder(temp, out)  # an old sprite of ours, never a folder of the user's
     except BaseException:
         shutil.rmtree(temp, ignore_errors=True)
         raise
