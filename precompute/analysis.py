@@ -335,7 +335,8 @@ def analysis_for(path: str | os.PathLike, config: AnalysisConfig | None = None, 
     cached = cached_path(source, config, fps)
     if is_analysis(cached):
         try:
-            return load_analysis(cached, clip=path)
+            # a link to an `analyze -o` folder (remember_analysis) loads as that folder
+            return load_analysis(cached.resolve() if cached.is_symlink() else cached, clip=path)
         except AnalysisError:
             pass  # a stale or damaged cache entry is simply made again
     if cached.is_symlink():  # a link to an `analyze -o` folder since moved, changed or deleted
