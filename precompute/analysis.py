@@ -13,7 +13,8 @@ from pathlib import Path
 import numba
 import numpy as np
 
-from precompute.bundle import Analysis, is_analysis, load_analysis, save_analysis, source_identity
+from precompute.bundle import (Analysis, is_analysis, load_analysis, save_analysis, source_identity,
+                               store_hasher)
 from precompute.config import AnalysisConfig
 from precompute.distances import frame_distances, rms_scale
 from precompute.dynamics import dynamics_filter, restless_frames, transition_costs
@@ -105,26 +106,30 @@ class _FrameWorker:
             raise self._error
 
 
+# The frame store's hash (precompute.bundle.store_hasher), fed every byte as the worker thread
+# writes it (issue 16: a frame changed inside frames.u8 is found on load). A module name so that
+# benchmarks/bench_safety.py can swap in a no-op and measure what hashing costs.
+_store_hasher = store_hasher
+
+
 def decode_features(path: str | os.PathLike, config: AnalysisConfig, *, store_file: str | os.PathLike,
                     fps: float | None = None, progress: bool = True,
                     feature_file: str | os.PathLike | None = None, allow_truncated: bool = False):
     """Stream the clip once: features (N, d), frames appended to `store_file`.
 
-    Returns (features, store_shape (N, H, W, 3), ClipInfo, store_sha256). The store's sha256
-    covers every byte and is taken as the frames are written (no second read). Full-resolution frames are never
+    Returns (features, store_shape (N, H, W, 3), ClipInfo, store_digest). The store's hash
+    (xxh3-128) covers every byte and is taken as the frames are written (no second read). Full-resolution frames are never
     held beyond the few queued for the worker thread. Features are float32 in memory; with
     `feature_file` they are appended to that file as they come and returned as a read-only
     np.memmap, so that an hour of footage never holds them all in memory: uint8 (exact:
     area-downscaled uint8 frames are whole numbers, and a quarter of the size) unless
     equalize_brightness makes them fractional (float32 then).
     """
-    import hashlib
-
     import cv2
 
     whole = not config.equalize_brightness  # features are whole numbers 0..255
     state = {"count": 0, "length": 0, "store_size": None, "chunk": None, "filled": 0, "features": []}
-    store_hash = hashlib.sha256()  # hashlib drops the GIL on large buffers: overlaps decoding
+    store_hash = _store_hasher()  # hashlib drops the GIL on large buffers: overlaps decoding
 
     with open(store_file, "wb") as store, \
             open(feature_file if feature_file is not None else os.devnull, "wb") as feature_out:
@@ -300,7 +305,7 @@ def analyze_clip(path: str | os.PathLike, config: AnalysisConfig = AnalysisConfi
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(dir=target.parent, prefix=".decode-") as tmp:
         store_file = Path(tmp) / "frames.u8"
-        features, store_shape, info, store_sha256 = decode_features(
+        features, store_shape, info, store_digest = decode_features(
             path, config, store_file=store_file, fps=fps, progress=progress,
             feature_file=Path(tmp) / "features.bin", allow_truncated=allow_truncated)
         decode_s = time.perf_counter() - started
@@ -317,8 +322,10 @@ def analyze_clip(path: str | os.PathLike, config: AnalysisConfig = AnalysisConfi
                       height=info.height or store_shape[1], kind=info.kind)
         save_analysis(target, config=config, source=source, fps=info.fps, arrays=arrays,
                       store_file=store_file, store_shape=store_shape, stats=stats,
-                      store_sha256=store_sha256)
-    return load_analysis(target, check_source=False)
+                      store_digest=store_digest)
+    # the store was hashed as it was written a moment ago: reading it all again would double
+    # the hashing cost (the other files and the manifest are still checked)
+    return load_analysis(target, check_source=False, check_store=False)
 
 
 def analysis_for(path: str | os.PathLike, config: AnalysisConfig | None = None, *,
