@@ -83,7 +83,14 @@ def main(argv: list[str] | None = None) -> int:
         command.error(f"unrecognized arguments: {' '.join(unknown)}")
     try:
         check_numbers(command, args, args.command)
-        return int(args._run(args) or 0)
+        code = int(args._run(args) or 0)
+        if argv is None:  # run as the program: the work is done and its files are in place,
+            # so a Ctrl-C while the interpreter joins idle worker threads at exit is ignored
+            # rather than printed as a traceback (in-process callers keep their handler)
+            import signal
+
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+        return code
     except FramechainError as error:
         print(f"framechain: error: {error}", file=sys.stderr)
         return 2

@@ -20,6 +20,10 @@ def _size(text: str | None):
         from precompute.errors import ConfigError
 
         raise ConfigError(f"--size must be WIDTHxHEIGHT, e.g. 1280x720, got {text!r}") from None
+    if not (16 <= width <= 8192 and 16 <= height <= 8192):
+        from precompute.errors import ConfigError
+
+        raise ConfigError(f"--size sides must be 16..8192 px, got {text!r}")
     return width, height
 
 
@@ -105,6 +109,9 @@ def run(args) -> int:
     plan.check()  # every output before the analysis and the play
     render_device = args.device or "cpu"
     analysis = open_analysis(args.clip, args, progress=not args.headless)
+    if args.range and not 0 <= args.range[0] < args.range[1] <= analysis.n_frames:
+        raise ConfigError(f"--range must be START STOP with 0 <= START < STOP <= "
+                          f"{analysis.n_frames} (the clip's frames), got {args.range[0]} {args.range[1]}")
     texture = VideoTexture.from_analysis(analysis)
     bridges = None
     if args.transitions == "generated":
