@@ -34,8 +34,8 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from engine.commands._common import (check_output_size, open_analysis, output_plan,
-                                         require_output)
+    from engine.commands._common import (check_loop_length, check_output_size, open_analysis,
+                                         output_plan, require_output)
     from engine.export import ExportConfig, export_loop, export_random, parse_size
     from precompute.video_io import WRITER_SUFFIXES, writer_kind
 
@@ -52,6 +52,8 @@ def run(args) -> int:
     width, height = config.size or analysis.frame_size
     check_output_size(args.seconds * fps, width, height, force=args.force,
                       what=f"-o {args.output} --seconds {args.seconds:g}")
+    if args.mode == "loop":
+        check_loop_length(round(args.seconds * fps), force=args.force, what=f"--seconds {args.seconds:g}")
     export = export_loop if args.mode == "loop" else export_random
     try:
         result = export(analysis, args.output, seconds=args.seconds, config=config, log=args.log,

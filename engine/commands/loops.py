@@ -14,8 +14,9 @@ def add_arguments(parser) -> None:
                         help="lengths listed, evenly spaced up to the longest (default 20)")
     parser.add_argument("--primitives", type=int, default=20, metavar="K",
                         help="primitive loops kept, best by average cost (default 20)")
-    from engine.commands._common import add_analysis_arguments
+    from engine.commands._common import add_analysis_arguments, add_force_argument
 
+    add_force_argument(parser)  # for loops longer than MAX_LOOP_FRAMES
     add_analysis_arguments(parser)
 
 
@@ -33,6 +34,9 @@ def run(args) -> int:
     max_length = int(round(args.max_seconds * fps)) if args.max_seconds else min(600, int(20 * fps))
     if max_length < 1:
         raise ConfigError(f"--max-seconds must be at least one frame, got {args.max_seconds}")
+    from engine.commands._common import check_loop_length
+
+    check_loop_length(max_length, force=args.force, what=f"--max-seconds {args.max_seconds:g}")
     n_candidates = len(analysis.loop_sources)
     print(f"loop candidates: {n_candidates}; for each length range the best {config.max_primitives} "
           f"primitive loops that fit are kept; costs in RMS units (median natural step "

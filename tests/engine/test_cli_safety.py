@@ -175,6 +175,8 @@ BAD = {
                                 ("--seconds",)),
     "export of 48 gigapixels": (EXPORT[:2] + ["-o", "{ws}/x.mp4", "--seconds", "100", "--size",
                                               "4000x4000"], ("--force",)),
+    "a loop search of hours": (["loops", "{ws}/ana", "--max-seconds", "1000"], ("--max-seconds", "--force")),
+    "export loop of 10 minutes": (EXPORT[:2] + ["-o", "{ws}/x.mp4", "--seconds", "1000"], ("--force",)),
     "random export of 4 hours": (["export", "{ws}/ana", "-o", "{ws}/x.mp4", "--mode", "random",
                                   "--seconds", "14400", "--size", "1280x720"], ("--force",)),
     "analyze --store-max-height 0": (["analyze", "{ws}/clip", "--store-max-height", "0", "--quiet"],
@@ -329,7 +331,8 @@ def test_ctrl_c_during_an_export_leaves_nothing(ws):
 def test_ctrl_c_during_the_loop_search(ws):
     before = snapshot(ws)
     # 30,000-frame loops from 20 primitives: an O(L^2 K^2) search of hours, unless interrupted
-    command, options = _cli("loops", ws / "ana", "--max-seconds", "1000", "--rows", "1", "--quiet")
+    command, options = _cli("loops", ws / "ana", "--max-seconds", "1000", "--rows", "1", "--quiet",
+                            "--force")
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                **options)
     first_line = []
