@@ -301,6 +301,31 @@ def _load_npz(path: Path, keys) -> dict:
     return arrays
 
 
+def _check_sprite_manifest(path: Path, manifest: dict) -> None:
+    """Field by field, what loading relies on (issue 16): a positive finite fps, a frame count,
+    file names inside the folder, and a control section that is a dict."""
+    import math
+
+    def need(ok: bool, field: str) -> None:
+        if not ok:
+            raise AnalysisError(f"{path}: manifest.json field {field} is {manifest.get(field)!r}, "
+                                "which is not valid; re-run `framechain sprite`")
+
+    fps = manifest.get("fps")
+    need(isinstance(fps, (int, float)) and not isinstance(fps, bool) and math.isfinite(fps)
+         and 0 < fps <= 10000, "fps")
+    frames = manifest.get("frames")
+    need(isinstance(frames, int) and not isinstance(frames, bool) and frames >= 1, "frames")
+    files = manifest.get("files")
+    need(isinstance(files, dict) and "sprite.npz" in files and all(
+        isinstance(n, str) and "/" not in n and n not in ("", ".", "..") and isinstance(d, str)
+        for n, d in files.items()), "files")
+    control = manifest.get("control")
+    need(control is None or isinstance(control, dict) and all(
+        isinstance(control.get(k), (int, float)) and math.isfinite(control[k])
+        for k in ("unit", "median_speed")), "control")
+
+
 def load_sprite(path: str | os.PathLike) -> tuple[SpriteClip, SpriteControl | None, dict]:
     """Read a sprite folder: (SpriteClip, SpriteControl or None, manifest). Refuses another format,
     an unknown version, or a file whose hash does not match the manifest."""
@@ -318,6 +343,7 @@ def load_sprite(path: str | os.PathLike) -> tuple[SpriteClip, SpriteControl | No
     if manifest.get("format_version") != FORMAT_VERSION:
         raise AnalysisError(f"{path}: sprite format version {manifest.get('format_version')} is not "
                             f"{FORMAT_VERSION}; re-run `framechain sprite` with this version")
+    _check_sprite_manifest(path, manifest)
     for name, digest in manifest.get("files", {}).items():
         file = path / name
         if not file.is_file() or _sha256(file) != digest:
