@@ -18,7 +18,7 @@ from precompute.bundle import (Analysis, is_analysis, load_analysis, save_analys
 from precompute.config import AnalysisConfig
 from precompute.distances import frame_distances, rms_scale
 from precompute.dynamics import dynamics_filter, restless_frames, transition_costs
-from precompute.errors import AnalysisError, ClipError
+from precompute.errors import AnalysisError, ClipError, ExportError, FramechainError
 from precompute.features import frame_feature, frame_feature_u8
 from precompute.future_cost import future_cost
 from precompute.links import analysis_arrays, loop_candidates, prune_links
@@ -301,28 +301,36 @@ def analyze_clip(path: str | os.PathLike, config: AnalysisConfig = AnalysisConfi
     path = check_input(path)  # a FIFO or a device would block or never end
     source = dict(source or source_identity(path))
     target = Path(out) if out is not None else cached_path(source, config, fps)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    started = time.perf_counter()
-    with tempfile.TemporaryDirectory(dir=target.parent, prefix=".decode-") as tmp:
-        store_file = Path(tmp) / "frames.u8"
-        features, store_shape, info, store_digest = decode_features(
-            path, config, store_file=store_file, fps=fps, progress=progress,
-            feature_file=Path(tmp) / "features.bin", allow_truncated=allow_truncated)
-        decode_s = time.perf_counter() - started
-        n = features.shape[0]
-        if _use_sparse(n, config):
-            from precompute.sparse import sparse_links  # issue 7: k-NN candidates, sparse graph
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        started = time.perf_counter()
+        with tempfile.TemporaryDirectory(dir=target.parent, prefix=".decode-") as tmp:
+            store_file = Path(tmp) / "frames.u8"
+            features, store_shape, info, store_digest = decode_features(
+                path, config, store_file=store_file, fps=fps, progress=progress,
+                feature_file=Path(tmp) / "features.bin", allow_truncated=allow_truncated)
+            decode_s = time.perf_counter() - started
+            n = features.shape[0]
+            if _use_sparse(n, config):
+                from precompute.sparse import sparse_links  # issue 7: k-NN candidates, sparse graph
 
-            arrays, stats = sparse_links(features, config=config)
-        else:
-            arrays, stats = analyze_features(np.asarray(features, dtype=np.float32), config)
-        stats["timings"]["decode_s"] = decode_s
-        stats["timings"]["total_s"] = time.perf_counter() - started
-        source.update(frames=n, fps=info.fps, width=info.width or store_shape[2],
-                      height=info.height or store_shape[1], kind=info.kind)
-        save_analysis(target, config=config, source=source, fps=info.fps, arrays=arrays,
-                      store_file=store_file, store_shape=store_shape, stats=stats,
-                      store_digest=store_digest)
+                arrays, stats = sparse_links(features, config=config)
+            else:
+                arrays, stats = analyze_features(np.asarray(features, dtype=np.float32), config)
+            stats["timings"]["decode_s"] = decode_s
+            stats["timings"]["total_s"] = time.perf_counter() - started
+            source.update(frames=n, fps=info.fps, width=info.width or store_shape[2],
+                          height=info.height or store_shape[1], kind=info.kind)
+            save_analysis(target, config=config, source=source, fps=info.fps, arrays=arrays,
+                          store_file=store_file, store_shape=store_shape, stats=stats,
+                          store_digest=store_digest)
+    except OSError as error:  # a full disk, a read-only folder: one line naming where
+        if isinstance(error, FramechainError):
+            raise
+        from precompute.files import os_error_message
+
+        raise ExportError(f"{target}: cannot write the analysis there ({os_error_message(error)}); "
+                          "nothing was left behind") from None
     # the store was hashed as it was written a moment ago: reading it all again would double
     # the hashing cost (the other files and the manifest are still checked)
     return load_analysis(target, check_source=False, check_store=False)

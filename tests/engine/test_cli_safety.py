@@ -405,7 +405,7 @@ def test_a_full_disk_is_one_line_and_leaves_nothing(argv, ws, mounts, capsys, mo
     monkeypatch.setenv("FRAMECHAIN_CACHE", str(full / "cache"))
     before = snapshot(ws)
     code, _, err = run_cli([a.format(ws=ws, full=full) for a in argv], capsys)
-    assert_one_line_error(code, err, 2, ("no space left",))
+    assert_one_line_error(code, err, 2, ("no space left", str(full)))
     after = snapshot(ws)
     assert {k: v for k, v in after.items() if k != "full/cache"} == before
 
