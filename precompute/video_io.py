@@ -151,6 +151,9 @@ class ClipReader:
         if problem is None and listed and packets < listed and \
                 self._container.format.name.startswith("mov"):  # the mp4/mov index is exact
             problem = f"cut short: {packets} of the {listed} frames its index lists are there"
+        if problem is None and times and len(self._container.streams) == 1 and \
+                "matroska" in self._container.format.name:  # a GIF's last delay may be long
+            problem = self._cut_short(times)
         if problem is not None:
             if not self.allow_truncated:
                 raise ClipError(f"{self.path}: {problem}; re-encode or trim the file, or pass "
@@ -158,6 +161,18 @@ class ClipReader:
             self.notes.append(f"{self.path}: {problem}; kept the {decoded} frames that decoded "
                               "(--allow-truncated)")
         self._note_variable_rate(times)
+
+    def _cut_short(self, times: list) -> str | None:
+        """A container without an index of frames (webm, mkv) still states its duration: video
+        that ends well before it was cut short. Only for a file of one stream: a longer audio
+        track makes a container longer than its video without any damage."""
+        duration_s = (self._container.duration or 0) / 1e6  # AV_TIME_BASE: microseconds
+        step_s = 1.0 / self.info.fps
+        shown_s = times[-1] - times[0] + step_s
+        if duration_s and shown_s < duration_s - max(2 * step_s, 0.1):
+            return (f"cut short: its frames cover {shown_s:.2f} s of the {duration_s:.2f} s its "
+                    "header states")
+        return None
 
     def _note_variable_rate(self, times: list) -> None:
         """Say plainly when frame durations vary (by more than a quarter of the median): the

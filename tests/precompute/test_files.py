@@ -162,6 +162,19 @@ def test_a_cut_short_mp4_is_an_error_or_a_warning(tmp_path):
     assert any(f"kept the {kept} frames" in note for note in notes)
 
 
+def test_a_cut_short_webm_is_an_error(tmp_path):
+    """webm has no frame index; its header's duration shows the cut."""
+    from precompute.video_io import decode_clip
+
+    frames = np.random.default_rng(0).integers(0, 255, (90, 48, 64, 3), dtype=np.uint8)
+    clip = _mp4(tmp_path, frames, name="clip.webm")
+    assert decode_clip(clip)[0].shape[0] == 90
+    data = clip.read_bytes()
+    clip.write_bytes(data[: len(data) // 2])
+    with pytest.raises(ClipError, match="cut short"):
+        decode_clip(clip)
+
+
 def test_a_whole_mp4_decodes_without_notes(tmp_path):
     from precompute.video_io import open_clip
 
