@@ -48,7 +48,7 @@ def run(args) -> int:
     plan.check()  # a file of the user's with one of these names is not replaced without --force
     clip = ensure_candle_clip()
     print(f"candle clip: {clip}")
-    analysis = analysis_for(clip)
+    analysis = analysis_for(clip, progress=not args.quiet)
     info = describe(analysis, best=3)
     print(f"analysis: {info['analysis']} ({info['frames']} frames, {info['links']} links, "
           f"{info['jump_links']} jumps)")
@@ -68,6 +68,7 @@ def run(args) -> int:
 
     print("no display: exporting seamless loops instead")
     for suffix in (".mp4", ".gif"):
-        result = export_loop(analysis, out / f"candle_loop{suffix}", seconds=args.seconds)
+        result = export_loop(analysis, out / f"candle_loop{suffix}", seconds=args.seconds,
+                             progress=not args.quiet)
         print(f"seamless loop: {result}")
     return 0
