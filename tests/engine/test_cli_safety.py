@@ -513,3 +513,12 @@ def test_every_numeric_option_refuses_nonsense_by_its_flag(bad, capsys):
             argv = [name, *POSITIONALS[name], f"{flag}={value}"]
         code, _, err = run_cli(argv, capsys)
         assert_one_line_error(code, err, 2, (flag,))
+
+
+def test_every_default_is_within_its_own_range():
+    """A default outside LIMITS would make a command refuse to run when the flag is not given."""
+    from engine.commands._common import check_numbers
+
+    _, commands = _commands()
+    for name, parser in sorted(commands.items()):
+        check_numbers(parser, parser.parse_args(POSITIONALS[name]), name)
