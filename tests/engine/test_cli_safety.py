@@ -439,7 +439,7 @@ def test_every_command_is_classified():
 def test_every_writing_command_takes_o_output(spelling):
     _, commands = _commands()
     for name in sorted(WRITES & set(commands)):
-        args, unknown = commands[name].parse_known_args([*POSITIONALS[name], spelling, "somewhere.mp4"])
+        args, unknown = commands[name].parse_known_args([*POSITIONALS.get(name, ["c"]), spelling, "somewhere.mp4"])
         assert not unknown and args.output == "somewhere.mp4", name
         assert hasattr(args, "force") and hasattr(args, "quiet"), name
 
@@ -453,7 +453,7 @@ def test_every_analysing_command_takes_the_same_analysis_flags():
         given += [flag, "min" if kind is str else "1"]
     given += ["--equalize", "--input-fps", "24", "--allow-truncated", "--device", "cpu", "--quiet"]
     for name in sorted(ANALYSES & set(commands)):
-        args, unknown = commands[name].parse_known_args([*POSITIONALS[name], *given])
+        args, unknown = commands[name].parse_known_args([*POSITIONALS.get(name, ["c"]), *given])
         assert not unknown, (name, unknown)
         assert args.input_fps == 24 and args.device == "cpu" and args.allow_truncated, name
 
@@ -508,9 +508,9 @@ def test_every_numeric_option_refuses_nonsense_by_its_flag(bad, capsys):
             continue  # argparse itself refuses "nan" for an int (with the command's usage)
         value = bad if action.type is float else "-999999999999"
         if isinstance(action.nargs, int):  # --range START STOP
-            argv = [name, *POSITIONALS[name], flag, *["0"] * (action.nargs - 1), value]
+            argv = [name, *POSITIONALS.get(name, ["c"]), flag, *["0"] * (action.nargs - 1), value]
         else:  # "--flag=-1e300": argparse takes a bare "-1e300" for an option
-            argv = [name, *POSITIONALS[name], f"{flag}={value}"]
+            argv = [name, *POSITIONALS.get(name, ["c"]), f"{flag}={value}"]
         code, _, err = run_cli(argv, capsys)
         assert_one_line_error(code, err, 2, (flag,))
 
@@ -521,4 +521,4 @@ def test_every_default_is_within_its_own_range():
 
     _, commands = _commands()
     for name, parser in sorted(commands.items()):
-        check_numbers(parser, parser.parse_args(POSITIONALS[name]), name)
+        check_numbers(parser, parser.parse_args(POSITIONALS.get(name, ["c"])), name)
