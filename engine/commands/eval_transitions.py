@@ -11,14 +11,12 @@
    width, the measure of ../shared/tools/quality.py). Real frames are at distance 0; a ghost or a
    tear is far from every real frame.
 
-Prints a table and writes `{"psnr": {...}, "jumps": {...}, ...}` with --json.
+Prints a table and writes `{"psnr": {...}, "jumps": {...}, ...}` with -o OUT.json (or --json).
 """
 from __future__ import annotations
 
 import dataclasses
-import json
 import time
-from pathlib import Path
 
 import numpy as np
 
