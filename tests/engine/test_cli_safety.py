@@ -143,6 +143,7 @@ BAD = {
                                           ("-o", "user")),
     "analyze -o a file of the user's": (["analyze", "{ws}/clip", "-o", "{ws}/user/notes.txt",
                                          "--quiet"], ("-o", "notes.txt")),
+    "export -o FILE/x.mp4": (EXPORT + ["-o", "{ws}/user.json/x.mp4"], ("-o", "is a file")),
     "analyze -o FILE/sub": (["analyze", "{ws}/clip", "-o", "{ws}/user/notes.txt/sub", "--quiet"],
                             ("-o", "is a file")),
     "plot over a PNG of the user's": (["plot", "{ws}/ana", "-o", "{ws}/user.png"], ("-o", "--force")),
