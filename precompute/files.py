@@ -134,9 +134,16 @@ def _folder_is_ours(path: Path) -> bool:
     if not _json_is_ours(manifest):
         return False
     listed = set(json.loads(manifest.read_text()).get("files", {}))
-    # our temporary files (".flows.*.npz" while a sidecar is written) are ours too
-    return all(n in _OWN_FOLDER_NAMES or n in listed or n.startswith(".") and ".tmp" in n
-               for n in names)
+    for name in names:
+        child = path / name
+        if child.is_dir() and not child.is_symlink():
+            if name != "bridges" or not _folder_is_ours(child):  # what we write has one sub-folder
+                return False
+        # our temporary files (".flows.*.tmp.npz" while a sidecar is written) are ours too
+        elif not (name in _OWN_FOLDER_NAMES or name in listed
+                  or name.startswith(".") and ".tmp" in name):
+            return False
+    return True
 
 
 def made_by_framechain(path: str | os.PathLike) -> bool:

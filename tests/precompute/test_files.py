@@ -57,6 +57,11 @@ def test_only_our_own_files_are_ours(tmp_path, analysis):
     assert not made_by_framechain(tmp_path / "theirs.json")
     assert not made_by_framechain(tmp_path / "theirs.mp4")
     assert made_by_framechain(analysis.path)
+    (analysis.path / "bridges").mkdir()
+    (analysis.path / "bridges" / "notes.txt").write_text("mine")  # a user's file, one level down
+    assert not made_by_framechain(analysis.path)
+    (analysis.path / "bridges" / "notes.txt").unlink()
+    assert made_by_framechain(analysis.path)  # an empty bridges/ holds nothing to lose
     (analysis.path / "notes.txt").write_text("mine")  # a user's file inside: no longer all ours
     assert not made_by_framechain(analysis.path)
 
