@@ -522,3 +522,39 @@ def test_every_default_is_within_its_own_range():
     _, commands = _commands()
     for name, parser in sorted(commands.items()):
         check_numbers(parser, parser.parse_args(POSITIONALS.get(name, ["c"])), name)
+
+
+def test_a_chmod_0555_folder_as_an_unprivileged_user(tmp_path):
+    """Permission bits bind only a non-root user: as root, the CLI runs as nobody (65534)."""
+    import tempfile
+
+    as_user = {}
+    if os.geteuid() == 0:
+        try:
+            probe = subprocess.run([sys.executable, "-c", "import engine.cli"], cwd=REPO, user=65534,
+                                   group=65534, capture_output=True, text=True, timeout=60)
+            why = probe.stderr.strip().splitlines()[-1:] if probe.returncode else None
+        except OSError as error:  # the interpreter itself is not reachable (under /root)
+            why = str(error)
+        if why:
+            pytest.skip(f"running as root and user nobody cannot run this interpreter or read the "
+                        f"repository ({why}); the read-only mount cases cover root")
+        as_user = {"user": 65534, "group": 65534}
+    work = Path(tempfile.mkdtemp(prefix="framechain-ro-"))  # tmp_path's parents are root-only
+    try:
+        work.chmod(0o755)
+        clip = write_image_folder(cycle_frames(period=8, repeats=4), work / "clip")
+        for path in [clip, *clip.iterdir()]:
+            path.chmod(0o755 if path.is_dir() else 0o644)
+        read_only = work / "ro"
+        read_only.mkdir(mode=0o555)
+        read_only.chmod(0o555)
+        before = snapshot(work)
+        command, options = _cli("analyze", clip, "-o", read_only / "ana", "--quiet")
+        options["env"]["FRAMECHAIN_CACHE"] = str(read_only / "cache")
+        result = subprocess.run(command, capture_output=True, text=True, timeout=60, **options,
+                                **as_user)
+        assert_one_line_error(result.returncode, result.stderr, 2, (str(read_only),))
+        assert snapshot(work) == before
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
