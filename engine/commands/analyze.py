@@ -72,6 +72,10 @@ def run(args) -> int:
         return 0
     from precompute.batch import analyze_many  # issue 7: a process pool or a Dask cluster
 
+    if args.allow_truncated:  # the batch workers take no such setting: say so, do not ignore it
+        raise ConfigError("--allow-truncated takes one clip at a time (without --jobs or "
+                          "--scheduler); analyse the damaged clip on its own")
+
     results = analyze_many([Path(c) for c in args.clips], config, jobs=args.jobs,
                            scheduler=args.scheduler, out_dir=args.output, fps=args.input_fps,
                            progress=not args.quiet)
