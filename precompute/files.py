@@ -248,6 +248,11 @@ class OutputPlan:
         seen = {}
         inputs = [(p, _identity(p)) for p in self.inputs if p.exists()]
         for out in self.outputs:
+            for other in self.outputs:  # a folder output is replaced whole: nothing else inside
+                if other is not out and other.kind in ("folder", "frames") and \
+                        out.path.resolve() != other.path.resolve() and _within(out.path, other.path):
+                    raise ConfigError(f"{out.flag} {out.path}: inside the output folder of "
+                                      f"{other.flag} {other.path}; give each output its own place")
             self._check_one(out, inputs)
             key = _identity(out.path) if out.path.exists() else str(out.path.resolve())
             if key in seen:

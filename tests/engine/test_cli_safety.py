@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -89,8 +90,11 @@ def assert_one_line_error(code, err, expected_code, names):
     assert code == expected_code, err
     assert "Traceback" not in err
     assert len(lines) == 1, f"expected one line on stderr, got {lines}"
+    assert lines[0].startswith("framechain: "), lines[0]
+    words = re.sub(r"/\S*", "<path>", lines[0])  # a flag must be named, not found inside a path
     for name in names:
-        assert name.lower() in lines[0].lower(), f"{name!r} not named in {lines[0]!r}"
+        where = words if name.startswith("-") else lines[0]
+        assert name.lower() in where.lower(), f"{name!r} not named in {lines[0]!r}"
 
 
 @dataclass(frozen=True)
@@ -137,6 +141,8 @@ BAD = {
     "export log onto the clip": (EXPORT + ["-o", "{ws}/x.mp4", "--log", "{ws}/clip.mp4"], ("--log",)),
     "stats onto the analysis' manifest": (PLAY + ["--stats", "{ws}/ana/manifest.json"],
                                           ("--stats", "manifest.json")),
+    "an output inside another output folder": (["sprite", "{ws}/clip", "-o", "{ws}/sp", "--export",
+                                                 "{ws}/sp/frames.webm"], ("--export", "inside the output folder of -o")),
     "two outputs on one path": (PLAY + ["--stats", "{ws}/a.json", "--log", "{ws}/a.json"],
                                 ("--log", "a.json")),
     "analyze -o a folder of the user's": (["analyze", "{ws}/clip", "-o", "{ws}/user", "--quiet"],
