@@ -1,7 +1,9 @@
 """The `framechain` command line: one sub-command per module in `engine/commands/`.
 
 Each command module defines NAME, HELP, `add_arguments(parser)` and `run(args) -> int`.
-Known errors (FramechainError) print one line and exit 2; Ctrl-C exits 130.
+Every numeric option is checked before the command runs (engine.commands._common.LIMITS).
+Known errors (FramechainError, and OSError such as a full disk or a read-only folder) print one
+line and exit 2; Ctrl-C exits 130. A mistyped option prints the sub-command's usage.
 """
 from __future__ import annotations
 
@@ -26,32 +28,81 @@ def _command_modules():
             yield module
 
 
+class _HelpFormatter(argparse.HelpFormatter):
+    """Shows each option's default in --help, unless it has none (None, False) or its help
+    already says it."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        default = action.default
+        if ("default" in text or default in (None, False, argparse.SUPPRESS)
+                or not action.option_strings or text == argparse.SUPPRESS):
+            return text
+        return f"{text} (default: %(default)s)"
+
+
+def _version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("framechain")
+    except Exception:  # a source tree that is not installed
+        return "dev"
+
+
 def build_parser() -> argparse.ArgumentParser:
+    from engine.commands._common import add_quiet_argument
+
     parser = argparse.ArgumentParser(
         prog="framechain",
         description="Endless, controllable video from a short clip (video textures and sprites).",
     )
+    parser.add_argument("--version", action="version", version=f"framechain {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    parser._commands = {}  # name -> its parser: errors print the sub-command's usage
     for module in _command_modules():
-        p = sub.add_parser(module.NAME, help=module.HELP, description=module.HELP)
+        p = sub.add_parser(module.NAME, help=module.HELP, description=module.HELP,
+                           formatter_class=_HelpFormatter)
         module.add_arguments(p)
+        add_quiet_argument(p)
         p.set_defaults(_run=module.run)
+        parser._commands[module.NAME] = p
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    from engine.commands._common import check_numbers
+
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
     if not getattr(args, "_run", None):
         parser.print_help()
         return 2
+    command = parser._commands[args.command]
+    if unknown:  # argparse would print the top-level usage: this command's is the useful one
+        command.error(f"unrecognized arguments: {' '.join(unknown)}")
     try:
-        return int(args._run(args) or 0)
+        check_numbers(command, args, args.command)
+        code = int(args._run(args) or 0)
+        if argv is None:  # run as the program: the work is done and its files are in place,
+            # so a Ctrl-C while the interpreter joins idle worker threads at exit is ignored
+            # rather than printed as a traceback (in-process callers keep their handler)
+            import signal
+
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+        return code
     except FramechainError as error:
         print(f"framechain: error: {error}", file=sys.stderr)
         return 2
+    except OSError as error:  # a full disk, a read-only folder: one line, not a traceback
+        from precompute.files import os_error_message
+
+        where = f"{error.filename}: " if error.filename else ""
+        print(f"framechain: error: {where}{os_error_message(error)}; nothing was changed there",
+              file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
-        print("framechain: interrupted", file=sys.stderr)
+        print("framechain: interrupted (nothing was left half-written)", file=sys.stderr)
         return 130
 
 

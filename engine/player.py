@@ -213,7 +213,8 @@ def write_play_log(path: str | os.PathLike, result: PlayResult, *, source: str, 
 def write_stats(path: str | os.PathLike, result: PlayResult, **extra) -> Path:
     """Write `{"frame_ms": [...], "size": [w, h], ...}`."""
     frame_ms = np.asarray(result.frame_ms)
-    stats = {"frame_ms": [round(v, 4) for v in result.frame_ms], "size": list(result.size),
+    stats = {"format": "framechain-stats", "frame_ms": [round(v, 4) for v in result.frame_ms],
+             "size": list(result.size),
              "frames": len(result.frame_ms), "jumps": result.jumps,
              "mean_ms": float(frame_ms.mean()) if frame_ms.size else 0.0,
              "p99_ms": float(np.percentile(frame_ms, 99)) if frame_ms.size else 0.0, **extra}
@@ -221,12 +222,6 @@ def write_stats(path: str | os.PathLike, result: PlayResult, **extra) -> Path:
 
 
 def _write_json(path, payload) -> Path:
-    path = Path(path)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(path.name + ".tmp")
-        temporary.write_text(json.dumps(payload))
-        temporary.replace(path)
-    except OSError as error:
-        raise ExportError(f"{path}: cannot write ({error.strerror or error}); check the folder") from None
-    return path
+    from precompute.files import write_json  # temp file + rename, 0644, no NaN (issue 16)
+
+    return write_json(path, payload, what="--stats")

@@ -2,7 +2,6 @@
 quality checks read. One writer for both."""
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
@@ -25,13 +24,7 @@ def write_play_log(path: str | os.PathLike, blends, *, source: str, fps: float,
         log["generated"] = {str(k): v for k, v in generated.items()}
     if not path.parent.is_dir():
         raise ExportError(f"--log {path}: the folder {path.parent} does not exist; create it first")
-    temp = path.parent / f".{path.name}.part-{os.getpid()}"
-    try:
-        with open(temp, "w") as f:
-            json.dump(log, f, separators=(",", ":"))
-        os.replace(temp, path)
-    except OSError as error:
-        temp.unlink(missing_ok=True)
-        raise ExportError(f"--log {path}: cannot write the play log ({error.strerror or error}); "
-                          "no partial file was left") from None
+    from precompute.files import write_json
+
+    write_json(path, log, what="--log", separators=(",", ":"))
     return path

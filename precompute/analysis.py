@@ -13,17 +13,18 @@ from pathlib import Path
 import numba
 import numpy as np
 
-from precompute.bundle import Analysis, is_analysis, load_analysis, save_analysis, source_identity
+from precompute.bundle import (Analysis, is_analysis, load_analysis, save_analysis, source_identity,
+                               store_hasher)
 from precompute.config import AnalysisConfig
 from precompute.distances import frame_distances, rms_scale
 from precompute.dynamics import dynamics_filter, transition_costs
-from precompute.errors import AnalysisError, ClipError
+from precompute.errors import AnalysisError, ClipError, ExportError, FramechainError
 from precompute.features import frame_feature, frame_feature_u8
 from precompute.future_cost import future_cost
 from precompute.links import analysis_arrays, loop_candidates, prune_links
-from precompute.video_io import open_clip
+from precompute.video_io import open_clip, say_notes
 
-__all__ = ["analyze_clip", "analysis_for", "analysis_flows", "analyze_features", "cache_dir", "cached_path",
+__all__ = ["analyze_clip", "analysis_for", "remember_analysis", "analysis_flows", "analyze_features", "cache_dir", "cached_path",
            "MIN_FRAMES", "decode_features"]
 
 MIN_FRAMES = 4  # fewer frames leave nowhere to jump to
@@ -105,12 +106,19 @@ class _FrameWorker:
             raise self._error
 
 
+# The frame store's hash (precompute.bundle.store_hasher), fed every byte as the worker thread
+# writes it (issue 16: a frame changed inside frames.u8 is found on load). A module name so that
+# benchmarks/bench_safety.py can swap in a no-op and measure what hashing costs.
+_store_hasher = store_hasher
+
+
 def decode_features(path: str | os.PathLike, config: AnalysisConfig, *, store_file: str | os.PathLike,
                     fps: float | None = None, progress: bool = True,
-                    feature_file: str | os.PathLike | None = None):
+                    feature_file: str | os.PathLike | None = None, allow_truncated: bool = False):
     """Stream the clip once: features (N, d), frames appended to `store_file`.
 
-    Returns (features, store_shape (N, H, W, 3), ClipInfo). Full-resolution frames are never
+    Returns (features, store_shape (N, H, W, 3), ClipInfo, store_digest). The store's hash
+    (xxh3-128) covers every byte and is taken as the frames are written (no second read). Full-resolution frames are never
     held beyond the few queued for the worker thread. Features are float32 in memory; with
     `feature_file` they are appended to that file as they come and returned as a read-only
     np.memmap, so that an hour of footage never holds them all in memory: uint8 (exact:
@@ -121,6 +129,7 @@ def decode_features(path: str | os.PathLike, config: AnalysisConfig, *, store_fi
 
     whole = not config.equalize_brightness  # features are whole numbers 0..255
     state = {"count": 0, "length": 0, "store_size": None, "chunk": None, "filled": 0, "features": []}
+    store_hash = _store_hasher()  # hashlib drops the GIL on large buffers: overlaps decoding
 
     with open(store_file, "wb") as store, \
             open(feature_file if feature_file is not None else os.devnull, "wb") as feature_out:
@@ -136,7 +145,9 @@ def decode_features(path: str | os.PathLike, config: AnalysisConfig, *, store_fi
             store_size = state["store_size"]
             stored = frame if (frame.shape[1], frame.shape[0]) == store_size else \
                 cv2.resize(frame, store_size, interpolation=cv2.INTER_AREA)
-            store.write(np.ascontiguousarray(stored))
+            stored = np.ascontiguousarray(stored)
+            store.write(stored)
+            store_hash.update(stored)
             if feature_file is not None and whole:
                 feature = frame_feature_u8(frame, feature_width=config.feature_width)  # (d,) uint8
                 if state["chunk"] is None:  # uint8 features go to the file 256 frames at a time
@@ -156,12 +167,14 @@ def decode_features(path: str | os.PathLike, config: AnalysisConfig, *, store_fi
             state["count"] += 1
             state["length"] = feature.shape[0]
 
-        with open_clip(path, fps=fps) as reader, _FrameWorker(work) as worker, \
+        with open_clip(path, fps=fps, allow_truncated=allow_truncated) as reader, \
+                _FrameWorker(work) as worker, \
                 _progress(reader.info.frame_count_hint, "decode", progress) as bar:
             info = reader.info
             for frame in reader:  # (H, W, 3) uint8
                 worker.put(frame)
                 bar.update(1)
+        say_notes(reader.notes)
         if state["filled"]:
             feature_out.write(state["chunk"][:state["filled"]].data)
     n, length, store_size = state["count"], state["length"], state["store_size"]
@@ -173,7 +186,7 @@ def decode_features(path: str | os.PathLike, config: AnalysisConfig, *, store_fi
                              shape=(n, length))  # (N, d) read-only, paged in as read
     else:
         features = np.stack(state["features"])  # (N, d) float32
-    return features, (n, store_size[1], store_size[0], 3), info
+    return features, (n, store_size[1], store_size[0], 3), info, store_hash.hexdigest()
 
 
 @numba.njit(cache=True)
@@ -264,55 +277,87 @@ def _use_sparse(n: int, config: AnalysisConfig) -> bool:
 
 def analyze_clip(path: str | os.PathLike, config: AnalysisConfig = AnalysisConfig(), *,
                  out: str | os.PathLike | None = None, fps: float | None = None,
-                 progress: bool = True, source: dict | None = None) -> Analysis:
+                 progress: bool = True, source: dict | None = None,
+                 allow_truncated: bool = False) -> Analysis:
     """Analyse a clip and save it (to `out`, or the cache); returns the loaded Analysis."""
-    path = Path(path)
-    if not path.exists():
-        raise ClipError(f"{path}: no such file or folder; check the path")
+    from precompute.files import check_input
+
+    path = check_input(path)  # a FIFO or a device would block or never end
     source = dict(source or source_identity(path))
     target = Path(out) if out is not None else cached_path(source, config, fps)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    started = time.perf_counter()
-    with tempfile.TemporaryDirectory(dir=target.parent, prefix=".decode-") as tmp:
-        store_file = Path(tmp) / "frames.u8"
-        features, store_shape, info = decode_features(path, config, store_file=store_file, fps=fps,
-                                                      progress=progress,
-                                                      feature_file=Path(tmp) / "features.bin")
-        decode_s = time.perf_counter() - started
-        n = features.shape[0]
-        if _use_sparse(n, config):
-            from precompute.sparse import sparse_links  # issue 7: k-NN candidates, sparse graph
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        started = time.perf_counter()
+        with tempfile.TemporaryDirectory(dir=target.parent, prefix=".decode-") as tmp:
+            store_file = Path(tmp) / "frames.u8"
+            features, store_shape, info, store_digest = decode_features(
+                path, config, store_file=store_file, fps=fps, progress=progress,
+                feature_file=Path(tmp) / "features.bin", allow_truncated=allow_truncated)
+            decode_s = time.perf_counter() - started
+            n = features.shape[0]
+            if _use_sparse(n, config):
+                from precompute.sparse import sparse_links  # issue 7: k-NN candidates, sparse graph
 
-            arrays, stats = sparse_links(features, config=config, fps=info.fps)
-        else:
-            arrays, stats = analyze_features(np.asarray(features, dtype=np.float32), config,
-                                             fps=info.fps)
-        stats["timings"]["decode_s"] = decode_s
-        stats["timings"]["total_s"] = time.perf_counter() - started
-        source.update(frames=n, fps=info.fps, width=info.width or store_shape[2],
-                      height=info.height or store_shape[1], kind=info.kind)
-        save_analysis(target, config=config, source=source, fps=info.fps, arrays=arrays,
-                      store_file=store_file, store_shape=store_shape, stats=stats)
-    return load_analysis(target, check_source=False)
+                arrays, stats = sparse_links(features, config=config, fps=info.fps)
+            else:
+                arrays, stats = analyze_features(np.asarray(features, dtype=np.float32), config,
+                                                 fps=info.fps)
+            stats["timings"]["decode_s"] = decode_s
+            stats["timings"]["total_s"] = time.perf_counter() - started
+            source.update(frames=n, fps=info.fps, width=info.width or store_shape[2],
+                          height=info.height or store_shape[1], kind=info.kind)
+            save_analysis(target, config=config, source=source, fps=info.fps, arrays=arrays,
+                          store_file=store_file, store_shape=store_shape, stats=stats,
+                          store_digest=store_digest)
+    except OSError as error:  # a full disk, a read-only folder: one line naming where
+        if isinstance(error, FramechainError):
+            raise
+        from precompute.files import os_error_message
+
+        raise ExportError(f"{target}: cannot write the analysis there ({os_error_message(error)}); "
+                          "nothing was left behind") from None
+    # the store was hashed as it was written a moment ago: reading it all again would double
+    # the hashing cost (the other files and the manifest are still checked)
+    return load_analysis(target, check_source=False, check_store=False)
 
 
 def analysis_for(path: str | os.PathLike, config: AnalysisConfig | None = None, *,
-                 fps: float | None = None, progress: bool = True) -> Analysis:
+                 fps: float | None = None, progress: bool = True,
+                 allow_truncated: bool = False) -> Analysis:
     """An analysis folder is loaded; a clip is analysed, or taken from the cache when done before."""
-    path = Path(path)
+    from precompute.files import check_input
+
+    path = check_input(path)  # before any read: a FIFO or a device would block or never end
     if is_analysis(path):
         return load_analysis(path)
-    if not path.exists():
-        raise ClipError(f"{path}: no such file or folder; check the path")
     config = config or AnalysisConfig()
     source = source_identity(path)
     cached = cached_path(source, config, fps)
     if is_analysis(cached):
         try:
-            return load_analysis(cached, clip=path)
+            # a link to an `analyze -o` folder (remember_analysis) loads as that folder
+            return load_analysis(cached.resolve() if cached.is_symlink() else cached, clip=path)
         except AnalysisError:
             pass  # a stale or damaged cache entry is simply made again
-    return analyze_clip(path, config, out=cached, fps=fps, progress=progress, source=source)
+    if cached.is_symlink():  # a link to an `analyze -o` folder since moved, changed or deleted
+        cached.unlink()
+    return analyze_clip(path, config, out=cached, fps=fps, progress=progress, source=source,
+                        allow_truncated=allow_truncated)
+
+
+def remember_analysis(path: str | os.PathLike, analysis: Analysis, *, fps: float | None = None) -> None:
+    """Link the cache entry of `path` (with the analysis' settings) to an analysis saved
+    elsewhere (`analyze CLIP -o DIR`), so that `info CLIP` or `play CLIP` finds it instead of
+    analysing again. The link is checked like any cache entry when used; a cache that cannot be
+    written is skipped: the analysis itself is saved."""
+    cached = cached_path(analysis.source, analysis.config, fps)
+    try:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        if cached.is_symlink() or not cached.exists():
+            cached.unlink(missing_ok=True)
+            cached.symlink_to(Path(analysis.path).resolve(), target_is_directory=True)
+    except OSError:
+        pass
 
 
 def analysis_flows(analysis: Analysis, *, progress: bool = True):

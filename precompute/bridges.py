@@ -29,7 +29,6 @@ import dataclasses
 import json
 import os
 import shutil
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -419,9 +418,11 @@ def build_bridges(analysis, *, config: BridgeConfig = BridgeConfig(),
 def save_bridges(folder, *, analysis, config: BridgeConfig, model: generative.GenerativeModel,
                  frames: np.ndarray, sources, targets, exits, offsets, links: dict, stats: dict) -> Path:
     """Write a bridges folder atomically (a temporary folder beside it, renamed into place)."""
+    from precompute.files import replace_folder, temp_folder
+
     folder = Path(folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
-    temporary = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".tmp", dir=folder.parent))
+    temporary = temp_folder(folder)  # 0755, not mkdtemp's 0700
     try:
         arrays = {"bridge_sources": np.asarray(sources, np.int32), "bridge_targets": np.asarray(targets, np.int32),
                   "bridge_exits": np.asarray(exits, np.int32), "bridge_offsets": np.asarray(offsets, np.int64)}
@@ -443,13 +444,7 @@ def save_bridges(folder, *, analysis, config: BridgeConfig, model: generative.Ge
             "stats": stats,
         }
         (temporary / MANIFEST).write_text(json.dumps(manifest, indent=1))
-        if folder.exists():
-            old = folder.with_name(f".{folder.name}.old-{os.getpid()}")
-            folder.rename(old)
-            temporary.rename(folder)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            temporary.rename(folder)
+        replace_folder(temporary, folder)  # an old bridges/ of ours only, never a user's folder
     except BaseException:
         shutil.rmtree(temporary, ignore_errors=True)
         raise

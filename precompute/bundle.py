@@ -32,7 +32,13 @@ STORE = "frames.u8"
 ARRAY_KEYS = ("link_offsets", "link_targets", "link_visual_costs", "link_future_costs",
               "link_probabilities", "future_value", "natural_steps", "loop_sources",
               "loop_targets", "loop_costs", "preview_distances", "preview_filtered", "playable")
-_SAMPLE_BYTES = 1 << 20  # the frame store is hashed on 8 samples of 1 MiB plus its size
+_SAMPLE_BYTES = 1 << 20  # analyses made before issue 16 hashed the store on 8 samples of 1 MiB
+STORE_HASH = "xxh3_128"  # the manifest's "store_hash": the frame store's hash covers every byte,
+#   taken while the decoder writes it (no extra pass). xxh3 runs at ~16 GB/s where sha256 runs at
+#   1.3, which kept hashing under 5% of the analysis (benchmarks/bench_safety.py); it guards
+#   against damage and edits of the store, as a hash recorded beside it can (sha256 would not
+#   stop anyone who can also rewrite the manifest). Absent: an older analysis, sampled sha256.
+_MAX_FPS = 10000.0  # a manifest's fps above this is damage, not a clip
 
 
 @dataclass(frozen=True, eq=False)
@@ -74,6 +80,22 @@ def sha256_file(path: str | os.PathLike, chunk: int = 1 << 22) -> str:
     return h.hexdigest()
 
 
+def store_hasher():
+    """A new hasher of the frame store: `.update(bytes)`, `.hexdigest()` (32 hex digits)."""
+    import xxhash
+
+    return xxhash.xxh3_128()
+
+
+def hash_store_file(path: str | os.PathLike, chunk: int = 1 << 24) -> str:
+    """The frame store's whole-file hash (STORE_HASH), read in 16 MiB chunks."""
+    h = store_hasher()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
 def _sampled_hash(path: Path) -> str:
     size = path.stat().st_size
     h = hashlib.sha256(str(size).encode())
@@ -86,11 +108,13 @@ def _sampled_hash(path: Path) -> str:
 
 def source_identity(path: str | os.PathLike) -> dict:
     """Size, modification time and sha256 of a clip file, or of an image folder's files."""
-    p = Path(path)
+    from precompute.files import check_input
+
+    p = check_input(path)  # hashing a FIFO or /dev/zero would block or never end
     if p.is_dir():
         h = hashlib.sha256()
         size = 0
-        for child in sorted(c for c in p.iterdir() if c.is_file()):
+        for child in sorted(c for c in p.iterdir() if c.is_file()):  # a FIFO is not is_file
             h.update(child.name.encode())
             h.update(sha256_file(child).encode())
             size += child.stat().st_size
@@ -107,18 +131,26 @@ def is_analysis(path: str | os.PathLike) -> bool:
 
 def save_analysis(out: str | os.PathLike, *, config: AnalysisConfig, source: dict, fps: float,
                   arrays: dict, store_file: str | os.PathLike, store_shape: tuple,
-                  stats: dict, extra_files: dict | None = None) -> Path:
-    """Write an analysis folder atomically. `store_file` (raw uint8 frames) is moved into it."""
+                  stats: dict, extra_files: dict | None = None, store_digest: str | None = None) -> Path:
+    """Write an analysis folder atomically. `store_file` (raw uint8 frames) is moved into it.
+
+    `store_digest`: the store's hash (`store_hasher`), taken while it was written (else it is
+    read once more).
+    An existing `out` is replaced only if it is empty or an analysis framechain wrote
+    (precompute.files.replace_folder): a folder of the user's is never emptied."""
+    from precompute.files import ordinary_mode, replace_folder, temp_folder, write_text
+
     out = Path(out)
     missing = [k for k in ARRAY_KEYS if k not in arrays]
     if missing:
         raise ValueError(f"analysis arrays missing {missing}")
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+    tmp = temp_folder(out)
     try:
         np.savez(tmp / ARRAYS, **{k: np.ascontiguousarray(v) for k, v in arrays.items()})
         shutil.move(str(store_file), tmp / STORE)
-        files = {ARRAYS: sha256_file(tmp / ARRAYS), STORE: _sampled_hash(tmp / STORE)}
+        ordinary_mode(tmp / STORE, folder=False)
+        files = {ARRAYS: sha256_file(tmp / ARRAYS), STORE: store_digest or hash_store_file(tmp / STORE)}
         for name, src in (extra_files or {}).items():
             shutil.copyfile(src, tmp / name)
             files[name] = sha256_file(tmp / name)
@@ -133,16 +165,11 @@ def save_analysis(out: str | os.PathLike, *, config: AnalysisConfig, source: dic
             "store": {"file": STORE, "frames": int(store_shape[0]), "height": int(store_shape[1]),
                       "width": int(store_shape[2])},
             "files": files,
+            "store_hash": STORE_HASH,
             "stats": stats,
         }
-        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1))
-        if out.exists():
-            old = out.with_name(f".{out.name}.old-{os.getpid()}")
-            out.rename(old)
-            tmp.rename(out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            tmp.rename(out)
+        write_text(tmp / MANIFEST, json.dumps(manifest, indent=1))
+        replace_folder(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -154,12 +181,14 @@ def _refuse(path: Path, why: str) -> AnalysisError:
 
 
 def load_analysis(path: str | os.PathLike, *, clip: str | os.PathLike | None = None,
-                  check_source: bool = True) -> Analysis:
+                  check_source: bool = True, check_store: bool = True) -> Analysis:
     """Load and check an analysis folder.
 
     Refuses (AnalysisError): a missing or unreadable manifest, another format or a newer version,
-    a missing, truncated or tampered file, and, with `clip` given (or the recorded clip still in
-    place and `check_source`), a clip that is not the one analysed.
+    a missing, truncated or tampered file (the frame store's hash covers every byte; only the
+    writer, which hashed it as it wrote it, passes `check_store=False`), a manifest field of
+    the wrong type or range, and, with `clip` given (or the recorded clip still in place and
+    `check_source`), a clip that is not the one analysed.
     """
     path = Path(path)
     manifest_path = path / MANIFEST
@@ -175,22 +204,20 @@ def load_analysis(path: str | os.PathLike, *, clip: str | os.PathLike | None = N
     version = manifest.get("format_version")
     if version != FORMAT_VERSION:
         raise _refuse(path, f"format version {version!r}, this framechain reads version {FORMAT_VERSION}")
-    try:
-        config = AnalysisConfig.from_dict(manifest["config"])
-        store = manifest["store"]
-        files = manifest["files"]
-        shape = (int(store["frames"]), int(store["height"]), int(store["width"]), 3)
-    except (KeyError, TypeError, ValueError) as error:
-        raise _refuse(path, f"{MANIFEST} is incomplete ({error})") from None
-    for name, digest in files.items():
-        file = path / name
-        if not file.is_file():
-            raise _refuse(path, f"{name} is missing")
-        actual = _sampled_hash(file) if name == STORE else sha256_file(file)
-        if actual != digest:
-            raise _refuse(path, f"{name} does not match its recorded hash (changed or truncated)")
+    config, shape, files = _check_manifest(path, manifest)
     if (path / STORE).stat().st_size != int(np.prod(shape)):
         raise _refuse(path, f"{STORE} has the wrong size for {shape}")
+    full_store_hash = manifest.get("store_hash") == STORE_HASH
+    for name, digest in files.items():
+        file = path / name
+        if name == STORE and not check_store:  # hashed while it was written, just now
+            continue
+        if name == STORE:
+            actual = hash_store_file(file) if full_store_hash else _sampled_hash(file)
+        else:
+            actual = sha256_file(file)
+        if actual != digest:
+            raise _refuse(path, f"{name} does not match its recorded hash (changed or truncated)")
     source = manifest.get("source", {})
     if clip is not None:
         _check_clip(path, source, Path(clip), strict=True)
@@ -204,6 +231,7 @@ def load_analysis(path: str | os.PathLike, *, clip: str | os.PathLike | None = N
     missing = [k for k in ARRAY_KEYS if k not in arrays]
     if missing:
         raise _refuse(path, f"{ARRAYS} lacks {missing}")
+    _check_links(path, arrays, shape[0])
     from precompute.graph import check_link_graph
 
     try:  # the no-trap invariant holds for every analysis that is played
@@ -217,6 +245,59 @@ def load_analysis(path: str | os.PathLike, *, clip: str | os.PathLike | None = N
     return Analysis(path=path, config=config, source=source, fps=float(manifest["fps"]),
                     n_frames=int(manifest["n_frames"]), frames=frames, arrays=arrays,
                     stats=manifest.get("stats", {}), manifest=manifest)
+
+
+def _is_int(value, low: int = 0) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= low
+
+
+def _check_manifest(path: Path, manifest: dict):
+    """Field by field: types and ranges of what loading relies on. Returns (config, store
+    shape (T, H, W, 3), files {name: sha256})."""
+    import math
+
+    def need(ok: bool, field: str, value) -> None:
+        if not ok:
+            raise _refuse(path, f"{MANIFEST} field {field} is {value!r}, which is not valid")
+
+    fps = manifest.get("fps")
+    need(isinstance(fps, (int, float)) and not isinstance(fps, bool) and math.isfinite(fps)
+         and 0 < fps <= _MAX_FPS, "fps", fps)
+    store = manifest.get("store")
+    need(isinstance(store, dict), "store", store)
+    for key in ("frames", "height", "width"):
+        need(_is_int(store.get(key), 1), f"store.{key}", store.get(key))
+    need(store.get("file", STORE) == STORE, "store.file", store.get("file"))
+    n_frames = manifest.get("n_frames")
+    need(_is_int(n_frames, 2) and n_frames == store["frames"], "n_frames", n_frames)
+    files = manifest.get("files")
+    need(isinstance(files, dict) and ARRAYS in files and STORE in files, "files", files)
+    for name, digest in files.items():
+        need(isinstance(name, str) and "/" not in name and name not in ("", ".", ".."),
+             "files", name)
+        need(isinstance(digest, str) and len(digest) in (32, 64), f"files.{name}", digest)
+        if not (path / name).is_file():
+            raise _refuse(path, f"{name} is missing")
+    for key in ("source", "stats", "config"):
+        need(isinstance(manifest.get(key, {}), dict), key, manifest.get(key))
+    try:
+        config = AnalysisConfig.from_dict(manifest["config"])
+    except (KeyError, TypeError, ValueError) as error:
+        raise _refuse(path, f"{MANIFEST} field config is not valid ({error})") from None
+    return config, (store["frames"], store["height"], store["width"], 3), files
+
+
+def _check_links(path: Path, arrays: dict, n_frames: int) -> None:
+    """The link arrays index the frame store: offsets (N+1,) rising from 0 to nnz, targets in
+    0..N-1. A damaged file would otherwise index out of the store during play."""
+    offsets, targets = arrays["link_offsets"], arrays["link_targets"]
+    ok = (offsets.shape == (n_frames + 1,) and targets.ndim == 1 and offsets[0] == 0
+          and offsets[-1] == targets.shape[0] and bool(np.all(np.diff(offsets) >= 0))
+          and (targets.size == 0 or (int(targets.min()) >= 0 and int(targets.max()) < n_frames)))
+    for key in ("link_visual_costs", "link_future_costs", "link_probabilities"):
+        ok = ok and arrays[key].shape == targets.shape
+    if not ok:
+        raise _refuse(path, f"{ARRAYS}'s links do not fit its {n_frames} frames")
 
 
 def _check_clip(path: Path, source: dict, clip: Path, *, strict: bool) -> None:
@@ -240,11 +321,14 @@ FLOWS_FORMAT_VERSION = 1
 def save_flows(analysis: Analysis, flows, settings: dict) -> Path:
     """Store LinkFlows beside an analysis (atomically), tied to its links by their hash."""
     folder = Path(analysis.path)
-    fd, tmp = tempfile.mkstemp(prefix=".flows.", suffix=".npz", dir=folder)
+    from precompute.files import ordinary_mode, write_text
+
+    fd, tmp = tempfile.mkstemp(prefix=".flows.", suffix=".tmp.npz", dir=folder)
     os.close(fd)
     try:
         np.savez(tmp, sources=flows.sources, targets=flows.targets, flows=flows.flows,
                  scale=np.float64(flows.scale), frame_size=np.asarray(flows.frame_size, np.int64))
+        ordinary_mode(tmp, folder=False)  # mkstemp's 0600 would hide it from other users
         digest = sha256_file(Path(tmp))
         os.replace(tmp, folder / FLOWS_FILE)
     except BaseException:
@@ -253,7 +337,7 @@ def save_flows(analysis: Analysis, flows, settings: dict) -> Path:
     manifest = {"format": "framechain-flows", "format_version": FLOWS_FORMAT_VERSION,
                 "analysis_sha256": analysis.manifest["files"][ARRAYS], "settings": settings,
                 "sha256": digest}
-    (folder / FLOWS_MANIFEST).write_text(json.dumps(manifest, indent=1))
+    write_text(folder / FLOWS_MANIFEST, json.dumps(manifest, indent=1))
     return folder / FLOWS_FILE
 
 

@@ -30,7 +30,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -261,10 +260,11 @@ def is_sprite(path: str | os.PathLike) -> bool:
 def save_sprite(out: str | os.PathLike, sprite: SpriteClip, control: SpriteControl | None = None, *,
                 source: dict | None = None, extraction: ExtractionConfig | None = None) -> Path:
     """Write the sprite (and its control analysis) to the folder `out`, atomically (temp + rename)."""
+    from precompute.files import replace_folder, temp_folder
+
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    temp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    os.chmod(temp, 0o755)  # mkdtemp makes it private; a sprite folder is ordinary output
+    temp = temp_folder(out)  # 0755: a sprite folder is ordinary output
     try:
         np.savez(temp / "sprite.npz", **{k: np.asarray(getattr(sprite, k)) for k in _SPRITE_KEYS})
         files = {"sprite.npz": _sha256(temp / "sprite.npz")}
@@ -282,9 +282,7 @@ def save_sprite(out: str | os.PathLike, sprite: SpriteClip, control: SpriteContr
             "files": files,
         }
         (temp / "manifest.json").write_text(json.dumps(manifest, indent=1, default=float))
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(temp, out)
+        replace_folder(temp, out)  # an old sprite of ours, never a folder of the user's
     except BaseException:
         shutil.rmtree(temp, ignore_errors=True)
         raise
@@ -300,6 +298,31 @@ def _load_npz(path: Path, keys) -> dict:
     for a in arrays.values():
         a.setflags(write=False)
     return arrays
+
+
+def _check_sprite_manifest(path: Path, manifest: dict) -> None:
+    """Field by field, what loading relies on (issue 16): a positive finite fps, a frame count,
+    file names inside the folder, and a control section that is a dict."""
+    import math
+
+    def need(ok: bool, field: str) -> None:
+        if not ok:
+            raise AnalysisError(f"{path}: manifest.json field {field} is {manifest.get(field)!r}, "
+                                "which is not valid; re-run `framechain sprite`")
+
+    fps = manifest.get("fps")
+    need(isinstance(fps, (int, float)) and not isinstance(fps, bool) and math.isfinite(fps)
+         and 0 < fps <= 10000, "fps")
+    frames = manifest.get("frames")
+    need(isinstance(frames, int) and not isinstance(frames, bool) and frames >= 1, "frames")
+    files = manifest.get("files")
+    need(isinstance(files, dict) and "sprite.npz" in files and all(
+        isinstance(n, str) and "/" not in n and n not in ("", ".", "..") and isinstance(d, str)
+        for n, d in files.items()), "files")
+    control = manifest.get("control")
+    need(control is None or isinstance(control, dict) and all(
+        isinstance(control.get(k), (int, float)) and math.isfinite(control[k])
+        for k in ("unit", "median_speed")), "control")
 
 
 def load_sprite(path: str | os.PathLike) -> tuple[SpriteClip, SpriteControl | None, dict]:
@@ -319,6 +342,7 @@ def load_sprite(path: str | os.PathLike) -> tuple[SpriteClip, SpriteControl | No
     if manifest.get("format_version") != FORMAT_VERSION:
         raise AnalysisError(f"{path}: sprite format version {manifest.get('format_version')} is not "
                             f"{FORMAT_VERSION}; re-run `framechain sprite` with this version")
+    _check_sprite_manifest(path, manifest)
     for name, digest in manifest.get("files", {}).items():
         file = path / name
         if not file.is_file() or _sha256(file) != digest:

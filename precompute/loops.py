@@ -147,7 +147,8 @@ def _overlaps(primitives: PrimitiveLoops) -> np.ndarray:
     return lo <= hi
 
 
-def _loop_table_python(lengths, costs, overlap, max_length):
+def _loop_table_python(lengths, costs, overlap, max_length, stop):
+    # stop: (1,) uint8 that another thread sets to end the search early (Ctrl-C)
     k_count = lengths.shape[0]
     table = np.full((max_length + 1, k_count), np.inf)
     split_length = np.zeros((max_length + 1, k_count), np.int32)
@@ -156,6 +157,8 @@ def _loop_table_python(lengths, costs, overlap, max_length):
         if lengths[k] <= max_length:
             table[lengths[k], k] = costs[k]
     for total in range(1, max_length + 1):
+        if stop[0]:
+            break
         for k in range(k_count):
             best = table[total, k]
             best_length, best_column = 0, -1
@@ -193,8 +196,39 @@ def loop_table(primitives: PrimitiveLoops, max_length: int) -> LoopTable:
     lengths = np.ascontiguousarray(primitives.lengths, dtype=np.int64)
     costs = np.ascontiguousarray(primitives.costs, dtype=np.float64)
     overlap = np.ascontiguousarray(_overlaps(primitives))
-    table, split_length, split_column = _loop_table_kernel(lengths, costs, overlap, int(max_length))
+    table, split_length, split_column = _interruptible(_loop_table_kernel, lengths, costs, overlap,
+                                                       int(max_length))
     return LoopTable(primitives, table, split_length, split_column)
+
+
+def _interruptible(kernel, *args):
+    """Run a long numba kernel (compiled nogil, taking a trailing `stop` flag) on a worker thread,
+    so that Ctrl-C in the main thread is seen within 50 ms: it sets the flag, the kernel returns
+    at its next row, and KeyboardInterrupt goes on. A kernel running in the main thread would
+    hold off the signal until it finished (minutes for a long loop)."""
+    import threading
+
+    stop = np.zeros(1, np.uint8)
+    outcome = {}
+
+    def work():
+        try:
+            outcome["value"] = kernel(*args, stop)
+        except BaseException as error:  # raised again in the calling thread
+            outcome["error"] = error
+
+    thread = threading.Thread(target=work, name="framechain-loop-search", daemon=True)
+    thread.start()
+    try:
+        while thread.is_alive():
+            thread.join(0.05)
+    except KeyboardInterrupt:
+        stop[0] = 1
+        thread.join()
+        raise
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
 
 
 def compound_loop(table: LoopTable, length: int, column: int | None = None) -> np.ndarray:

@@ -51,6 +51,10 @@ def _image_files(folder: Path) -> list[Path]:
 def _read_image(path: Path) -> np.ndarray:
     import cv2
 
+    from precompute.files import check_input
+
+    check_input(path, hint="replace or remove it")  # a FIFO named 0001.png would block
+
     image = cv2.imread(str(path), cv2.IMREAD_COLOR)  # (H, W, 3) BGR uint8, or None
     if image is None:
         raise ClipError(f"{path}: not a readable PNG/JPEG image; replace or remove it")
@@ -63,14 +67,18 @@ class ClipReader:
     Use as a context manager, or call `close()`. Counting what it yields is the frame count.
     """
 
-    def __init__(self, path: str | os.PathLike, *, fps: float | None = None):
+    def __init__(self, path: str | os.PathLike, *, fps: float | None = None,
+                 allow_truncated: bool = False):
+        from precompute.files import check_input
+
         self.path = Path(path)
         self._container = None
         self._images: list[Path] | None = None
-        if fps is not None and not (fps > 0):
-            raise ClipError(f"--fps must be positive, got {fps}")
-        if not self.path.exists():
-            raise ClipError(f"{self.path}: no such file or folder; check the path")
+        self.allow_truncated = bool(allow_truncated)
+        self.notes: list[str] = []  # what the user should hear: frames dropped, a variable rate
+        if fps is not None and not (0 < fps < float("inf")):
+            raise ClipError(f"--input-fps must be a positive number, got {fps}")
+        check_input(self.path)  # a FIFO or a device would block or never end
         if self.path.is_dir():
             self._images = _image_files(self.path)
             first = _read_image(self._images[0])
@@ -115,17 +123,72 @@ class ClipReader:
             yield image
 
     def _iter_video(self) -> Iterator[np.ndarray]:
+        """Demux and decode packet by packet. Frame-threaded decoding does not raise on a
+        damaged packet (it drops frames silently), so damage is also read from the demuxer:
+        a packet flagged corrupt, or fewer packets than an mp4/mov index lists (a file cut
+        short). Either is an error, or with allow_truncated a note of the frames kept."""
         import av
 
         stream = self._container.streams.video[0]
-        decoded = 0
+        decoded = packets = corrupt = 0
+        times = []  # presentation times of the frames, seconds: a variable rate shows here
+        problem = None
         try:
-            for frame in self._container.decode(stream):
-                decoded += 1
-                yield frame.to_ndarray(format="rgb24")  # (H, W, 3) uint8
+            for packet in self._container.demux(stream):
+                if packet.size:
+                    packets += 1
+                    corrupt += bool(packet.is_corrupt)
+                for frame in packet.decode():
+                    decoded += 1
+                    if frame.time is not None:
+                        times.append(frame.time)
+                    yield frame.to_ndarray(format="rgb24")  # (H, W, 3) uint8
         except av.FFmpegError as error:
-            raise ClipError(f"{self.path}: damaged or truncated after {decoded} frames "
-                            f"({error.strerror or error}); re-encode or trim the file") from None
+            problem = f"damaged after {decoded} frames ({error.strerror or error})"
+        listed = int(stream.frames or 0)
+        if problem is None and corrupt:
+            problem = f"{corrupt} damaged packet{'s' if corrupt > 1 else ''}"
+        if problem is None and listed and packets < listed and \
+                self._container.format.name.startswith("mov"):  # the mp4/mov index is exact
+            problem = f"cut short: {packets} of the {listed} frames its index lists are there"
+        if problem is None and times and len(self._container.streams) == 1 and \
+                "matroska" in self._container.format.name:  # a GIF's last delay may be long
+            problem = self._cut_short(times)
+        if problem is not None:
+            if not self.allow_truncated:
+                raise ClipError(f"{self.path}: {problem}; re-encode or trim the file, or pass "
+                                "--allow-truncated to use the frames that decode")
+            self.notes.append(f"{self.path}: {problem}; kept the {decoded} frames that decoded "
+                              "(--allow-truncated)")
+        self._note_variable_rate(times)
+
+    def _cut_short(self, times: list) -> str | None:
+        """A container without an index of frames (webm, mkv) still states its duration: video
+        that ends well before it was cut short. Only for a file of one stream: a longer audio
+        track makes a container longer than its video without any damage."""
+        duration_s = (self._container.duration or 0) / 1e6  # AV_TIME_BASE: microseconds
+        step_s = 1.0 / self.info.fps
+        shown_s = times[-1] - times[0] + step_s
+        if duration_s and shown_s < duration_s - max(2 * step_s, 0.1):
+            return (f"cut short: its frames cover {shown_s:.2f} s of the {duration_s:.2f} s its "
+                    "header states")
+        return None
+
+    def _note_variable_rate(self, times: list) -> None:
+        """Say plainly when frame durations vary (by more than a quarter of the median): the
+        clip is played at one constant rate, so its timing changes."""
+        if len(times) < 3:
+            return
+        durations = np.diff(np.asarray(times, np.float64))  # (T-1,) seconds
+        durations = durations[durations > 0]
+        if durations.size < 2:
+            return
+        median = float(np.median(durations))
+        if np.all(np.abs(durations - median) <= 0.25 * median):
+            return
+        self.notes.append(f"{self.path}: variable frame rate (frame durations "
+                          f"{durations.min() * 1000:.0f}-{durations.max() * 1000:.0f} ms); played at "
+                          f"a constant {self.info.fps:g} fps, so its timing changes")
 
     def close(self) -> None:
         if self._container is not None:
@@ -139,27 +202,41 @@ class ClipReader:
         self.close()
 
 
-def open_clip(path: str | os.PathLike, *, fps: float | None = None) -> ClipReader:
-    """Open a clip (video file, animated GIF or image folder) for one streaming pass."""
-    return ClipReader(path, fps=fps)
+def open_clip(path: str | os.PathLike, *, fps: float | None = None,
+              allow_truncated: bool = False) -> ClipReader:
+    """Open a clip (video file, animated GIF or image folder) for one streaming pass.
+
+    A damaged or cut-short video raises ClipError; with `allow_truncated` the frames that decode
+    are kept and `reader.notes` says how many (and a variable frame rate is noted there too)."""
+    return ClipReader(path, fps=fps, allow_truncated=allow_truncated)
 
 
 def decode_clip(path: str | os.PathLike, *, fps: float | None = None,
-                max_frames: int | None = None) -> tuple[np.ndarray, ClipInfo]:
+                max_frames: int | None = None, allow_truncated: bool = False
+                ) -> tuple[np.ndarray, ClipInfo]:
     """Decode a whole (small) clip into memory: `(T, H, W, 3) uint8` and its ClipInfo.
 
     For long clips use `open_clip` and stream; this holds every frame at full size.
     """
     frames = []
-    with open_clip(path, fps=fps) as reader:
+    with open_clip(path, fps=fps, allow_truncated=allow_truncated) as reader:
         for frame in reader:
             frames.append(frame)
             if max_frames is not None and len(frames) >= max_frames:
                 break
         info = reader.info
+        say_notes(reader.notes)
     if not frames:
         raise ClipError(f"{path}: no frame could be decoded; check that the file is a video")
     return np.stack(frames), info
+
+
+def say_notes(notes) -> None:
+    """Print a reader's notes (frames dropped, a variable rate) as warnings on stderr."""
+    import sys
+
+    for note in notes:
+        print(f"framechain: warning: {note}", file=sys.stderr)
 
 
 # --- encoding (written by the export work, issue 4) ---
@@ -326,6 +403,10 @@ class VideoWriter:
                                       options={"plays": "0"})  # 0: loop forever
             self._stream = self._container.add_stream("apng", rate=rate)
             self._stream.pix_fmt = "rgba" if self.alpha else "rgb24"
+        if self.kind in ("mp4", "webm"):  # so that framechain knows it may replace this file
+            from precompute.files import VIDEO_TAG
+
+            self._container.metadata["comment"] = VIDEO_TAG
         pad_w, pad_h = self._encoded_size()
         self._stream.width, self._stream.height = pad_w, pad_h
         self._stream.time_base = fractions.Fraction(1, 1) / rate if self.kind != "gif" else \
@@ -476,6 +557,10 @@ class VideoWriter:
             self._encode(frame)
 
     def _replace_target(self) -> None:
+        if self.kind in ("gif", "apng"):  # so that framechain knows it may replace this file
+            from precompute.files import tag_file
+
+            tag_file(self._temp, self.kind)
         if self.kind == "folder":
             if self.path.is_dir():
                 shutil.rmtree(self.path)  # checked at open: only numbered PNGs of ours

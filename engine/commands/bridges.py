@@ -12,7 +12,7 @@ HELP = "train the in-between model on the clip and store generated bridges for i
 
 
 def add_arguments(parser) -> None:
-    from engine.commands._common import add_analysis_arguments
+    from engine.commands._common import add_analysis_arguments, add_device_argument
 
     parser.add_argument("clip", help="video file, image folder or analysis folder")
     parser.add_argument("--train-minutes", type=float, default=5.0, help="training budget (default 5)")
@@ -20,8 +20,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--links-per-frame", type=int, default=2, help="jumps bridged per frame M (default 2)")
     parser.add_argument("--max-store-mb", type=int, default=1024, help="cap on generated frames in MiB")
     parser.add_argument("--seed", type=int, default=0, help="training seed (default 0)")
-    parser.add_argument("--model-device", default="auto", choices=("auto", "cpu", "cuda"),
-                        help="where the model trains (default auto: CUDA when present)")
+    add_device_argument(parser, "--model-device", default="auto",
+                        text="where torch work runs (the model's training, the distances): auto "
+                             "(CUDA when present), cpu or cuda")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     add_analysis_arguments(parser)
 
@@ -29,14 +30,11 @@ def add_arguments(parser) -> None:
 def run(args) -> int:
     from engine.commands._common import open_analysis
     from precompute import bridges, generative
-    from precompute.errors import ConfigError
 
-    if not (args.train_minutes > 0):
-        raise ConfigError(f"--train-minutes must be positive, got {args.train_minutes}")
     analysis = open_analysis(args.clip, args, progress=not args.quiet)
     config = bridges.BridgeConfig(frames_per_bridge=args.bridge_frames, links_per_frame=args.links_per_frame,
                                   max_store_bytes=args.max_store_mb * 2**20)
-    model_config = dataclasses.replace(generative.default_config(args.model_device), seed=args.seed,
+    model_config = dataclasses.replace(generative.default_config(args.device), seed=args.seed,
                                        time_limit_s=args.train_minutes * 60)
     made = bridges.build_bridges(analysis, config=config, model_config=model_config,
                                  progress=not args.quiet)

@@ -15,7 +15,10 @@ HELP = "analyse the embedded procedural candle and play it (no display: export s
 
 def add_arguments(parser):
     parser.add_argument("--headless", action="store_true", help="export instead of opening a window")
-    parser.add_argument("--out", default="out", help="folder for the exported loops (default: ./out)")
+    from engine.commands._common import add_output_arguments
+
+    add_output_arguments(parser, default="out", metavar="FOLDER",
+                         help="folder for the exported loops (default: ./out)")
     parser.add_argument("--seconds", type=float, default=6.0, help="length of the exported loop")
 
 
@@ -31,14 +34,24 @@ def run(args) -> int:
     from engine.commands.plot import plot_analysis
     from precompute.analysis import analysis_for
 
+    from engine.commands._common import output_plan
+
+    out = Path(args.output)
+    if out.exists() and not out.is_dir():
+        from precompute.errors import ConfigError
+
+        raise ConfigError(f"-o {out}: is a file; give a folder for the demo's loops")
+    out.mkdir(parents=True, exist_ok=True)
+    plan = output_plan(args)
+    for name in ("candle_analysis.png", "candle_loop.mp4", "candle_loop.gif"):
+        plan.add("-o", out / name)
+    plan.check()  # a file of the user's with one of these names is not replaced without --force
     clip = ensure_candle_clip()
     print(f"candle clip: {clip}")
-    analysis = analysis_for(clip)
+    analysis = analysis_for(clip, progress=not args.quiet)
     info = describe(analysis, best=3)
     print(f"analysis: {info['analysis']} ({info['frames']} frames, {info['links']} links, "
           f"{info['jump_links']} jumps)")
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     print(f"plot: {plot_analysis(analysis, out / 'candle_analysis.png')}")
     if has_display() and not args.headless:
         from engine.player import PlayerConfig, play
@@ -55,6 +68,7 @@ def run(args) -> int:
 
     print("no display: exporting seamless loops instead")
     for suffix in (".mp4", ".gif"):
-        result = export_loop(analysis, out / f"candle_loop{suffix}", seconds=args.seconds)
+        result = export_loop(analysis, out / f"candle_loop{suffix}", seconds=args.seconds,
+                             progress=not args.quiet)
         print(f"seamless loop: {result}")
     return 0

@@ -11,14 +11,12 @@
    width, the measure of ../shared/tools/quality.py). Real frames are at distance 0; a ghost or a
    tear is far from every real frame.
 
-Prints a table and writes `{"psnr": {...}, "jumps": {...}, ...}` with --json.
+Prints a table and writes `{"psnr": {...}, "jumps": {...}, ...}` with -o OUT.json (or --json).
 """
 from __future__ import annotations
 
 import dataclasses
-import json
 import time
-from pathlib import Path
 
 import numpy as np
 
@@ -30,15 +28,19 @@ def add_arguments(parser) -> None:
     parser.add_argument("clip", help="video file, image folder or analysis folder")
     parser.add_argument("--train-minutes", type=float, default=5.0,
                         help="training budget of the in-between model (default 5)")
-    parser.add_argument("--json", default=None, metavar="OUT", help="write the figures to OUT as JSON")
+    from engine.commands._common import add_analysis_arguments, add_device_argument, add_output_arguments
+
+    add_output_arguments(parser, aliases=("--json",), metavar="OUT.json",
+                         help="write the figures to OUT.json as JSON")
     parser.add_argument("--max-frames", type=int, default=600,
                         help="use at most this many frames from the start of the clip (default 600)")
     parser.add_argument("--width", type=int, default=None, help="model width in px (default 128; 256 on CUDA)")
     parser.add_argument("--bridge-frames", type=int, default=4, help="frames per bridge K (default 4)")
     parser.add_argument("--max-jumps", type=int, default=100, help="jumps scored at most (default 100)")
     parser.add_argument("--seed", type=int, default=0, help="training seed (default 0)")
-    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    add_device_argument(parser, default="auto")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_analysis_arguments(parser)
 
 
 def _features(frames: np.ndarray, width: int) -> np.ndarray:
@@ -141,14 +143,10 @@ def evaluate_clip(analysis, *, train_minutes: float = 5.0, max_frames: int = 600
 
 
 def run(args) -> int:
-    from engine.commands._common import open_analysis
-    from precompute.errors import ConfigError
+    from engine.commands._common import open_analysis, output_plan
 
-    if not (args.train_minutes > 0):
-        raise ConfigError(f"--train-minutes must be positive, got {args.train_minutes}")
-    if args.max_frames < 8:
-        raise ConfigError(f"--max-frames must be at least 8, got {args.max_frames}")
-    analysis = open_analysis(args.clip, progress=not args.quiet)
+    output_plan(args, args.clip).add("-o", args.output, suffixes=(".json",)).check()
+    analysis = open_analysis(args.clip, args, progress=not args.quiet)
     result = evaluate_clip(analysis, train_minutes=args.train_minutes, max_frames=args.max_frames,
                            width=args.width, frames_per_bridge=args.bridge_frames, max_jumps=args.max_jumps,
                            seed=args.seed, device=args.device, progress=not args.quiet)
@@ -166,6 +164,9 @@ def run(args) -> int:
               "(median natural steps, mean/median): " + "  ".join(
                   f"{m} {jumps[m]['mean']:.2f}/{jumps[m]['median']:.2f}"
                   for m in ("crossfade", "morph", "generated") if m in jumps))
-    if args.json:
-        Path(args.json).write_text(json.dumps(result, indent=1))
+    if args.output:
+        from precompute.files import write_json
+
+        result["format"] = "framechain-eval-transitions"
+        write_json(args.output, result, what="-o", indent=1)
     return 0

@@ -12,9 +12,11 @@ def add_arguments(parser) -> None:
     parser.add_argument("clip", metavar="CLIP_OR_ANALYSIS",
                         help="a video, GIF or image folder (analysed or taken from the cache), "
                              "or a saved analysis folder")
-    parser.add_argument("-o", "--output", required=True, metavar="OUT",
-                        help="output path; its extension picks the format (.mp4 .webm .gif .png), "
-                             "no extension writes numbered PNGs into a folder")
+    from engine.commands._common import add_analysis_arguments, add_output_arguments
+
+    add_output_arguments(parser, required=True, aliases=("--out",),
+                         help="output path; its extension picks the format (.mp4 .webm .gif .png), "
+                              "no extension writes numbered PNGs into a folder")
     parser.add_argument("--seconds", type=float, required=True, metavar="S",
                         help="length: loop mode picks the best loop within 10%% of S")
     parser.add_argument("--mode", choices=("loop", "random"), default="loop",
@@ -28,20 +30,34 @@ def add_arguments(parser) -> None:
     parser.add_argument("--fps", type=float, metavar="F",
                         help="output frame rate (default: the clip's; frames are not resampled)")
     parser.add_argument("--log", metavar="play.json", help="also write the play log (JSON)")
+    add_analysis_arguments(parser, fps_alias=False)  # --fps here is the output rate
 
 
 def run(args) -> int:
+    from engine.commands._common import (check_loop_length, check_output_size, open_analysis,
+                                         output_plan, require_output)
     from engine.export import ExportConfig, export_loop, export_random, parse_size
-    from precompute import analysis_for
-    from precompute.video_io import writer_kind
+    from precompute.video_io import WRITER_SUFFIXES, writer_kind
 
+    require_output(args)
     writer_kind(args.output)  # a bad extension fails before the analysis
+    plan = output_plan(args, args.clip)
+    plan.add("-o", args.output, kind="video", suffixes=tuple(WRITER_SUFFIXES))
+    plan.add("--log", args.log, suffixes=(".json",))
+    plan.check()  # every output, before the analysis and the export
     config = ExportConfig(fade_frames=args.fade, transitions=args.transitions,
                           size=parse_size(args.size), fps=args.fps, seed=args.seed)
-    analysis = analysis_for(args.clip)
+    analysis = open_analysis(args.clip, args)
+    fps = float(args.fps or analysis.fps)
+    width, height = config.size or analysis.frame_size
+    check_output_size(args.seconds * fps, width, height, force=args.force,
+                      what=f"-o {args.output} --seconds {args.seconds:g}")
+    if args.mode == "loop":
+        check_loop_length(round(args.seconds * fps), force=args.force, what=f"--seconds {args.seconds:g}")
     export = export_loop if args.mode == "loop" else export_random
     try:
-        result = export(analysis, args.output, seconds=args.seconds, config=config, log=args.log)
+        result = export(analysis, args.output, seconds=args.seconds, config=config, log=args.log,
+                        progress=not args.quiet)
     except KeyboardInterrupt:
         print(f"framechain: export interrupted; {args.output} was not written "
               "(no partial file left)", file=sys.stderr)

@@ -14,24 +14,29 @@ def add_arguments(parser) -> None:
                         help="lengths listed, evenly spaced up to the longest (default 20)")
     parser.add_argument("--primitives", type=int, default=20, metavar="K",
                         help="primitive loops kept, best by average cost (default 20)")
+    from engine.commands._common import add_analysis_arguments, add_force_argument
+
+    add_force_argument(parser)  # for loops longer than MAX_LOOP_FRAMES
+    add_analysis_arguments(parser)
 
 
 def run(args) -> int:
     import numpy as np
 
-    from precompute import analysis_for
+    from engine.commands._common import open_analysis
     from precompute.errors import ConfigError
     from precompute.loops import (LoopConfig, best_loops_by_length, compound_loop, loop_table,
                                   select_primitive_loops)
 
-    if args.rows < 1:
-        raise ConfigError(f"--rows must be >= 1, got {args.rows}")
     config = LoopConfig(max_primitives=args.primitives)
-    analysis = analysis_for(args.clip)
+    analysis = open_analysis(args.clip, args)
     fps = float(analysis.fps)
     max_length = int(round(args.max_seconds * fps)) if args.max_seconds else min(600, int(20 * fps))
     if max_length < 1:
         raise ConfigError(f"--max-seconds must be at least one frame, got {args.max_seconds}")
+    from engine.commands._common import check_loop_length
+
+    check_loop_length(max_length, force=args.force, what=f"--max-seconds {args.max_seconds:g}")
     n_candidates = len(analysis.loop_sources)
     print(f"loop candidates: {n_candidates}; for each length range the best {config.max_primitives} "
           f"primitive loops that fit are kept; costs in RMS units (median natural step "

@@ -20,6 +20,10 @@ def _size(text: str | None):
         from precompute.errors import ConfigError
 
         raise ConfigError(f"--size must be WIDTHxHEIGHT, e.g. 1280x720, got {text!r}") from None
+    if not (16 <= width <= 8192 and 16 <= height <= 8192):
+        from precompute.errors import ConfigError
+
+        raise ConfigError(f"--size sides must be 16..8192 px, got {text!r}")
     return width, height
 
 
@@ -46,15 +50,18 @@ def add_arguments(parser) -> None:
                         help="sigma multiplier, 0.1-10 (default 1; higher jumps more)")
     parser.add_argument("--range", type=int, nargs=2, metavar=("START", "STOP"),
                         help="stay near frames START..STOP-1 (the paper's Eq. 10)")
-    parser.add_argument("--render-device", choices=("cpu", "auto", "cuda"), default="cpu",
-                        help="compositing: cpu (numba/OpenCV), auto or cuda (torch) (default cpu)")
     parser.add_argument("--size", metavar="WxH", help="window size (default: the clip's, up to 1280 wide)")
     parser.add_argument("--fullscreen", action="store_true", help="start fullscreen (F11 toggles)")
     parser.add_argument("--paced", action="store_true", help="hold the frame rate even when headless")
     parser.add_argument("--display-fps", type=float, metavar="F",
                         help="output frame rate (default: the clip's)")
-    parser.add_argument("--record", metavar="OUT", default="framechain-recording.mp4",
-                        help="where the record key (r) writes (default framechain-recording.mp4)")
+    from engine.commands._common import add_device_argument, add_output_arguments
+
+    add_output_arguments(parser, aliases=("--record",), metavar="OUT",
+                         help="where the record key (r) writes (default framechain-recording.mp4)")
+    add_device_argument(parser, "--render-device",
+                        text="where torch work runs: compositing on cpu (numba/OpenCV, the default) "
+                             "or auto/cuda (torch), and the analysis' distances (default auto)")
     parser.add_argument("--overlay", action="store_true", help="start with the status overlay on")
     parser.add_argument("--no-controls", action="store_true", help="no sliders")
     from engine.commands._common import add_analysis_arguments
@@ -84,8 +91,6 @@ def run(args) -> int:
     from engine.window import WindowConfig
     from precompute.errors import ConfigError
 
-    if args.frames is not None and args.frames < 1:
-        raise ConfigError(f"--frames must be >= 1, got {args.frames}")
     if args.headless and args.frames is None:
         raise ConfigError("--headless needs --frames N (there is no window to close)")
     if not (0.1 <= args.speed <= 4.0) or not math.isfinite(args.speed):
@@ -93,9 +98,20 @@ def run(args) -> int:
     if not (0.1 <= args.variety <= 10.0):
         raise ConfigError(f"--variety must be in 0.1..10, got {args.variety}")
     size = _size(args.size)
-    from engine.commands._common import open_analysis
+    from engine.commands._common import open_analysis, output_plan
 
+    plan = output_plan(args, args.clip)
+    plan.add("--stats", args.stats, suffixes=(".json",))
+    plan.add("--log", args.log, suffixes=(".json",))
+    from precompute.video_io import WRITER_SUFFIXES
+
+    plan.add("-o", args.output, kind="video", suffixes=tuple(WRITER_SUFFIXES))
+    plan.check()  # every output before the analysis and the play
+    render_device = args.device or "cpu"
     analysis = open_analysis(args.clip, args, progress=not args.headless)
+    if args.range and not 0 <= args.range[0] < args.range[1] <= analysis.n_frames:
+        raise ConfigError(f"--range must be START STOP with 0 <= START < STOP <= "
+                          f"{analysis.n_frames} (the clip's frames), got {args.range[0]} {args.range[1]}")
     texture = VideoTexture.from_analysis(analysis)
     bridges = None
     if args.transitions == "generated":
@@ -115,10 +131,11 @@ def run(args) -> int:
                               seed=args.seed, frame_range=tuple(args.range) if args.range else None)
     window = WindowConfig(title=f"framechain - {texture.source or args.clip}", size=size,
                           fullscreen=args.fullscreen, headless=args.headless,
-                          show_overlay=args.overlay, record_path=args.record)
+                          show_overlay=args.overlay,
+                          **({"record_path": args.output} if args.output else {}))
     config = PlayerConfig(frames=args.frames, headless=args.headless,
                           paced=True if args.paced else None, display_fps=args.display_fps,
-                          transitions=args.transitions, device=args.render_device, window=window,
+                          transitions=args.transitions, device=render_device, window=window,
                           controls=not args.no_controls, keep_log=bool(args.log),
                           keep_timings=bool(args.stats) or args.headless)
     flows = None
@@ -137,7 +154,7 @@ def run(args) -> int:
         write_play_log(args.log, result, source=texture.source or args.clip,
                        fps=args.display_fps or texture.fps)
     if args.stats:
-        write_stats(args.stats, result, transitions=args.transitions, device=args.render_device,
+        write_stats(args.stats, result, transitions=args.transitions, device=render_device,
                     fps=args.display_fps or texture.fps)
     if args.headless:
         frame_ms = sorted(result.frame_ms)

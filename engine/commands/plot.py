@@ -7,7 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.commands._common import add_analysis_arguments, open_analysis
+from engine.commands._common import (add_analysis_arguments, add_output_arguments, open_analysis,
+                                     output_plan, require_output)
 from precompute.errors import ExportError
 
 NAME = "plot"
@@ -16,7 +17,7 @@ HELP = "draw the distance matrix, the dynamics-filtered matrix and the links to 
 
 def add_arguments(parser):
     parser.add_argument("path", metavar="CLIP_OR_ANALYSIS")
-    parser.add_argument("-o", "--out", required=True, help="PNG file to write")
+    add_output_arguments(parser, help="PNG file to write", required=True, metavar="PNG")
     add_analysis_arguments(parser)
 
 
@@ -54,16 +55,24 @@ def plot_analysis(analysis, out: str | os.PathLike) -> Path:
     out = Path(out)
     if not out.parent.is_dir():
         raise ExportError(f"{out}: folder {out.parent} does not exist; create it or choose another -o")
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.stem}.", suffix=".png", dir=out.parent)
-    os.close(fd)
+    from precompute.files import ordinary_mode, os_error_message
+
+    tmp = None
     try:
-        fig.savefig(tmp, dpi=90)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; a plot is an ordinary file
+        fd, tmp = tempfile.mkstemp(prefix=f".{out.stem}.", suffix=".tmp.png", dir=out.parent)
+        os.close(fd)
+        from precompute.files import VIDEO_TAG
+
+        # the tag lets a later `plot -o` replace this file without --force
+        fig.savefig(tmp, dpi=90, format="png", metadata={"Software": VIDEO_TAG})
+        ordinary_mode(tmp, folder=False)  # mkstemp makes it private; a plot is an ordinary file
         os.replace(tmp, out)
-    except BaseException:
-        os.unlink(tmp)
+    except BaseException as error:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+        if isinstance(error, OSError):
+            raise ExportError(f"{out}: cannot write the plot ({os_error_message(error)}); "
+                              "nothing was written") from None
         raise
     finally:
         plt.close(fig)
@@ -71,6 +80,8 @@ def plot_analysis(analysis, out: str | os.PathLike) -> Path:
 
 
 def run(args) -> int:
+    require_output(args)
+    output_plan(args, args.path).add("-o", args.output, suffixes=(".png",)).check()
     analysis = open_analysis(args.path, args)
-    print(plot_analysis(analysis, args.out))
+    print(plot_analysis(analysis, args.output))
     return 0

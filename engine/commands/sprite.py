@@ -16,7 +16,9 @@ HELP = "extract a sprite (subject with alpha + velocities + control tables) from
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("clip", help="video file or image folder with the subject")
-    parser.add_argument("-o", "--output", required=True, help="sprite folder to write")
+    from engine.commands._common import add_output_arguments
+
+    add_output_arguments(parser, required=True, help="sprite folder to write")
     parser.add_argument("--method", choices=("auto", "difference", "chroma"), default="auto",
                         help="matte: difference from a plate, chroma key, or auto (default)")
     parser.add_argument("--key", choices=("green", "blue"), default="green", help="chroma key colour")
@@ -31,7 +33,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="keep frames whose subject is grey (by default a matte pass is dropped)")
     parser.add_argument("--no-control", action="store_true", help="skip the control analysis")
     parser.add_argument("--directions", type=int, default=None, help="direction tables (default 8)")
-    parser.add_argument("--fps", type=float, default=None, help="frame rate override")
+    parser.add_argument("--input-fps", "--fps", dest="input_fps", type=float, default=None,
+                        metavar="F", help="frame rate of an image folder (default 30), or an override")
+    parser.add_argument("--allow-truncated", action="store_true",
+                        help="use the frames of a damaged or cut-short video that decode")
     parser.add_argument("--export", default=None,
                         help="also write the RGBA frames as .webm (VP9 alpha) or .png (APNG)")
 
@@ -41,12 +46,22 @@ def run(args: argparse.Namespace) -> int:
 
     import numpy as np
 
+    from engine.commands._common import output_plan, require_output
     from precompute.control import ControlConfig, analyze_control, save_sprite
     from precompute.bundle import source_identity
     from precompute.errors import ClipError
     from precompute.sprites import ExtractionConfig, extract_sprite
     from precompute.video_io import decode_clip
 
+    require_output(args)
+    plan = output_plan(args, args.clip, args.plate)
+    plan.add("-o", args.output, kind="folder")
+    plan.add("--export", args.export, suffixes=(".webm", ".png"))
+    plan.check()  # every output before the extraction
+    if args.plate:
+        from precompute.files import check_input
+
+        check_input(args.plate, what="--plate", hint="give the background plate as PNG/JPEG")
     changes = {"method": args.method, "key": args.key, "subject": args.subject, "mirror": args.mirror,
                "drop_colourless": not args.keep_colourless}
     if args.low is not None:
@@ -63,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
             raise ClipError(f"{args.plate}: not a readable image; give the background plate as PNG/JPEG")
         plate = np.ascontiguousarray(image[:, :, ::-1])
     started = time.perf_counter()
-    frames, info = decode_clip(args.clip, fps=args.fps)
+    frames, info = decode_clip(args.clip, fps=args.input_fps, allow_truncated=args.allow_truncated)
     if plate is not None and plate.shape != frames.shape[1:]:
         raise ClipError(f"{args.plate}: plate is {plate.shape[1]}x{plate.shape[0]}, the clip "
                         f"{frames.shape[2]}x{frames.shape[1]}; give a plate of the clip's size")

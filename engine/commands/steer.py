@@ -30,7 +30,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--targets", default=None, help='JSON list of {"t", "x", "y"} (s, px)')
     parser.add_argument("--headless", action="store_true", help="no window: run the targets and exit")
     parser.add_argument("--log", default=None, help="write the steering log (JSON) here")
-    parser.add_argument("-o", "--output", default=None, help="also write the composited video (.mp4, .webm...)")
+    from engine.commands._common import add_output_arguments
+
+    add_output_arguments(parser, help="also write the composited video (.mp4, .webm...)")
     parser.add_argument("--background", default=None,
                         help="background image, or a clip played as a video texture (default: a pond)")
     parser.add_argument("--size", default="1280x720", help="background size WxH when none is given")
@@ -51,7 +53,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _read_targets(path: str) -> list[dict]:
     from precompute.errors import ConfigError
+    from precompute.files import check_input
 
+    check_input(path, what="--targets", hint='give a JSON list of {"t", "x", "y"}')
     try:
         data = json.loads(Path(path).read_text())
     except OSError as error:
@@ -65,9 +69,21 @@ def _read_targets(path: str) -> list[dict]:
     for k, item in enumerate(data):
         try:
             targets.append({"t": float(item["t"]), "x": float(item["x"]), "y": float(item["y"])})
-        except (TypeError, KeyError, ValueError):
+        except (TypeError, KeyError, ValueError, OverflowError):
             raise ConfigError(f"--targets {path}: entry {k} is {item!r}; each needs numbers t, x, y") from None
+        target = targets[-1]  # NaN, 1e300 or a time a day away would run for ever or log Infinity
+        if not (0 <= target["t"] <= _MAX_SECONDS):
+            raise ConfigError(f"--targets {path}: entry {k} has t = {target['t']:g}; times must be "
+                              f"seconds in 0..{_MAX_SECONDS}")
+        if not all(abs(target[key]) <= _MAX_PIXELS for key in ("x", "y")):
+            raise ConfigError(f"--targets {path}: entry {k} has x, y = {target['x']:g}, {target['y']:g}; "
+                              f"positions must be pixels within +-{_MAX_PIXELS:g}")
     return targets
+
+
+_MAX_SECONDS = 86400  # a steering course of more than a day is a typo
+_MAX_PIXELS = 1e6  # a target further than this from the background is a typo
+_MAX_SIDE = 16384  # px: the largest background --size
 
 
 class _Background:
@@ -114,6 +130,20 @@ class _Background:
         return self.image
 
 
+def _start(text: str) -> tuple[float, float]:
+    import math
+
+    from precompute.errors import ConfigError
+
+    try:
+        x, y = (float(v) for v in text.split(","))
+    except ValueError:
+        raise ConfigError(f"--start must be X,Y in pixels, e.g. 640,360, got {text!r}") from None
+    if not (math.isfinite(x) and math.isfinite(y) and abs(x) <= _MAX_PIXELS and abs(y) <= _MAX_PIXELS):
+        raise ConfigError(f"--start must be finite pixels within +-{_MAX_PIXELS:g}, got {text!r}")
+    return x, y
+
+
 def _make_sprites(texture, args, size):
     import numpy as np
 
@@ -123,7 +153,7 @@ def _make_sprites(texture, args, size):
     scale = args.scale if args.scale is not None else (1.2 if args.sprite is None and args.clip is None else 2.0)
     config = SteeringConfig(mode=args.mode, temperature=args.temperature)
     if args.start:
-        x, y = (float(v) for v in args.start.split(","))
+        x, y = _start(args.start)
     else:
         x, y = width / 2, height / 2
     streams = np.random.SeedSequence(args.seed).spawn(max(1, args.sprites))
@@ -146,15 +176,26 @@ def run(args: argparse.Namespace) -> int:
     from precompute.errors import ConfigError
     from precompute.sprites import ExtractionConfig
 
-    if args.sprites < 1:
-        raise ConfigError(f"--sprites must be >= 1, got {args.sprites}")
+    from engine.commands._common import check_output_size, output_plan
+    from precompute.video_io import WRITER_SUFFIXES
+
     if args.headless and not args.targets:
         raise ConfigError("--headless needs --targets targets.json (the virtual mouse's course)")
     try:
         size = tuple(int(v) for v in args.size.lower().split("x"))
-        assert len(size) == 2 and size[0] > 0 and size[1] > 0
+        assert len(size) == 2 and 0 < size[0] <= _MAX_SIDE and 0 < size[1] <= _MAX_SIDE
     except (ValueError, AssertionError):
-        raise ConfigError(f"--size must be WIDTHxHEIGHT, got {args.size!r}") from None
+        raise ConfigError(f"--size must be WIDTHxHEIGHT, each 1..{_MAX_SIDE}, got {args.size!r}") from None
+    if args.start:
+        _start(args.start)
+    plan = output_plan(args, args.sprite, args.clip, args.targets, args.background)
+    plan.add("-o", args.output, kind="video", suffixes=tuple(WRITER_SUFFIXES))
+    plan.add("--log", args.log, suffixes=(".json",))
+    plan.check()  # every output and the targets before the sprite is made
+    targets = _read_targets(args.targets) if args.targets else None
+    if targets and args.duration is None and max(t["t"] for t in targets) + 5.0 > _MAX_SECONDS:
+        raise ConfigError(f"--targets {args.targets}: the course ends after {_MAX_SECONDS} s; "
+                          "give earlier times or a --duration")
     source = args.clip or args.sprite
     extraction = dataclasses.replace(ExtractionConfig(), mirror=args.mirror)
     sprite, control = sprite_for(source, extraction=extraction)
@@ -165,9 +206,11 @@ def run(args: argparse.Namespace) -> int:
     if not args.headless:
         return _interactive(texture, sprites, background, args)
 
-    targets = _read_targets(args.targets)
     duration = args.duration if args.duration is not None else max(t["t"] for t in targets) + 5.0
     frames = max(1, int(round(duration * texture.fps)))
+    if args.output:
+        check_output_size(frames, size[0], size[1], force=args.force,
+                          what=f"-o {args.output} ({duration:g} s)")
     writer = None
     started = time.perf_counter()
     if args.output:
@@ -198,7 +241,9 @@ def run(args: argparse.Namespace) -> int:
         record = {"format": "framechain-steerlog", "format_version": 1, "source": source or "assets.fish",
                   "mode": args.mode, "scale": sprites[0].state.scale, "background_size": list(size),
                   "fps": texture.fps, "frames": log}
-        Path(args.log).write_text(json.dumps(record))
+        from precompute.files import write_json
+
+        write_json(args.log, record, what="--log")  # refuses Infinity/NaN: JSON has neither
     reached = _reached(log, texture.fps)
     print(f"steered {frames} frames ({frames / texture.fps:.1f} s) in {time.perf_counter() - started:.1f} s: "
           f"{reached[0]}/{reached[1]} targets reached within 40 px"

@@ -87,6 +87,19 @@ def test_save_load_round_trip_and_refusals(tmp_path, steerable_sprite):
         load_sprite(tmp_path)
 
 
+@pytest.mark.parametrize("field, value", [("fps", 0), ("fps", "25"), ("frames", -1),
+                                          ("files", {"../x": "0"}), ("control", {"unit": None})])
+def test_sprite_manifest_fields_are_checked(tmp_path, steerable_sprite, field, value):
+    """issue 16: a manifest is validated field by field on load (fps 0 would divide by zero)."""
+    sprite, control = steerable_sprite
+    folder = save_sprite(tmp_path / "fish", sprite, control)
+    text = json.loads((folder / "manifest.json").read_text())
+    text[field] = value
+    (folder / "manifest.json").write_text(json.dumps(text))
+    with pytest.raises(AnalysisError, match=field):
+        load_sprite(folder)
+
+
 def test_config_checks():
     with pytest.raises(ConfigError):
         ControlConfig(directions=2)
