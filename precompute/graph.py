@@ -439,6 +439,13 @@ def select_links(offsets: np.ndarray, targets: np.ndarray, visual: np.ndarray, v
         if (members.sum() >= config.min_playable_share * n
                 and jumping.sum() >= JUMPING_SHARE * members.sum()):
             break
+    if members.sum() < max(2.0, 0.5 * config.min_playable_share * n):
+        # a clip too short or too restless for any jump within the limits (a few frames of
+        # fast motion): every costed jump that closes no short cycle, the cheapest first (the
+        # penalty below), rather than no video texture at all; `info` says so
+        relax = math.inf
+        acceptable = is_natural | (is_jump & finite & ~short_cycle)
+        members = playable_class(n, sources[acceptable], targets[acceptable])
     if members.sum() < 2:
         from precompute.errors import AnalysisError
 
@@ -537,7 +544,7 @@ def select_links(offsets: np.ndarray, targets: np.ndarray, visual: np.ndarray, v
         "repaired_links": int(added.sum()),
         "min_cycle_frames": int(min_cycle),
         "fade_step_limit": float(fade_limit),
-        "visibility_relaxed_by": float(relax),
+        "visibility_relaxed_by": float(relax) if math.isfinite(relax) else None,  # None: unbounded
         "max_second_mass_over_uniform": stationary_mass(link_offsets, link_targets,
                                                         link_probabilities, members,
                                                         max(1, round(fps))),

@@ -70,8 +70,10 @@ def run(args) -> int:
         print(f"play      {info['playable_frames']} playable frames, one closed class (no traps); "
               f"excluded: {excluded or 'none'} (never entered; the first frames no jump lands on "
               "are a lead-in)")
+        relaxed = s.get("visibility_relaxed_by", 1.0)
+        relaxed = "without bound (no jump stays within them)" if relaxed is None else f"{relaxed:g}x"
         print(f"jumps     {info['jump_rate_per_s']:.2f} per second of play; limits relaxed by "
-              f"{s.get('visibility_relaxed_by', 1):g}x; suggested transition "
+              f"{relaxed}; suggested transition "
               f"{info['suggested_transition']} (crossfade ghost estimate "
               f"{s.get('crossfade_ghost_estimate', 0):.2f} natural steps)")
     print("best jumps (from -> to: cost in natural steps, probability)")
