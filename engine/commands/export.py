@@ -31,11 +31,11 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from engine.export import ExportConfig, export_loop, export_random, parse_size
-    from precompute import analysis_for
     from precompute.video_io import writer_kind
 
-    writer_kind(args.output)  # a bad extension fails before the analysis
+    writer_kind(args.output)  # a bad extension fails before the analysis (and before numba loads)
+    from engine.export import ExportConfig, export_loop, export_random, parse_size
+    from precompute import analysis_for
     config = ExportConfig(fade_frames=args.fade, transitions=args.transitions,
                           size=parse_size(args.size), fps=args.fps, seed=args.seed)
     analysis = analysis_for(args.clip)

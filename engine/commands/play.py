@@ -78,10 +78,6 @@ def _bridged_log(frames, bridges):
 
 
 def run(args) -> int:
-    from engine.player import PlayerConfig, play, write_play_log, write_stats
-    from engine.playback import PlaybackConfig
-    from engine.texture import VideoTexture
-    from engine.window import WindowConfig
     from precompute.errors import ConfigError
 
     if args.frames is not None and args.frames < 1:
@@ -93,6 +89,12 @@ def run(args) -> int:
     if not (0.1 <= args.variety <= 10.0):
         raise ConfigError(f"--variety must be in 0.1..10, got {args.variety}")
     size = _size(args.size)
+    # the engine (numba, pygame, OpenCV) is imported after the checks: a mistyped flag answers
+    # at once (issue 15 item 3)
+    from engine.player import PlayerConfig, play, write_play_log, write_stats
+    from engine.playback import PlaybackConfig
+    from engine.texture import VideoTexture
+    from engine.window import WindowConfig
     from engine.commands._common import open_analysis
 
     analysis = open_analysis(args.clip, args, progress=not args.headless)
