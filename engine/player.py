@@ -42,7 +42,8 @@ class PlayerConfig:
     headless: bool = False  # SDL's dummy driver: no window on screen, same loop
     paced: bool | None = None  # wait to hold the frame rate; None: paced with a window, not headless
     display_fps: float | None = None  # output frame rate; None: the clip's fps
-    transitions: str = "crossfade"  # "crossfade", "cut" (fade_frames 0) or "morph" (optical flow)
+    transitions: str = "crossfade"  # a registered renderer (engine.renderers): "crossfade",
+    #   "cut" (fade_frames 0), "morph" (optical flow), or one added there
     device: str = "cpu"  # "cpu" (OpenCV/numba), "auto" or "cuda" (torch path of engine.gpu)
     window: WindowConfig = field(default_factory=WindowConfig)  # size, fullscreen, overlay...
     controls: bool = True  # speed / variety / range sliders
@@ -136,9 +137,12 @@ def play(texture: VideoTexture, *, playback: PlaybackConfig = PlaybackConfig(),
     (computed here when None). `on_frame(index, blend, shown)` is called after each frame."""
     if config.frames is not None and config.frames < 1:
         raise ConfigError(f"frames must be >= 1, got {config.frames}")
-    if config.transitions == "cut":
-        playback = replace(playback, fade_frames=0)
-    if config.transitions == "morph" and flows is None:
+    from engine.renderers import transition
+
+    renderer = transition(config.transitions)
+    if renderer.fade_frames(playback.fade_frames) != playback.fade_frames:  # the fade policy
+        playback = replace(playback, fade_frames=renderer.fade_frames(playback.fade_frames))
+    if renderer.needs_flows and flows is None:
         from precompute.flows import link_flows
 
         flows = link_flows(texture.frames, texture.link_offsets, texture.link_targets,

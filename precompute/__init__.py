@@ -4,6 +4,8 @@ saved analysis that the real-time engine reads. See docs/ARCHITECTURE.md for the
 Names are imported lazily (on first use), as in `engine/__init__.py`: the analysis modules pull in
 numba, whose import alone takes longer than the whole `framechain --help` may (issue 15 item 3).
 """
+import sys
+import types
 from importlib import import_module
 
 _WHERE = {  # public name -> the module that defines it
@@ -38,6 +40,20 @@ def __getattr__(name):
     if name in _WHERE:
         return getattr(import_module(_WHERE[name]), name)
     raise AttributeError(f"module 'precompute' has no attribute {name!r}")
+
+
+class _Package(types.ModuleType):
+    def __setattr__(self, name, value):
+        # `future_cost` names both a function and the module defining it. Loading that module
+        # makes the import system set it as this package's attribute, which would hide the
+        # function that `from precompute import future_cost` has always given: keep the name free
+        # (then __getattr__ answers with the function).
+        if name in _WHERE and isinstance(value, types.ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
 
 
 def __dir__():

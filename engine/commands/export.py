@@ -22,8 +22,10 @@ def add_arguments(parser) -> None:
     parser.add_argument("--seed", type=int, default=0, metavar="N", help="random mode's seed (default 0)")
     parser.add_argument("--fade", type=int, default=4, metavar="K",
                         help="crossfade length in frames around each jump (default 4; 0 cuts)")
-    parser.add_argument("--transitions", choices=("crossfade", "morph", "cut", "generated"),
-                        default="crossfade", help="how jumps are rendered (default crossfade)")
+    from engine.renderers import transition_names
+
+    parser.add_argument("--transitions", choices=transition_names(), default="crossfade",
+                        help="how jumps are rendered (default crossfade)")
     parser.add_argument("--size", metavar="WxH", help="output size, e.g. 640x360 (default: the clip's)")
     parser.add_argument("--fps", type=float, metavar="F",
                         help="output frame rate (default: the clip's; frames are not resampled)")

@@ -35,8 +35,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--log", metavar="play.json", help="write the play log (source frames and weights)")
     parser.add_argument("--fade", type=int, default=4, metavar="K",
                         help="crossfade length in frames, centred on each jump (default 4; 0 cuts)")
-    parser.add_argument("--transitions", choices=("crossfade", "morph", "cut", "generated"),
-                        default="crossfade",
+    from engine.renderers import transition_names
+
+    parser.add_argument("--transitions", choices=transition_names(), default="crossfade",
                         help="how jumps are rendered (morph: optical flow, computed once and stored; "
                              "generated: the bridges of `framechain bridges`, else the morph)")
     parser.add_argument("--seed", type=int, default=0, metavar="N", help="random seed (default 0)")
@@ -100,7 +101,9 @@ def run(args) -> int:
     analysis = open_analysis(args.clip, args, progress=not args.headless)
     texture = VideoTexture.from_analysis(analysis)
     bridges = None
-    if args.transitions == "generated":
+    from engine.renderers import transition
+
+    if transition(args.transitions).uses_bridges:
         from precompute.bridges import bridges_message, load_bridges
 
         bridges = load_bridges(analysis)
@@ -124,7 +127,7 @@ def run(args) -> int:
                           controls=not args.no_controls, keep_log=bool(args.log),
                           keep_timings=bool(args.stats) or args.headless)
     flows = None
-    if args.transitions == "morph":
+    if transition(args.transitions).needs_flows:
         from precompute.analysis import analysis_flows
 
         flows = analysis_flows(analysis, progress=not args.headless)
