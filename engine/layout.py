@@ -232,7 +232,7 @@ def _place_text(area: Rect, font_size: int, overlay, help_entries, help_title, r
 
 
 def _help_block(entries, title, region: Rect, font_size: int, measure, line_height: int, *, last: bool):
-    """Entries in 1-3 columns (key right-aligned, meaning after it) centred in `region`; with
+    """Entries in 1-3 columns (key right-aligned, meaning after it) at the right of `region`; with
     `last` and no room, the entries that fit (the layout then says fits=False)."""
     rx, ry, rw, rh = region
     asked = len(entries)
@@ -253,7 +253,7 @@ def _help_block(entries, title, region: Rect, font_size: int, measure, line_heig
         entries = entries[: rows * columns]
         block_width = columns * column_width + (columns - 1) * HELP_GAP_PX + 2 * BLOCK_PAD_PX
         block_height = (rows + 1) * line_height + 2 * BLOCK_PAD_PX
-    x = rx + max(0, (rw - block_width) // 2)
+    x = rx + max(0, rw - block_width)  # to the right: a centred subject stays in view
     runs = [(title, x + BLOCK_PAD_PX, ry + BLOCK_PAD_PX)]
     for index, (key, meaning) in enumerate(entries):
         column, row = divmod(index, rows)
