@@ -75,8 +75,8 @@ class WindowConfig:
     show_overlay: bool = False  # status overlay visible at start (Tab toggles)
     screenshot_dir: str = "."  # where F12 saves framechain-NNNN.png
     record_path: str = "framechain-recording.mp4"  # where "r" records (.mp4/.webm/.gif or a
-    #   folder), numbered like screenshots: framechain-recording-0000.mp4, -0001, ... (an existing
-    #   file is never overwritten)
+    #   folder); when it exists, the next free numbered name (framechain-recording-0001.mp4, ...):
+    #   a recording never overwrites a file
     record_fps: float = 30.0  # frame rate written into recordings (the clip's, normally)
     smooth_scaling: bool = True  # bilinear scaling to the window (False: nearest, a bit faster)
 
@@ -356,12 +356,15 @@ class Window:
             events.append(WindowEvent("quit"))
 
     def next_recording_path(self) -> Path:
-        """config.record_path numbered like screenshots: NAME-0000.mp4, the first that is free."""
+        """config.record_path itself while it is free, then numbered like screenshots
+        (NAME-0001.mp4, NAME-0002.mp4, ...): a recording never overwrites a file."""
         path = Path(self.config.record_path)
         number = 0
-        while (numbered := path.with_name(f"{path.stem}-{number:04d}{path.suffix}")).exists():
+        candidate = path
+        while candidate.exists():
             number += 1
-        return numbered
+            candidate = path.with_name(f"{path.stem}-{number:04d}{path.suffix}")
+        return candidate
 
     def _resized(self) -> None:
         if self._screen.get_size() != self._pg.display.get_surface().get_size():

@@ -85,9 +85,10 @@ def test_crossed_range_sliders_push_the_other_end_along():
 
 def test_a_recording_of_a_display_at_half_speed_lasts_as_long_as_the_play(tmp_path):
     """The display manages one frame in two (a clock that says 2/30 s passed each frame): 5 s
-    of play record 5 s of video, every shown frame twice, and the file gets a numbered name."""
+    of play record 5 s of video, every shown frame twice, and the file gets the next free
+    numbered name (rec.mp4 and rec-0001.mp4 exist)."""
     (tmp_path / "rec.mp4").write_bytes(b"an earlier recording")  # never overwritten
-    (tmp_path / "rec-0000.mp4").write_bytes(b"another")
+    (tmp_path / "rec-0001.mp4").write_bytes(b"another")
     n_shown = 75  # 5 s at 15 frames a second
 
     def on_frame(index, blend, window):
@@ -101,7 +102,7 @@ def test_a_recording_of_a_display_at_half_speed_lasts_as_long_as_the_play(tmp_pa
                                       window=WindowConfig(record_path=str(tmp_path / "rec.mp4"))),
                   on_frame=on_frame, clock=lambda fps: 2.0 / FPS)
     assert (tmp_path / "rec.mp4").read_bytes() == b"an earlier recording"
-    decoded, info = decode_clip(tmp_path / "rec-0001.mp4")
+    decoded, info = decode_clip(tmp_path / "rec-0002.mp4")
     assert info.fps == pytest.approx(FPS)
     assert len(decoded) / info.fps == pytest.approx(5.0, rel=0.05)
     # content keeps real time too: the player stepped two clip frames per shown frame
