@@ -91,9 +91,12 @@ def test_a_recording_of_a_display_at_half_speed_lasts_as_long_as_the_play(tmp_pa
     (tmp_path / "rec-0001.mp4").write_bytes(b"another")
     n_shown = 75  # 5 s at 15 frames a second
 
+    badges = []
+
     def on_frame(index, blend, window):
         if index == 0:
             key("r")  # read at the start of frame 1: frames 1..75 are recorded
+        badges.append(window.layout.recording.runs[0][0] if window.layout.recording else None)
 
     frames = coloured_frames(200, 32, 48)
     texture = chain_texture(200, frames=frames, jumps=())
@@ -101,6 +104,9 @@ def test_a_recording_of_a_display_at_half_speed_lasts_as_long_as_the_play(tmp_pa
                   config=PlayerConfig(headless=True, frames=n_shown + 1, paced=True, keep_log=True,
                                       window=WindowConfig(record_path=str(tmp_path / "rec.mp4"))),
                   on_frame=on_frame, clock=lambda fps: 2.0 / FPS)
+    # the REC badge shows the recording's own clock while it runs (2/30 s a frame)
+    assert badges[0] is None and badges[1] == "REC 0:00" and badges[17] == "REC 0:01"
+    assert badges[-1] == "REC 0:04"
     assert (tmp_path / "rec.mp4").read_bytes() == b"an earlier recording"
     decoded, info = decode_clip(tmp_path / "rec-0002.mp4")
     assert info.fps == pytest.approx(FPS)
