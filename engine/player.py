@@ -212,7 +212,8 @@ def play(texture: VideoTexture, *, playback: PlaybackConfig = PlaybackConfig(),
                 state.update(dt_s)
             blend = state.current_blend()
             shown = compositor.compose(blend)
-            overlay = _overlay_lines(state, measured_fps, config.transitions) if window.overlay_visible else None
+            overlay = (_overlay_lines(state, measured_fps, key_state["transitions"])
+                       if window.overlay_visible else None)
             window.show(shown, overlay=overlay, dt_s=dt_s)
             result.size = window.size
             if config.keep_timings:

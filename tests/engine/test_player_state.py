@@ -37,6 +37,20 @@ def test_t_switches_the_overlay_between_crossfade_and_cut():
     assert all(line.endswith("crossfade over 4 frames") for line in overlays[8:])
 
 
+def test_t_from_a_cut_fades_and_says_so():
+    overlays = []
+
+    def on_frame(index, blend, window):
+        overlays.append(window.overlay_lines[1])
+        if index == 2:
+            key("t")
+
+    play(chain_texture(), config=PlayerConfig(headless=True, frames=5, transitions="cut",
+                                              window=WindowConfig(show_overlay=True)),
+         on_frame=on_frame)
+    assert [line.split("   ")[-1] for line in overlays] == ["cut"] * 3 + ["crossfade over 2 frames"] * 2
+
+
 def test_sliders_read_the_values_the_overlay_reads():
     seen = {}
 
