@@ -203,8 +203,8 @@ def _register_on_centroid(rgba: np.ndarray, size: int):
     return out, np.array([cx - canvas_centre, cy - canvas_centre])
 
 
-def fish_sprite_clip(config: FishConfig = FishConfig()):
-    """Render the procedural fish. Returns (rgba, velocities, fps):
+def fish_sprite_clip(config: FishConfig = FishConfig(), *, progress: bool = False):
+    """Render the procedural fish (`progress`: a tqdm bar; ~5 s). Returns (rgba, velocities, fps):
 
     rgba (T, S, S, 4) uint8, registered on the alpha centroid (the centroid is at the frame centre);
     velocities (T, 2) float32, the centroid's motion from frame t to t+1 in px/frame (image axes:
@@ -218,7 +218,10 @@ def fish_sprite_clip(config: FishConfig = FishConfig()):
     position = np.cumsum(step, axis=0)
     frames = np.empty((config.frames, config.size, config.size, 4), np.uint8)
     centroids = np.empty((config.frames, 2))
-    for i in range(config.frames):  # one draw per frame
+    from tqdm import tqdm
+
+    for i in tqdm(range(config.frames), desc="drawing the koi (once)", unit="frame",
+                  disable=not progress, leave=False):  # one draw per frame
         frame = _render(config, heading[i], turn[i], speed[i], phase[i], patches)
         frames[i], offset = _register_on_centroid(frame, config.size)
         centroids[i] = position[i] + offset

@@ -27,9 +27,7 @@ from engine.playlog import write_play_log
 from precompute.video_io import EncodeConfig, open_writer, writer_kind
 
 __all__ = ["ExportConfig", "ExportResult", "export_loop", "export_random", "render_blends",
-           "write_play_log", "parse_size", "TRANSITIONS"]
-
-TRANSITIONS = ("crossfade", "morph", "cut", "generated")
+           "write_play_log", "parse_size"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -38,7 +36,8 @@ class ExportConfig:
 
     fade_frames: int = 4  # K: crossfade length centred on each jump, frames; 0 or 1 cuts.
     #   Longer hides poorer jumps but ghosts more.
-    transitions: str = "crossfade"  # "crossfade" | "morph" (optical flow) | "cut" | "generated"
+    transitions: str = "crossfade"  # a registered renderer (engine.renderers): "crossfade",
+    #   "morph" (optical flow), "cut", "generated", or one added there
     size: tuple[int, int] | None = None  # (width, height) of the output; None: the frame store's
     fps: float | None = None  # output frame rate; None: the clip's. Frames are shown one per
     #   output frame, so another rate plays faster or slower, and S seconds hold S x fps frames.
@@ -47,9 +46,9 @@ class ExportConfig:
     encode: EncodeConfig = field(default_factory=EncodeConfig)  # codec quality per format
 
     def __post_init__(self):
-        if self.transitions not in TRANSITIONS:
-            raise ConfigError(f"--transitions must be one of {', '.join(TRANSITIONS)}, "
-                              f"got {self.transitions!r}")
+        from engine.renderers import transition
+
+        transition(self.transitions)  # an unknown name: a ConfigError listing the registered ones
         if int(self.fade_frames) != self.fade_frames or not 0 <= self.fade_frames <= 64:
             raise ConfigError(f"--fade must be an integer in 0..64 frames, got {self.fade_frames}")
         if self.size is not None and (len(self.size) != 2 or min(self.size) < 1):
@@ -112,18 +111,18 @@ def _source_path(analysis) -> str:
 
 def _compositor(analysis, config: ExportConfig, source_frames: np.ndarray):
     from engine.render import make_compositor
+    from engine.renderers import transition
 
     frames = analysis.frames
-    if config.transitions in ("crossfade", "cut"):
-        return make_compositor(frames, transitions="crossfade", device="cpu")
-    # morph, and generated's jumps without a bridge
-    from precompute.flows import jump_flows  # DIS flow per distinct jump of this path
+    flows = None
+    if transition(config.transitions).needs_flows:  # the morph, and generated's unbridged jumps
+        from precompute.flows import jump_flows  # DIS flow per distinct jump of this path
 
-    source_frames = np.asarray(source_frames, np.int64)
-    following = np.roll(source_frames, -1)  # cyclic: the wrap of a loop is a jump too
-    jump = following != source_frames + 1
-    flows = jump_flows(frames, source_frames[jump], following[jump])
-    return make_compositor(frames, transitions="morph", device="cpu", flows=flows,
+        source_frames = np.asarray(source_frames, np.int64)
+        following = np.roll(source_frames, -1)  # cyclic: the wrap of a loop is a jump too
+        jump = following != source_frames + 1
+        flows = jump_flows(frames, source_frames[jump], following[jump])
+    return make_compositor(frames, transitions=config.transitions, device="cpu", flows=flows,
                            fade_frames=config.fade_frames)
 
 
@@ -215,7 +214,9 @@ def _output_size(analysis, config: ExportConfig) -> tuple[int, int]:
 
 
 def _fade(config: ExportConfig) -> int:
-    return 0 if config.transitions == "cut" else int(config.fade_frames)
+    from engine.renderers import transition
+
+    return transition(config.transitions).fade_frames(config.fade_frames)
 
 
 def choose_loop(analysis, *, seconds: float, config: ExportConfig = ExportConfig()) -> Loop:
@@ -243,12 +244,13 @@ def export_loop(analysis, out: str | os.PathLike, *, seconds: float,
     """
     writer_kind(out)  # an unknown extension fails before any work
     loop = choose_loop(analysis, seconds=seconds, config=config)
+    from engine.renderers import transition
     from engine.transitions import blend_schedule
 
     blends = blend_schedule(loop.frames, fade_frames=_fade(config), cyclic=True,
                             n_frames=int(analysis.n_frames))
     source_frames = np.asarray(loop.frames)
-    if config.transitions != "generated":  # bridges are placed on the loop's own order
+    if not transition(config.transitions).uses_bridges:  # bridges sit on the loop's own order
         start = _calmest_start(analysis, blends)
         blends = blends[start:] + blends[:start]
         source_frames = np.roll(source_frames, -start)
@@ -284,7 +286,9 @@ def _finish(analysis, out, mode: str, source_frames, blends, *, loop, config: Ex
             progress: bool, cyclic: bool) -> ExportResult:
     fps = float(config.fps or analysis.fps)
     generated, notes = {}, ()
-    if config.transitions == "generated":
+    from engine.renderers import transition
+
+    if transition(config.transitions).uses_bridges:
         blends, generated, notes = _bridge_path(analysis, source_frames, blends,
                                                 fade_frames=_fade(config), cyclic=cyclic)
     frames = render_blends(analysis, blends, config=config, source_frames=source_frames,

@@ -23,14 +23,14 @@ from precompute.errors import ConfigError, ExportError
 
 __all__ = ["PlayerConfig", "PlayResult", "play", "write_play_log", "APP_KEYS_HELP"]
 
-APP_KEYS_HELP = [
-    ("space", "pause / resume"),
-    ("right / .", "step one frame (while paused)"),
-    ("backspace", "restart with the same seed (same frames again)"),
-    ("n", "restart with a new seed"),
-    ("up / down", "speed x1.25 / x0.8"),
-    ("+ / -", "variety x1.25 / x0.8"),
-    ("t", "transitions: crossfade / cut"),
+APP_KEYS_HELP = [  # short: at 320x240 the help shares the window with the overlay
+    ("space", "pause"),
+    ("right / .", "step"),
+    ("backspace", "restart"),
+    ("n", "new seed"),
+    ("up / down", "speed"),
+    ("+ / -", "variety"),
+    ("t", "cut / fade"),
 ]
 
 
@@ -42,7 +42,8 @@ class PlayerConfig:
     headless: bool = False  # SDL's dummy driver: no window on screen, same loop
     paced: bool | None = None  # wait to hold the frame rate; None: paced with a window, not headless
     display_fps: float | None = None  # output frame rate; None: the clip's fps
-    transitions: str = "crossfade"  # "crossfade", "cut" (fade_frames 0) or "morph" (optical flow)
+    transitions: str = "crossfade"  # a registered renderer (engine.renderers): "crossfade",
+    #   "cut" (fade_frames 0), "morph" (optical flow), or one added there
     device: str = "cpu"  # "cpu" (OpenCV/numba), "auto" or "cuda" (torch path of engine.gpu)
     window: WindowConfig = field(default_factory=WindowConfig)  # size, fullscreen, overlay...
     controls: bool = True  # speed / variety / range sliders
@@ -64,44 +65,69 @@ class PlayResult:
     shown: list = field(default_factory=list)  # copies of the shown frames when keep_shown
 
 
+def _transitions_text(playback: Playback, transitions: str) -> str:
+    """The transition in force now: `t` switches between a cut and the fade."""
+    fade = playback.config.fade_frames
+    if fade <= 1:
+        return "cut"
+    return f"{transitions} over {fade} frames"
+
+
+def _range_text(playback: Playback) -> str:
+    frame_range = playback.config.frame_range
+    return "all" if frame_range is None else f"{frame_range[0]}-{frame_range[1] - 1}"
+
+
 def _overlay_lines(playback: Playback, fps_measured: float, transitions: str) -> list[str]:
+    """The status overlay (Tab), from the live state; the sliders read the same numbers."""
     config = playback.config
-    range_text = "all" if config.frame_range is None else f"{config.frame_range[0]}-{config.frame_range[1] - 1}"
     blend = playback.current_blend()
     return [
         f"{fps_measured:5.1f} fps   frame {playback.current_frame} / {playback.texture.n_frames}"
         + ("   paused" if playback.paused else ""),
-        f"jumps {playback.jumps}   blend {len(blend)}-way   {transitions}",
-        f"speed {config.speed:.2f}x   variety {config.variety:.2f}   range {range_text}   seed {config.seed}",
+        f"jumps {playback.jumps}   blend {len(blend)}-way   {_transitions_text(playback, transitions)}",
+        f"speed {config.speed:.2f}x   variety {config.variety:.2f}   range {_range_text(playback)}"
+        f"   seed {config.seed}",
     ]
 
 
 def _add_controls(window: Window, playback: Playback) -> None:
     config = playback.config
+    last = playback.texture.n_frames - 1
     window.add_slider("speed", label="speed", value=config.speed, value_range=(0.1, 4.0), fmt="{:.2f}x")
-    # variety on a log scale: slider -1..1 is variety 0.1..10
-    window.add_slider("variety", label="variety (log10)", value=math.log10(config.variety),
-                      value_range=(-1.0, 1.0), fmt="{:+.2f}")
-    start, stop = config.frame_range or (0, playback.texture.n_frames)
-    n = playback.texture.n_frames
-    window.add_slider("range_start", label="range from", value=start / n, value_range=(0.0, 1.0))
-    window.add_slider("range_stop", label="range to", value=stop / n, value_range=(0.0, 1.0))
+    # variety on a log scale: slider -1..1 is variety 0.1..10; it reads the variety itself
+    window.add_slider("variety", label="variety", value=math.log10(config.variety),
+                      value_range=(-1.0, 1.0), display=lambda value: f"{10.0 ** value:.2f}")
+    # the range in frames, both ends included, as the overlay says it ("range 12-45")
+    start, stop = config.frame_range or (0, last + 1)
+    frame = lambda value: f"{int(round(value))}"  # noqa: E731
+    window.add_slider("range_start", label="from", value=start, value_range=(0, last),
+                      display=frame, step=1)
+    window.add_slider("range_stop", label="to", value=stop - 1, value_range=(0, last),
+                      display=frame, step=1)
 
 
 def _apply_slider(playback: Playback, window: Window, name: str, value: float) -> None:
-    n = playback.texture.n_frames
+    last = playback.texture.n_frames - 1
     if name == "speed":
         playback.set_speed(max(0.1, value))
     elif name == "variety":
         playback.set_variety(10.0 ** value)
     elif name in ("range_start", "range_stop"):
-        start = int(round(window.slider_value("range_start") * n))
-        stop = int(round(window.slider_value("range_stop") * n))
-        start, stop = min(start, stop), max(start, stop)
-        if stop - start < 2:
-            stop = min(n, start + 2)
-            start = stop - 2
-        playback.set_frame_range(None if (start, stop) == (0, n) else (start, stop))
+        first = int(round(window.slider_value("range_start")))
+        final = int(round(window.slider_value("range_stop")))
+        # crossed ends are not swapped behind the user's back: the other end is pushed along, on
+        # screen, keeping at least two frames (a range of one frame has no way on)
+        if name == "range_start" and final < first + 1:
+            first = min(first, last - 1)
+            final = first + 1
+        elif name == "range_stop" and first > final - 1:
+            final = max(final, 1)
+            first = final - 1
+        window.set_slider_value("range_start", first)
+        window.set_slider_value("range_stop", final)
+        stop = final + 1
+        playback.set_frame_range(None if (first, stop) == (0, last + 1) else (first, stop))
 
 
 def _apply_key(playback: Playback, window: Window, name: str, state: dict) -> None:
@@ -124,21 +150,26 @@ def _apply_key(playback: Playback, window: Window, name: str, state: dict) -> No
         playback.set_variety(variety)
         if window.has_slider("variety"):
             window.set_slider_value("variety", math.log10(variety))
-    elif name == "t" and state["transitions"] != "morph":
+    elif name == "t" and state["fades"]:
         fade = 0 if playback.config.fade_frames > 1 else state["fade_frames"]
         playback.set_fade_frames(fade)
-        window.say("cut" if fade <= 1 else f"crossfade over {fade} frames")
+        window.say(_transitions_text(playback, state["transitions"]))
 
 
 def play(texture: VideoTexture, *, playback: PlaybackConfig = PlaybackConfig(),
-         config: PlayerConfig = PlayerConfig(), flows=None, on_frame=None) -> PlayResult:
+         config: PlayerConfig = PlayerConfig(), flows=None, on_frame=None, clock=None) -> PlayResult:
     """Run the player. `flows` (precompute.flows.LinkFlows) is needed for transitions="morph"
-    (computed here when None). `on_frame(index, blend, shown)` is called after each frame."""
+    (computed here when None). `on_frame(index, blend, window)` is called after each frame.
+    `clock(fps) -> seconds since the previous frame` paces the loop (fps None: do not wait);
+    default: the window's `tick`, on the wall clock. Tests pass their own, so time is exact."""
     if config.frames is not None and config.frames < 1:
         raise ConfigError(f"frames must be >= 1, got {config.frames}")
-    if config.transitions == "cut":
-        playback = replace(playback, fade_frames=0)
-    if config.transitions == "morph" and flows is None:
+    from engine.renderers import transition
+
+    renderer = transition(config.transitions)
+    if renderer.fade_frames(playback.fade_frames) != playback.fade_frames:  # the fade policy
+        playback = replace(playback, fade_frames=renderer.fade_frames(playback.fade_frames))
+    if renderer.needs_flows and flows is None:
         from precompute.flows import link_flows
 
         flows = link_flows(texture.frames, texture.link_offsets, texture.link_targets,
@@ -157,7 +188,10 @@ def play(texture: VideoTexture, *, playback: PlaybackConfig = PlaybackConfig(),
     window.set_help(APP_KEYS_HELP)
     if config.controls:
         _add_controls(window, state)
-    key_state = {"transitions": config.transitions, "fade_frames": max(2, playback.fade_frames)}
+    # `t` toggles cut / fade for renderers that fade; the morph's flows are per fade, so it keeps its own
+    key_state = {"transitions": "crossfade" if config.transitions == "cut" else config.transitions,
+                 "fades": not renderer.needs_flows, "fade_frames": max(2, playback.fade_frames)}
+    clock = clock or window.tick
     result = PlayResult(frames=[], frame_ms=[], size=window.size)
     dt_s = 1.0 / fps
     measured_fps = fps
@@ -178,7 +212,8 @@ def play(texture: VideoTexture, *, playback: PlaybackConfig = PlaybackConfig(),
                 state.update(dt_s)
             blend = state.current_blend()
             shown = compositor.compose(blend)
-            overlay = _overlay_lines(state, measured_fps, config.transitions) if window.overlay_visible else None
+            overlay = (_overlay_lines(state, measured_fps, key_state["transitions"])
+                       if window.overlay_visible else None)
             window.show(shown, overlay=overlay, dt_s=dt_s)
             result.size = window.size
             if config.keep_timings:
@@ -190,7 +225,7 @@ def play(texture: VideoTexture, *, playback: PlaybackConfig = PlaybackConfig(),
             if on_frame is not None:
                 on_frame(index, blend, window)
             index += 1
-            waited = window.tick(fps if paced else None)
+            waited = clock(fps if paced else None)
             if paced:
                 dt_s = waited
                 measured_fps = 0.9 * measured_fps + 0.1 / max(waited, 1e-6)

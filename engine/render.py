@@ -209,21 +209,17 @@ class MorphCompositor(Compositor):
 
 def make_compositor(frames: np.ndarray, *, transitions: str = "crossfade", device: str = "cpu",
                     flows=None, fade_frames: int = 4):
-    """The compositor for a transition kind ("crossfade", "cut", "morph") and device
-    ("cpu", or "auto"/"cuda" for the torch path of engine.gpu, crossfade and cut only)."""
-    if transitions not in ("crossfade", "cut", "morph"):
-        raise ConfigError(f"transitions must be crossfade, cut or morph, got {transitions!r}")
-    if transitions == "morph":
-        if flows is None:
-            raise ConfigError("transitions='morph' needs flows: precompute.flows.link_flows(...)")
-        if device != "cpu":
-            raise ConfigError("the morph runs on the CPU only; pass device='cpu' with transitions='morph'")
-        return MorphCompositor(frames, flows, fade_frames=fade_frames)
-    if device == "cpu":
-        return Compositor(frames)
-    from engine.gpu import TorchCompositor, resolve_device
+    """The compositor of a registered transition (engine.renderers: "crossfade", "cut", "morph",
+    "generated", and any added there) on a device ("cpu", or "auto"/"cuda" for the torch path of
+    engine.gpu where the renderer has one). `flows`: the jumps' optical flows, for renderers that
+    need them (precompute.flows.link_flows / jump_flows)."""
+    from engine.renderers import transition
 
-    # "auto" without CUDA: the OpenCV path is faster than torch on the CPU; resolve_device says so
-    if resolve_device(device) == "cpu" and device == "auto":
-        return Compositor(frames)
-    return TorchCompositor(frames, device=device)
+    renderer = transition(transitions)
+    if renderer.needs_flows and flows is None:
+        raise ConfigError(f"transitions={transitions!r} needs flows: precompute.flows.link_flows(...)")
+    if device != "cpu" and not renderer.gpu:
+        raise ConfigError(f"the {transitions} transition runs on the CPU only; pass device='cpu' "
+                          f"with transitions={transitions!r}")
+    return renderer.make(_check_frames(frames), fade_frames=renderer.fade_frames(fade_frames),
+                         flows=flows if renderer.needs_flows else None, device=device)

@@ -310,7 +310,7 @@ def default_fish(*, fish_config=None, control_config=None, progress=print):
             pass  # damaged cache: make it again
     if progress:
         progress("framechain: generating the embedded fish sprite and its control tables (once)...")
-    rgba, velocities, fps = fish_sprite_clip(fish_config)
+    rgba, velocities, fps = fish_sprite_clip(fish_config, progress=bool(progress))
     sprite = SpriteClip.from_arrays(rgba, velocities, fps=fps, info={"source": "assets.fish"})
     control = analyze_control(sprite, control_config)
     save_sprite(folder, sprite, control, source={"path": "assets.fish", "fish": _settings_key(fish_config)})

@@ -20,6 +20,15 @@ overlay, F11/f fullscreen, F12/s screenshot, r record, c controls (sliders shown
 Esc/q quit. Mouse positions in events are given in frame pixels (x right, y down), so a sprite
 demo can steer with them whatever the window size.
 
+Where things go is `engine.layout.compute_layout` (a pure function; `window.layout` is the last
+one drawn): the sliders sit in a panel below or beside the picture, never over it, and the
+overlay, the help, the recording indicator and messages never overlap or clip.
+
+Recordings keep real time: `show(frame, dt_s=...)` says how long the previous frame was on
+screen, and each shown frame is written as many times as output frames at the recording's rate
+fall in its time on screen (none when the display runs faster than the recording). So a display
+that falls behind still records a video as long as the time it played.
+
 Headless: `WindowConfig(headless=True)` selects SDL's dummy video driver; the same calls run,
 nothing appears on screen, and `snapshot()` still returns what would have been shown.
 """
@@ -35,17 +44,18 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from engine.layout import Layout, compute_layout, default_window_size
 from precompute.errors import ConfigError, ExportError
 
 __all__ = ["Window", "WindowConfig", "WindowEvent", "STANDARD_KEYS_HELP"]
 
-STANDARD_KEYS_HELP = [
-    ("F1 / h", "show or hide this help"),
-    ("Tab / o", "overlay: fps, frame, jumps"),
-    ("c", "show or hide the sliders"),
+STANDARD_KEYS_HELP = [  # short: at 320x240 the help shares the window with the overlay
+    ("F1 / h", "this help"),
+    ("Tab / o", "overlay"),
+    ("c", "controls"),
     ("F11 / f", "fullscreen"),
-    ("F12 / s", "screenshot (PNG)"),
-    ("r", "record what is shown (start / stop)"),
+    ("F12 / s", "screenshot"),
+    ("r", "record"),
     ("Esc / q", "quit"),
 ]
 
@@ -55,14 +65,18 @@ class WindowConfig:
     """Window settings."""
 
     title: str = "framechain"  # window caption
-    size: tuple[int, int] | None = None  # initial (width, height); None: the frame size (capped
-    #   at 1280 wide, at least 320x240; headless: exactly); the picture follows resizes (letterboxed)
+    size: tuple[int, int] | None = None  # initial (width, height); None: the picture at the
+    #   frame's size (scaled down to 1280 wide, small clips up to 640 wide or 480 tall) plus the
+    #   controls panel (headless: exactly the frame size); the picture follows resizes (letterboxed)
     fullscreen: bool = False  # start fullscreen (F11 toggles)
     headless: bool = False  # SDL's dummy driver: nothing on screen, same code path
-    show_controls: bool = True  # sliders visible at start ("c" toggles)
+    show_controls: bool = True  # sliders visible at start ("c" toggles; headless: hidden, so
+    #   that the picture fills the frame-sized window)
     show_overlay: bool = False  # status overlay visible at start (Tab toggles)
     screenshot_dir: str = "."  # where F12 saves framechain-NNNN.png
-    record_path: str = "framechain-recording.mp4"  # where "r" records (.mp4/.webm/.gif or a folder)
+    record_path: str = "framechain-recording.mp4"  # where "r" records (.mp4/.webm/.gif or a
+    #   folder); when it exists, the next free numbered name (framechain-recording-0001.mp4, ...):
+    #   a recording never overwrites a file
     record_fps: float = 30.0  # frame rate written into recordings (the clip's, normally)
     smooth_scaling: bool = True  # bilinear scaling to the window (False: nearest, a bit faster)
 
@@ -83,10 +97,23 @@ class WindowEvent:
 class _Slider:
     name: str
     label: str
-    fmt: str
+    display: object  # value -> the text shown after the label
     element: object
     label_element: object
     value_range: tuple[float, float]
+
+
+@dataclass
+class _Recording:
+    """A recording in progress: the writer, the frame on screen and the recording's clock."""
+
+    writer: object
+    path: Path
+    size: tuple[int, int]  # (width, height) written
+    fps: float
+    held: np.ndarray | None = None  # the frame on screen now, (H, W, 3), not yet written
+    held_dt_s: float = 0.0  # how long the frame before it stayed on screen (the next guess)
+    clock_s: float = 0.0  # when the held frame appeared, seconds since recording started
 
 
 class Window:
@@ -97,16 +124,19 @@ class Window:
         self.is_open = False
         self.help_visible = False
         self.overlay_visible = config.show_overlay
-        self.controls_visible = config.show_controls
+        self.controls_visible = config.show_controls and not config.headless
         self.message = ""  # a transient line shown at the top (e.g. "saved shot.png")
         self._message_until = 0.0
         self._app_help: list[tuple[str, str]] = []
         self._sliders: dict[str, _Slider] = {}
-        self._writer = None
-        self._recording_size = None
+        self._recording: _Recording | None = None
         self._shots = 0
         self._frame_rect = None
         self._frame_size = None
+        self._auto_size = False  # the window was sized to the picture (and follows the panel)
+        self._panel_key = None  # the panel geometry the sliders were last placed for
+        self.layout: Layout | None = None  # what was last drawn where (for tests and tools)
+        self.overlay_lines: list[str] = []  # the status lines last drawn (when the overlay is on)
 
     # ------------------------------------------------------------------ life cycle
     def open(self, frame_size: tuple[int, int]) -> "Window":
@@ -131,15 +161,15 @@ class Window:
         elif self.config.headless:
             size = (width, height)  # nothing to look at: play at the frame's own size, unscaled
         else:
-            scale = min(1.0, 1280 / width)
-            size = (max(320, round(width * scale)), max(240, round(height * scale)))
+            size = default_window_size((width, height), slider_rows=0)
+            self._auto_size = not self.config.fullscreen  # grows with the panel (add_slider)
         flags = pygame.RESIZABLE
         if self.config.fullscreen:
             flags |= pygame.FULLSCREEN
         self._screen = pygame.display.set_mode(size, flags)
         pygame.display.set_caption(self.config.title)
         self._manager = pygame_gui.UIManager(self._screen.get_size(), enable_live_theme_updates=False)
-        self._font = pygame.font.Font(None, 22)
+        self._fonts: dict[int, object] = {}
         self._deadline = None  # next frame time of tick()
         self._last_tick = None
         self._layout()
@@ -148,7 +178,7 @@ class Window:
 
     def close(self) -> None:
         """Stop any recording and close the window (safe to call twice)."""
-        if self._writer is not None:
+        if self._recording is not None:
             self.stop_recording()
         if self.is_open:
             self._pg.display.quit()
@@ -167,20 +197,28 @@ class Window:
 
     # ------------------------------------------------------------------ widgets
     def add_slider(self, name: str, *, label: str, value: float, value_range: tuple[float, float],
-                   fmt: str = "{:.2f}") -> None:
+                   fmt: str = "{:.2f}", display=None, step: float | None = None) -> None:
         """A horizontal slider (pygame_gui) in the controls panel; moves arrive from `poll()` as
-        WindowEvent("slider", name, value)."""
+        WindowEvent("slider", name, value). The label reads `label` and the value as
+        `display(value)` (default `fmt.format(value)`): show the value as the app means it (a log
+        slider shows 10 ** value). `step`: the arrows' increment (default 1/50 of the range)."""
         if name in self._sliders:
             raise ConfigError(f"a slider named {name!r} exists already")
         low, high = (float(v) for v in value_range)
         if not low < high:
             raise ConfigError(f"value_range must be (low, high) with low < high, got {value_range}")
         elements = self._gui.elements
-        slider = elements.UIHorizontalSlider(self._pg.Rect(0, 0, 100, 24), float(value), (low, high),
-                                            manager=self._manager, click_increment=(high - low) / 50)
-        text = elements.UILabel(self._pg.Rect(0, 0, 150, 24), "", manager=self._manager)
-        self._sliders[name] = _Slider(name, label, fmt, slider, text, (low, high))
+        slider = elements.UIHorizontalSlider(self._pg.Rect(0, 0, 100, 22), float(value), (low, high),
+                                            manager=self._manager,
+                                            click_increment=step or (high - low) / 50)
+        text = elements.UILabel(self._pg.Rect(0, 0, 100, 22), "", manager=self._manager)
+        self._sliders[name] = _Slider(name, label, display or fmt.format, slider, text, (low, high))
         self._update_label(self._sliders[name])
+        if self._auto_size:  # the window grows by the panel, so the picture keeps its size
+            wanted = default_window_size(self._frame_size, slider_rows=len(self._sliders))
+            if wanted != self._screen.get_size():
+                self._screen = self._pg.display.set_mode(wanted, self._pg.RESIZABLE)
+                self._manager.set_window_resolution(wanted)
         self._layout()
 
     def has_slider(self, name: str) -> bool:
@@ -201,30 +239,58 @@ class Window:
         rect = self._sliders[name].element.get_abs_rect()
         return int(rect.x), int(rect.y), int(rect.width), int(rect.height)
 
+    def slider_label_rect(self, name: str) -> tuple[int, int, int, int]:
+        rect = self._sliders[name].label_element.get_abs_rect()
+        return int(rect.x), int(rect.y), int(rect.width), int(rect.height)
+
+    def slider_text(self, name: str) -> str:
+        """What the slider's label reads now ("variety 9.13")."""
+        return self._sliders[name].label_element.text
+
     def set_help(self, lines: list[tuple[str, str]]) -> None:
         """The app's own keys, listed in the help overlay above the standard ones."""
         self._app_help = list(lines)
 
     def _update_label(self, slider: _Slider) -> None:
         value = slider.element.get_current_value()
-        slider.label_element.set_text(f"{slider.label} {slider.fmt.format(value)}")
+        slider.label_element.set_text(f"{slider.label} {slider.display(value)}")
 
-    def _layout(self) -> None:
-        width, height = self._screen.get_size()
-        row = 28
-        panel = row * len(self._sliders)
-        for k, slider in enumerate(self._sliders.values()):
-            y = height - panel + k * row + 2
-            slider.label_element.set_relative_position((8, y))
-            slider.element.set_relative_position((162, y))
-            slider.element.set_dimensions((max(80, min(420, width - 172)), 24))
-            for element in (slider.element, slider.label_element):
-                (element.show if self.controls_visible else element.hide)()
-        # letterbox: the largest rectangle of the frame's aspect that fits the window
-        frame_width, frame_height = self._frame_size
-        scale = min(width / frame_width, height / frame_height)
-        shown = (max(1, round(frame_width * scale)), max(1, round(frame_height * scale)))
-        self._frame_rect = self._pg.Rect((width - shown[0]) // 2, (height - shown[1]) // 2, *shown)
+    def _measure(self, text: str, font_size: int) -> tuple[int, int]:
+        return self._font(font_size).size(text)
+
+    def _font(self, font_size: int):
+        if font_size not in self._fonts:
+            self._fonts[font_size] = self._pg.font.Font(None, font_size)
+        return self._fonts[font_size]
+
+    def _layout(self, overlay: list[str] | None = None) -> Layout:
+        """Compute where everything goes (engine.layout) and move the sliders there."""
+        message = self.message if self.message and time.monotonic() < self._message_until else None
+        recording = None
+        if self._recording is not None:
+            seconds = int(self._recording.clock_s)
+            recording = f"REC {seconds // 60}:{seconds % 60:02d}"
+        layout = compute_layout(
+            self._screen.get_size(), self._frame_size, slider_rows=len(self._sliders),
+            controls_visible=self.controls_visible,
+            overlay=overlay if self.overlay_visible and overlay else None,
+            help_entries=self._app_help + STANDARD_KEYS_HELP if self.help_visible else None,
+            recording=recording, message=message, measure=self._measure)
+        key = (layout.window, layout.sliders, self.controls_visible)
+        if key != self._panel_key:  # moving pygame_gui elements costs; only when the panel changed
+            self._panel_key = key
+            places = layout.sliders or [(None, None)] * len(self._sliders)  # hidden: stay put
+            for slider, (label_rect, slider_rect) in zip(self._sliders.values(), places):
+                if label_rect is not None:
+                    slider.label_element.set_relative_position(label_rect[:2])
+                    slider.label_element.set_dimensions(label_rect[2:])
+                    slider.element.set_relative_position(slider_rect[:2])
+                    slider.element.set_dimensions(slider_rect[2:])
+                for element in (slider.element, slider.label_element):
+                    (element.show if self.controls_visible else element.hide)()
+        self._frame_rect = self._pg.Rect(*layout.picture)
+        self.layout = layout
+        return layout
 
     # ------------------------------------------------------------------ events
     def _frame_position(self, pos) -> tuple[float, float]:
@@ -282,14 +348,27 @@ class Window:
                 self._shots += 1
             self.screenshot(directory / f"framechain-{self._shots:04d}.png")
         elif name == "r":
-            if self._writer is None:
-                self.start_recording(self.config.record_path, fps=self.config.record_fps)
+            if self._recording is None:
+                self.start_recording(self.next_recording_path(), fps=self.config.record_fps)
             else:
                 self.stop_recording()
         elif name in ("escape", "q"):
             events.append(WindowEvent("quit"))
 
+    def next_recording_path(self) -> Path:
+        """config.record_path itself while it is free, then numbered like screenshots
+        (NAME-0001.mp4, NAME-0002.mp4, ...): a recording never overwrites a file."""
+        path = Path(self.config.record_path)
+        number = 0
+        candidate = path
+        while candidate.exists():
+            number += 1
+            candidate = path.with_name(f"{path.stem}-{number:04d}{path.suffix}")
+        return candidate
+
     def _resized(self) -> None:
+        if self._screen.get_size() != self._pg.display.get_surface().get_size():
+            self._auto_size = False  # the user chose a size: keep it
         self._screen = self._pg.display.get_surface()
         self._manager.set_window_resolution(self._screen.get_size())
         self._layout()
@@ -310,21 +389,27 @@ class Window:
         print(f"framechain: {message}", file=sys.stderr)
 
     # ------------------------------------------------------------------ drawing
-    def show(self, frame: np.ndarray, *, overlay: list[str] | None = None, dt_s: float = 1 / 60) -> None:
-        """Draw `frame` (H, W, 3) uint8 RGB scaled to the window, then widgets and overlays, and
-        flip. `overlay`: status lines (drawn when the overlay is toggled on). `dt_s`: time since
-        the last call, for the widgets' animations."""
+    def show(self, frame: np.ndarray, *, overlay: list[str] | None = None, dt_s: float | None = None) -> None:
+        """Draw `frame` (H, W, 3) uint8 RGB scaled into the picture area, then the controls panel
+        and the text blocks, and flip. `overlay`: status lines (drawn when the overlay is toggled
+        on). `dt_s`: how long the previous frame was on screen, in seconds (the widgets' animation
+        step, and a recording's clock: time is passed in, never read here); None: one period of
+        config.record_fps (each shown frame is one recorded frame)."""
         if not (isinstance(frame, np.ndarray) and frame.ndim == 3 and frame.shape[2] == 3
                 and frame.dtype == np.uint8):
             raise ConfigError(f"frame must be (H, W, 3) uint8 RGB, got {getattr(frame, 'shape', None)} "
                               f"{getattr(frame, 'dtype', type(frame).__name__)}")
         pg = self._pg
-        rect = self._frame_rect
+        if dt_s is None:
+            dt_s = 1.0 / self.config.record_fps
         height, width = frame.shape[:2]
         if (width, height) != self._frame_size:
             self._frame_size = (width, height)
-            self._layout()
-            rect = self._frame_rect
+        self.overlay_lines = list(overlay) if self.overlay_visible and overlay else []
+        if self._recording is not None:
+            self._advance_recording(dt_s)
+        layout = self._layout(overlay)
+        rect = self._frame_rect
         if (rect.width, rect.height) != (width, height):
             interpolation = cv2.INTER_LINEAR if self.config.smooth_scaling else cv2.INTER_NEAREST
             frame = cv2.resize(frame, (rect.width, rect.height), interpolation=interpolation)
@@ -332,39 +417,35 @@ class Window:
             frame = np.ascontiguousarray(frame)
         surface = pg.image.frombuffer(frame, (rect.width, rect.height), "RGB")  # (H, W, 3) bytes
         screen = self._screen
-        if rect.width != screen.get_width() or rect.height != screen.get_height():
+        if rect.size != screen.get_size():
             screen.fill((0, 0, 0))
         screen.blit(surface, rect.topleft)
-        if self._sliders and self.controls_visible:
+        if self._sliders and self.controls_visible and layout.panel is not None:
+            screen.fill((24, 24, 28), pg.Rect(*layout.panel))
             self._manager.update(dt_s)
             self._manager.draw_ui(screen)
-        if self.overlay_visible and overlay:
-            self._draw_lines(overlay, (8, 8))
-        if self.message and time.monotonic() < self._message_until:
-            self._draw_lines([self.message], (8, screen.get_height() // 2))
-        if self.help_visible:
-            self._draw_help()
-        if self._writer is not None:
-            self._record_shown()
+        for name in ("overlay", "help", "message"):
+            block = getattr(layout, name)
+            if block is not None:
+                self._draw_block(block, layout.font_size)
+        if self._recording is not None:
+            self._hold_shown()  # what is recorded: the window without the REC badge
+            if layout.recording is not None:
+                self._draw_block(layout.recording, layout.font_size, dot=(230, 40, 40))
         pg.display.flip()
 
-    def _draw_lines(self, lines: list[str], at: tuple[int, int]) -> None:
+    def _draw_block(self, block, font_size: int, *, dot=None) -> None:
         pg = self._pg
-        rendered = [self._font.render(line, True, (255, 255, 255)) for line in lines]
-        width = max(s.get_width() for s in rendered) + 12
-        height = sum(s.get_height() + 2 for s in rendered) + 8
-        backdrop = pg.Surface((width, height), pg.SRCALPHA)
-        backdrop.fill((0, 0, 0, 160))
-        self._screen.blit(backdrop, at)
-        y = at[1] + 4
-        for s in rendered:
-            self._screen.blit(s, (at[0] + 6, y))
-            y += s.get_height() + 2
-
-    def _draw_help(self) -> None:
-        lines = ["keys"] + [f"{key:>10}  {what}" for key, what in self._app_help + STANDARD_KEYS_HELP]
-        width = self._screen.get_width()
-        self._draw_lines(lines, (max(8, width // 2 - 170), 40))
+        backdrop = pg.Surface(block.rect[2:], pg.SRCALPHA)
+        backdrop.fill((0, 0, 0, 170))
+        self._screen.blit(backdrop, block.rect[:2])
+        font = self._font(font_size)
+        for text, x, y in block.runs:
+            self._screen.blit(font.render(text, True, (255, 255, 255)), (x, y))
+        if dot is not None:  # the recording indicator's red dot, before its text
+            _, x, y = block.runs[0]
+            radius = max(3, font.get_height() // 3)
+            pg.draw.circle(self._screen, dot, (x - radius - 4, y + font.get_height() // 2), radius)
 
     def snapshot(self) -> np.ndarray:
         """What the window shows now, (H, W, 3) uint8 RGB (a copy)."""
@@ -384,50 +465,79 @@ class Window:
     # ------------------------------------------------------------------ recording
     @property
     def recording(self) -> bool:
-        return self._writer is not None
+        return self._recording is not None
+
+    @property
+    def recording_path(self) -> Path | None:
+        return None if self._recording is None else self._recording.path
 
     def start_recording(self, path: str | os.PathLike, *, fps: float) -> None:
-        """Record every shown frame (widgets and overlays included) to `path` (.mp4, .webm, .gif,
-        .png or a folder of PNGs), at the window's size when recording starts."""
+        """Record what is shown (widgets and overlays included, the REC badge not) to `path`
+        (.mp4, .webm, .gif, .png or a folder of PNGs) at `fps`, in real time (see the module
+        comment), at the window's size when recording starts."""
         from precompute.video_io import open_writer
 
         width, height = self._screen.get_size()
         size = (width - width % 2, height - height % 2)  # even, for H.264
         try:
-            self._writer = open_writer(path, fps=fps, size=size)
-            self._writer.__enter__()
+            writer = open_writer(path, fps=fps, size=size)
+            writer.__enter__()
         except ExportError as error:
-            self._writer = None
             self.say(f"cannot record: {error}")
             return
-        self._recording_size = size
+        self._recording = _Recording(writer, Path(path), size, float(fps))
         self.say(f"recording to {path}")
 
-    def _record_shown(self) -> None:
+    def _advance_recording(self, dt_s: float) -> None:
+        """The held frame stayed on screen for dt_s: write it into every output slot that falls
+        in that time (slot n at n / fps seconds)."""
+        recording = self._recording
+        if recording.held is None:
+            return
+        recording.clock_s += max(0.0, float(dt_s))
+        recording.held_dt_s = max(0.0, float(dt_s))
+        self._write_held_until(recording.clock_s)
+
+    def _write_held_until(self, clock_s: float) -> None:
+        recording = self._recording
+        # round(): a frame time that lands within half a slot of a slot boundary counts as on it
+        due = int(round(clock_s * recording.fps))
+        while recording is self._recording and recording.writer.frames_written < due:
+            try:
+                recording.writer.write(recording.held)
+            except ExportError as error:
+                self._recording = None
+                recording.writer.abort()
+                self.say(f"recording stopped: {error}")
+
+    def _hold_shown(self) -> None:
         frame = self.snapshot()
-        width, height = self._recording_size
+        width, height = self._recording.size
         if frame.shape[:2] != (height, width):
-            frame = np.ascontiguousarray(frame[:height, :width])
-            if frame.shape[:2] != (height, width):
-                frame = cv2.resize(self.snapshot(), (width, height), interpolation=cv2.INTER_AREA)
-        try:
-            self._writer.write(frame)
-        except ExportError as error:
-            writer, self._writer = self._writer, None
-            writer.abort()
-            self.say(f"recording stopped: {error}")
+            cropped = np.ascontiguousarray(frame[:height, :width])
+            frame = cropped if cropped.shape[:2] == (height, width) else \
+                cv2.resize(frame, (width, height), interpolation=cv2.INTER_AREA)
+        self._recording.held = frame
 
     def stop_recording(self) -> Path | None:
-        """Finish the recording file; returns its path."""
-        writer, self._writer = self._writer, None
-        if writer is None:
+        """Write the frame on screen for as long as the one before it stayed (at least one
+        output frame in all), finish the file and return its path."""
+        recording = self._recording
+        if recording is None:
             return None
+        if recording.held is not None:
+            end_s = recording.clock_s + recording.held_dt_s
+            self._write_held_until(max(end_s, 1.0 / recording.fps if recording.writer.frames_written == 0 else 0.0))
+        if self._recording is None:  # a write failed and said so
+            return None
+        self._recording = None
         try:
-            path = writer.close()
+            path = recording.writer.close()
         except ExportError as error:  # the file is not left half-written; playing goes on
             self.say(f"recording failed: {error}")
             return None
-        self.say(f"recorded {writer.frames_written} frames to {path}")
+        self.say(f"recorded {recording.writer.frames_written} frames "
+                 f"({recording.writer.frames_written / recording.fps:.1f} s) to {path}")
         return path
 
     # ------------------------------------------------------------------ time

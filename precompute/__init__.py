@@ -1,25 +1,60 @@
 """framechain's offline stage: pure array functions from frames to a video texture, and the
-saved analysis that the real-time engine reads. See docs/ARCHITECTURE.md for the data contracts."""
-from precompute.analysis import MIN_FRAMES, analysis_for, analyze_clip, analyze_features, cache_dir
-from precompute.bundle import Analysis, is_analysis, load_analysis
-from precompute.config import AnalysisConfig
-from precompute.distances import frame_distances
-from precompute.dynamics import dynamics_filter, transition_costs
-from precompute.errors import AnalysisError, ClipError, ConfigError, ExportError, FramechainError
-from precompute.features import frame_features
-from precompute.future_cost import FutureCost, future_cost, future_transition_costs
-from precompute.links import loop_candidates, probabilities_from_costs, prune_links
-from precompute.sprites import ExtractionConfig, SpriteClip, extract_sprite
-from precompute.control import ControlConfig, analyze_control, load_sprite, save_sprite
-from precompute.batch import ClipResult, analyze_many
-from precompute.sparse import SparseConfig, sparse_links
+saved analysis that the real-time engine reads. See docs/ARCHITECTURE.md for the data contracts.
 
-__all__ = [
-    "Analysis", "AnalysisConfig", "AnalysisError", "ClipError", "ConfigError", "ExportError",
-    "FramechainError", "FutureCost", "MIN_FRAMES", "analysis_for", "analyze_clip",
-    "analyze_features", "cache_dir", "dynamics_filter", "frame_distances", "frame_features",
-    "future_cost", "future_transition_costs", "is_analysis", "load_analysis", "loop_candidates",
-    "probabilities_from_costs", "prune_links", "transition_costs",
-    "ExtractionConfig", "SpriteClip", "extract_sprite", "ControlConfig", "analyze_control",
-    "load_sprite", "save_sprite", "ClipResult", "analyze_many", "SparseConfig", "sparse_links",
-]
+Names are imported lazily (on first use), as in `engine/__init__.py`: the analysis modules pull in
+numba, whose import alone takes longer than the whole `framechain --help` may (issue 15 item 3).
+"""
+import sys
+import types
+from importlib import import_module
+
+_WHERE = {  # public name -> the module that defines it
+    "MIN_FRAMES": "precompute.analysis", "analysis_for": "precompute.analysis",
+    "analyze_clip": "precompute.analysis", "analyze_features": "precompute.analysis",
+    "cache_dir": "precompute.analysis",
+    "Analysis": "precompute.bundle", "is_analysis": "precompute.bundle",
+    "load_analysis": "precompute.bundle",
+    "AnalysisConfig": "precompute.config",
+    "frame_distances": "precompute.distances",
+    "dynamics_filter": "precompute.dynamics", "transition_costs": "precompute.dynamics",
+    "AnalysisError": "precompute.errors", "ClipError": "precompute.errors",
+    "ConfigError": "precompute.errors", "ExportError": "precompute.errors",
+    "FramechainError": "precompute.errors",
+    "frame_features": "precompute.features",
+    "FutureCost": "precompute.future_cost", "future_cost": "precompute.future_cost",
+    "future_transition_costs": "precompute.future_cost",
+    "loop_candidates": "precompute.links", "probabilities_from_costs": "precompute.links",
+    "prune_links": "precompute.links",
+    "ExtractionConfig": "precompute.sprites", "SpriteClip": "precompute.sprites",
+    "extract_sprite": "precompute.sprites",
+    "ControlConfig": "precompute.control", "analyze_control": "precompute.control",
+    "load_sprite": "precompute.control", "save_sprite": "precompute.control",
+    "ClipResult": "precompute.batch", "analyze_many": "precompute.batch",
+    "SparseConfig": "precompute.sparse", "sparse_links": "precompute.sparse",
+}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name):
+    if name in _WHERE:
+        return getattr(import_module(_WHERE[name]), name)
+    raise AttributeError(f"module 'precompute' has no attribute {name!r}")
+
+
+class _Package(types.ModuleType):
+    def __setattr__(self, name, value):
+        # `future_cost` names both a function and the module defining it. Loading that module
+        # makes the import system set it as this package's attribute, which would hide the
+        # function that `from precompute import future_cost` has always given: keep the name free
+        # (then __getattr__ answers with the function).
+        if name in _WHERE and isinstance(value, types.ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
+
+
+def __dir__():
+    return sorted(list(globals()) + list(_WHERE))

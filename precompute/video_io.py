@@ -253,11 +253,11 @@ import tempfile
 
 from precompute.errors import ExportError
 
-__all__ += ["EncodeConfig", "VideoWriter", "open_writer", "write_frames", "writer_kind",
-            "WRITER_SUFFIXES", "QUALITY_PRESETS"]
+__all__ += ["EncodeConfig", "VideoWriter", "AvWriter", "open_writer", "write_frames",
+            "writer_kind", "writer_class", "register_writer", "WRITER_SUFFIXES", "QUALITY_PRESETS"]
 
-WRITER_SUFFIXES = {".mp4": "mp4", ".m4v": "mp4", ".webm": "webm", ".gif": "gif",
-                   ".png": "apng", ".apng": "apng"}  # anything else without a suffix: a folder
+WRITER_SUFFIXES: dict[str, str] = {}  # suffix -> kind of every registered writer (below):
+#   .mp4 .m4v mp4, .webm webm, .gif gif, .png .apng apng; anything without a suffix: a folder
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -290,16 +290,65 @@ class EncodeConfig:
 
 
 def writer_kind(path: str | os.PathLike) -> str:
-    """"mp4", "webm", "gif", "apng" or "folder" (no suffix, a trailing "/", or an existing folder)."""
+    """"mp4", "webm", "gif", "apng", "folder" (no suffix, a trailing "/", or an existing folder),
+    or the kind of a writer registered for the suffix (`register_writer`)."""
+    return writer_class(path).KIND
+
+
+def writer_class(path: str | os.PathLike) -> type:
+    """The registered writer class for `path`'s suffix (a folder of PNGs without one)."""
+    _discover_writers()
     text = os.fspath(path)
     path = Path(path)
     if path.is_dir() or text.endswith(("/", os.sep)) or path.suffix == "":
-        return "folder"
-    kind = WRITER_SUFFIXES.get(path.suffix.lower())
-    if kind is None:
-        raise ExportError(f"{path}: unknown output type {path.suffix!r}; use .mp4, .webm, .gif, "
-                          ".png (animated PNG) or a folder name (numbered PNGs)")
-    return kind
+        return PngFolderWriter
+    cls = _WRITERS.get(path.suffix.lower())
+    if cls is None:
+        builtin = [".mp4", ".webm", ".gif", ".png"]
+        others = sorted(set(_WRITERS) - set(builtin) - {".m4v", ".apng"})
+        listed = ", ".join(builtin + others)
+        raise ExportError(f"{path}: unknown output type {path.suffix!r}; use {listed} (.png: "
+                          "animated PNG) or a folder name (numbered PNGs)")
+    return cls
+
+
+_WRITERS: dict[str, type] = {}  # suffix -> writer class
+_writers_discovered = False
+
+
+def register_writer(cls: type, *, replace: bool = False) -> type:
+    """Add an export format: a VideoWriter subclass with SUFFIXES (".mkv", ...) and KIND. Every
+    suffix then picks it in `open_writer`, `framechain export -o` and recordings; no other edit.
+    Usable as a class decorator. A module in precompute/formats/ is found and imported on first
+    use, so a new format is one new file there."""
+    if not (isinstance(cls, type) and issubclass(cls, VideoWriter) and cls.SUFFIXES and cls.KIND):
+        raise ExportError(f"register_writer takes a VideoWriter subclass with SUFFIXES and KIND, "
+                          f"got {cls!r}")
+    for suffix in cls.SUFFIXES:
+        suffix = suffix.lower()
+        if not suffix.startswith(".") or len(suffix) < 2:
+            raise ExportError(f"{cls.__name__}: a suffix must look like '.mkv', got {suffix!r}")
+        if suffix in _WRITERS and _WRITERS[suffix] is not cls and not replace:
+            raise ExportError(f"{suffix} is written by {_WRITERS[suffix].__name__} already; "
+                              "pass replace=True to replace it")
+        _WRITERS[suffix] = cls
+        WRITER_SUFFIXES[suffix] = cls.KIND
+    return cls
+
+
+def _discover_writers() -> None:
+    global _writers_discovered
+    if _writers_discovered:
+        return
+    _writers_discovered = True
+    import importlib
+    import pkgutil
+
+    import precompute.formats as package
+
+    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
+        if not info.name.startswith("_"):
+            importlib.import_module(f"{package.__name__}.{info.name}")
 
 
 def _fps_fraction(fps: float) -> fractions.Fraction:
@@ -314,16 +363,29 @@ def _ffmpeg_message(error: BaseException) -> str:
 class VideoWriter:
     """A file being written, frame by frame. Use `open_writer`; see the module comment.
 
-    `size` is the frames' (width, height). H.264 needs even sizes: an odd width or height is
-    padded by repeating the last column or row (no picture is lost). `alpha=True` takes RGBA
-    frames: .webm (VP9 yuva420p), .png (APNG) and folders keep the alpha; .gif keeps it as 1-bit
-    transparency; .mp4 refuses it.
+    One subclass per format, registered by suffix (`register_writer`): it says what it keeps
+    (class attributes) and how it opens, writes and finishes; this base class does the checks,
+    the temporary file beside the target and its rename, and the clean-up on any error.
+    `VideoWriter(path, ...)` itself returns the writer registered for the path's suffix.
+
+    `size` is the frames' (width, height). `alpha=True` takes RGBA frames: .webm (VP9 yuva420p),
+    .png (APNG) and folders keep the alpha; .gif keeps it as 1-bit transparency; .mp4 refuses it.
     """
+
+    SUFFIXES: tuple[str, ...] = ()  # the target suffixes this writer is picked for
+    KIND: str = ""  # its short name ("mp4", "gif", ...)
+    NO_ALPHA: str | None = None  # why RGBA frames are refused (None: alpha is kept)
+    MAX_FPS: tuple[float, str] | None = None  # (highest rate, why) where the format limits it
+
+    def __new__(cls, path, *args, **kwargs):
+        if cls is VideoWriter:
+            cls = writer_class(path)
+        return super().__new__(cls)
 
     def __init__(self, path: str | os.PathLike, *, fps: float, size: tuple[int, int],
                  alpha: bool = False, config: EncodeConfig = EncodeConfig()):
         self.path = Path(path)
-        self.kind = writer_kind(path)
+        self.kind = self.KIND
         self.fps = float(fps)
         self.width, self.height = (int(v) for v in size)
         self.alpha = bool(alpha)
@@ -332,32 +394,21 @@ class VideoWriter:
         self._closed = False
         self._container = None
         self._stream = None
-        self._spool = None
-        self._palette_graph = None
         if not (self.fps > 0):
             raise ExportError(f"{self.path}: fps must be positive, got {fps}")
-        if self.kind == "gif" and self.fps > 50:
-            # GIF delays are whole 1/100 s and browsers slow delays under 2/100 s to 1/10 s
-            raise ExportError(f"{self.path}: GIF plays at most 50 fps in browsers, got {fps:g}; "
-                              "pass a lower --fps or write .mp4/.webm")
+        if self.MAX_FPS is not None and self.fps > self.MAX_FPS[0]:
+            raise ExportError(f"{self.path}: {self.MAX_FPS[1]}, got {fps:g}")
         if self.width < 1 or self.height < 1:
             raise ExportError(f"{self.path}: frame size must be positive, got {size}")
-        if self.alpha and self.kind == "mp4":
-            raise ExportError(f"{self.path}: H.264 mp4 has no alpha channel; write RGBA frames to "
-                              ".webm (VP9 with alpha), .png (APNG) or a folder of PNGs")
+        if self.alpha and self.NO_ALPHA:
+            raise ExportError(f"{self.path}: {self.NO_ALPHA}")
         parent = self.path.parent
         if not parent.is_dir():
             raise ExportError(f"{self.path}: the folder {parent} does not exist; create it or "
                               "choose another output path (nothing was written)")
-        if self.kind == "folder" and self.path.exists() and not self.path.is_dir():
-            raise ExportError(f"{self.path}: exists and is not a folder; choose another output")
-        if self.kind == "folder" and self.path.is_dir():
-            foreign = [p.name for p in self.path.iterdir() if not _is_frame_png(p.name)]
-            if foreign:
-                raise ExportError(f"{self.path}: the folder holds other files ({foreign[0]}, ...); "
-                                  "give an empty or new folder for numbered PNGs")
+        self._check_target()
         self._temp = parent / f".{self.path.name.rstrip(os.sep) or 'frames'}.part-{os.getpid()}" \
-                              f"{'' if self.kind == 'folder' else self.path.suffix}"
+                              f"{self._temp_suffix()}"
         try:
             self._open()
         except BaseException as error:
@@ -368,68 +419,26 @@ class VideoWriter:
                                   ) from None
             raise
 
-    # --- opening, per format -----------------------------------------------------------------
+    # --- what a format defines -----------------------------------------------------------------
+    def _check_target(self) -> None:
+        """Refuse a target this format cannot replace (before anything is written)."""
+
+    def _temp_suffix(self) -> str:
+        return self.path.suffix
+
     def _open(self) -> None:
-        if self.kind == "folder":
-            self._temp.mkdir()
-            return
-        import av
+        """Create self._temp (a file or a folder) ready for frames."""
+        raise NotImplementedError
 
-        rate = _fps_fraction(self.fps)
-        if self.kind == "gif":
-            # two passes for one global palette: frames are spooled raw, the palette is
-            # gathered on the way (palettegen), and the file is encoded on close (paletteuse)
-            self._spool = tempfile.TemporaryFile(dir=self.path.parent, prefix=".framechain-spool-")
-            self._palette_graph = self._gif_palette_graph(rate)
-            self._container = av.open(str(self._temp), "w", format="gif")
-            self._stream = self._container.add_stream("gif", rate=rate)
-            self._stream.pix_fmt = "pal8"
-        elif self.kind == "mp4":
-            self._container = av.open(str(self._temp), "w", format="mp4",
-                                      options={"movflags": "+faststart"})
-            self._stream = self._container.add_stream(
-                "libx264", rate=rate,
-                options={"crf": str(self.config.h264_crf), "preset": self.config.h264_preset})
-            self._stream.pix_fmt = "yuv420p"
-        elif self.kind == "webm":
-            self._container = av.open(str(self._temp), "w", format="webm")
-            self._stream = self._container.add_stream(
-                "libvpx-vp9", rate=rate,
-                options={"crf": str(self.config.vp9_crf), "b": "0",
-                         "cpu-used": str(self.config.vp9_cpu_used), "row-mt": "1"})
-            self._stream.pix_fmt = "yuva420p" if self.alpha else "yuv420p"
-        elif self.kind == "apng":
-            self._container = av.open(str(self._temp), "w", format="apng",
-                                      options={"plays": "0"})  # 0: loop forever
-            self._stream = self._container.add_stream("apng", rate=rate)
-            self._stream.pix_fmt = "rgba" if self.alpha else "rgb24"
-        if self.kind in ("mp4", "webm"):  # so that framechain knows it may replace this file
-            from precompute.files import VIDEO_TAG
+    def _write_frame(self, frame: np.ndarray) -> None:
+        """Append one checked, contiguous frame, (H, W, 3 or 4) uint8."""
+        raise NotImplementedError
 
-            self._container.metadata["comment"] = VIDEO_TAG
-        pad_w, pad_h = self._encoded_size()
-        self._stream.width, self._stream.height = pad_w, pad_h
-        self._stream.time_base = fractions.Fraction(1, 1) / rate if self.kind != "gif" else \
-            fractions.Fraction(1, 100)  # GIF delays are in 1/100 s
+    def _clear_target(self) -> None:
+        """Make way for the finished temporary file (a folder of our PNGs is removed first)."""
 
-    def _encoded_size(self) -> tuple[int, int]:
-        if self.kind == "mp4":  # yuv420p in H.264: both sides even
-            return self.width + self.width % 2, self.height + self.height % 2
-        return self.width, self.height
-
-    def _gif_palette_graph(self, rate):
-        import av.filter
-
-        graph = av.filter.Graph()
-        source = graph.add_buffer(width=self.width, height=self.height,
-                                  format="rgba" if self.alpha else "rgb24", time_base=1 / rate)
-        palettegen = graph.add("palettegen", f"max_colors={self.config.gif_max_colors}:"
-                               f"stats_mode=full:reserve_transparent={int(self.alpha)}")
-        sink = graph.add("buffersink")
-        source.link_to(palettegen)
-        palettegen.link_to(sink)
-        graph.configure()
-        return graph, source, sink
+    def _finish(self) -> None:
+        """Complete self._temp once every frame is in (flush encoders, write trailers)."""
 
     # --- writing -----------------------------------------------------------------------------
     def write(self, frame: np.ndarray) -> None:
@@ -451,15 +460,119 @@ class VideoWriter:
             raise self._wrap(error) from None
         self.frames_written += 1
 
+    # --- finishing ---------------------------------------------------------------------------
+    def close(self) -> Path:
+        """Finish the file and move it onto the target path. Returns the path."""
+        if self._closed:
+            return self.path
+        try:
+            if self.frames_written == 0:
+                raise ExportError(f"{self.path}: no frames were written; nothing to save")
+            self._finish()
+            self._replace_target()
+        except BaseException as error:
+            self.abort()
+            raise self._wrap(error) from None
+        self._closed = True
+        return self.path
+
     def _write(self, frame: np.ndarray) -> None:
-        if self.kind == "folder":
-            self._write_png(frame)
+        self._write_frame(frame)
+
+    def _replace_target(self) -> None:
+        if self.KIND in ("gif", "apng"):  # so that framechain knows it may replace this file
+            from precompute.files import tag_file
+
+            tag_file(self._temp, self.KIND)
+        self._clear_target()
+        os.replace(self._temp, self.path)
+
+    def abort(self) -> None:
+        """Drop everything written so far: no file is left at the target or beside it."""
+        self._closed = True
+        if self._container is not None:
+            try:
+                self._container.close()
+            except Exception:  # closing a broken container may fail again; the file goes anyway
+                pass
+            self._container = None
+        self._release()
+        self._remove_temp()
+
+    def _release(self) -> None:
+        """Free what the format holds besides the container (a spool file)."""
+
+    def _remove_temp(self) -> None:
+        temp = getattr(self, "_temp", None)
+        if temp is None:
             return
-        if self.kind == "gif":
-            self._spool.write(frame.tobytes())
-            self._palette_graph[1].push(self._video_frame(frame, self.frames_written))
-            return
-        if self.kind == "mp4" and (self.width % 2 or self.height % 2):
+        if temp.is_dir():
+            shutil.rmtree(temp, ignore_errors=True)
+        elif temp.exists():
+            temp.unlink()
+
+    def _wrap(self, error: BaseException) -> BaseException:
+        if isinstance(error, ExportError) or not isinstance(error, (OSError, _av_errors())):
+            return error  # KeyboardInterrupt and the like pass through unchanged
+        return ExportError(f"{self.path}: writing failed after {self.frames_written} frames "
+                           f"({_ffmpeg_message(error)}); no partial file was left")
+
+    def __enter__(self) -> "VideoWriter":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is not None:
+            self.abort()
+        else:
+            self.close()
+
+
+class AvWriter(VideoWriter):
+    """A format FFmpeg encodes, declared by class attributes: a new one needs no `av` import.
+
+        @register_writer
+        class MkvWriter(AvWriter):
+            SUFFIXES, KIND = (".mkv",), "mkv"
+            CONTAINER, CODEC, PIX_FMT = "matroska", "ffv1", "bgr0"
+    """
+
+    CONTAINER: str = ""  # FFmpeg muxer name
+    CODEC: str = ""  # FFmpeg encoder name
+    PIX_FMT: str = "yuv420p"  # the encoder's pixel format for RGB frames
+    PIX_FMT_ALPHA: str | None = None  # ... and for RGBA frames (None: NO_ALPHA must say why)
+    CONTAINER_OPTIONS: dict = {}
+    EVEN_SIZE: bool = False  # the pixel format halves the chroma: odd sides are padded
+
+    def codec_options(self) -> dict:
+        """Encoder options (strings), from self.config."""
+        return {}
+
+    def _open(self) -> None:
+        import av
+
+        rate = _fps_fraction(self.fps)
+        self._container = av.open(str(self._temp), "w", format=self.CONTAINER,
+                                  options=dict(self.CONTAINER_OPTIONS) or None)
+        if self.KIND in ("mp4", "webm"):  # so that framechain knows it may replace this file
+            from precompute.files import VIDEO_TAG
+
+            self._container.metadata["comment"] = VIDEO_TAG
+        self._stream = self._container.add_stream(self.CODEC, rate=rate,
+                                                  options=self.codec_options() or None)
+        self._stream.pix_fmt = self.PIX_FMT_ALPHA if self.alpha else self.PIX_FMT
+        self._stream.width, self._stream.height = self._encoded_size()
+        self._stream.time_base = self._time_base(rate)
+
+    def _time_base(self, rate) -> fractions.Fraction:
+        return fractions.Fraction(1, 1) / rate
+
+    def _encoded_size(self) -> tuple[int, int]:
+        if self.EVEN_SIZE:  # yuv420p: both sides even
+            return self.width + self.width % 2, self.height + self.height % 2
+        return self.width, self.height
+
+    def _write_frame(self, frame: np.ndarray) -> None:
+        if self.EVEN_SIZE and (self.width % 2 or self.height % 2):
             # (H, W, 3) -> (H + H%2, W + W%2, 3): repeat the last row/column
             frame = np.pad(frame, ((0, self.height % 2), (0, self.width % 2), (0, 0)), mode="edge")
         self._encode(self._video_frame(frame, self.frames_written))
@@ -475,36 +588,86 @@ class VideoWriter:
         for packet in self._stream.encode(video_frame):
             self._container.mux(packet)
 
-    def _write_png(self, frame: np.ndarray) -> None:
-        import cv2
+    def _finish(self) -> None:
+        self._encode(None)  # flush the encoder
+        self._container.close()
+        self._container = None
 
-        name = self._temp / f"frame_{self.frames_written:06d}.png"
-        image = frame[:, :, [2, 1, 0, 3]] if frame.shape[2] == 4 else frame[:, :, ::-1]  # RGB(A) -> BGR(A)
-        if not cv2.imwrite(str(name), image, [cv2.IMWRITE_PNG_COMPRESSION, self.config.png_compression]):
-            raise OSError(f"could not write {name.name}")
 
-    # --- finishing ---------------------------------------------------------------------------
-    def close(self) -> Path:
-        """Finish the file and move it onto the target path. Returns the path."""
-        if self._closed:
-            return self.path
-        try:
-            if self.frames_written == 0:
-                raise ExportError(f"{self.path}: no frames were written; nothing to save")
-            if self.kind == "gif":
-                self._finish_gif()
-            if self._container is not None:
-                self._encode(None)  # flush the encoder
-                self._container.close()
-                self._container = None
-            self._replace_target()
-        except BaseException as error:
-            self.abort()
-            raise self._wrap(error) from None
-        self._closed = True
-        return self.path
+@register_writer
+class Mp4Writer(AvWriter):
+    """H.264 yuv420p at CRF 18, odd sizes padded, moov atom first (plays while downloading)."""
 
-    def _finish_gif(self) -> None:
+    SUFFIXES, KIND = (".mp4", ".m4v"), "mp4"
+    NO_ALPHA = ("H.264 mp4 has no alpha channel; write RGBA frames to .webm (VP9 with alpha), "
+                ".png (APNG) or a folder of PNGs")
+    CONTAINER, CODEC, PIX_FMT, EVEN_SIZE = "mp4", "libx264", "yuv420p", True
+    CONTAINER_OPTIONS = {"movflags": "+faststart"}
+
+    def codec_options(self) -> dict:
+        return {"crf": str(self.config.h264_crf), "preset": self.config.h264_preset}
+
+
+@register_writer
+class WebmWriter(AvWriter):
+    """VP9 at constant quality, yuva420p with alpha."""
+
+    SUFFIXES, KIND = (".webm",), "webm"
+    CONTAINER, CODEC, PIX_FMT, PIX_FMT_ALPHA = "webm", "libvpx-vp9", "yuv420p", "yuva420p"
+
+    def codec_options(self) -> dict:
+        return {"crf": str(self.config.vp9_crf), "b": "0",
+                "cpu-used": str(self.config.vp9_cpu_used), "row-mt": "1"}
+
+
+@register_writer
+class ApngWriter(AvWriter):
+    """Animated PNG, looping for ever, RGB or RGBA."""
+
+    SUFFIXES, KIND = (".png", ".apng"), "apng"
+    CONTAINER, CODEC, PIX_FMT, PIX_FMT_ALPHA = "apng", "apng", "rgb24", "rgba"
+    CONTAINER_OPTIONS = {"plays": "0"}  # 0: loop forever
+
+
+@register_writer
+class GifWriter(AvWriter):
+    """One global palette (palettegen over every frame, then paletteuse with an ordered dither),
+    delays in 1/100 s; alpha as 1-bit transparency."""
+
+    SUFFIXES, KIND = (".gif",), "gif"
+    # GIF delays are whole 1/100 s and browsers slow delays under 2/100 s to 1/10 s
+    MAX_FPS = (50.0, "GIF plays at most 50 fps in browsers; pass a lower --fps or write .mp4/.webm")
+    CONTAINER, CODEC, PIX_FMT, PIX_FMT_ALPHA = "gif", "gif", "pal8", "pal8"
+
+    def _open(self) -> None:
+        # two passes for one global palette: frames are spooled raw, the palette is gathered on
+        # the way (palettegen), and the file is encoded on close (paletteuse)
+        self._spool = tempfile.TemporaryFile(dir=self.path.parent, prefix=".framechain-spool-")
+        self._palette_graph = self._gif_palette_graph(_fps_fraction(self.fps))
+        super()._open()
+
+    def _time_base(self, rate) -> fractions.Fraction:
+        return fractions.Fraction(1, 100)  # GIF delays are in 1/100 s
+
+    def _gif_palette_graph(self, rate):
+        import av.filter
+
+        graph = av.filter.Graph()
+        source = graph.add_buffer(width=self.width, height=self.height,
+                                  format="rgba" if self.alpha else "rgb24", time_base=1 / rate)
+        palettegen = graph.add("palettegen", f"max_colors={self.config.gif_max_colors}:"
+                               f"stats_mode=full:reserve_transparent={int(self.alpha)}")
+        sink = graph.add("buffersink")
+        source.link_to(palettegen)
+        palettegen.link_to(sink)
+        graph.configure()
+        return graph, source, sink
+
+    def _write_frame(self, frame: np.ndarray) -> None:
+        self._spool.write(frame.tobytes())
+        self._palette_graph[1].push(self._video_frame(frame, self.frames_written))
+
+    def _finish(self) -> None:
         import av
         import av.filter
 
@@ -543,8 +706,8 @@ class VideoWriter:
             self._drain(sink)
         frames_in.push(None)
         self._drain(sink)
-        self._spool.close()
-        self._spool = None
+        self._release()
+        super()._finish()
 
     def _drain(self, sink) -> None:
         import av
@@ -556,53 +719,43 @@ class VideoWriter:
                 return
             self._encode(frame)
 
-    def _replace_target(self) -> None:
-        if self.kind in ("gif", "apng"):  # so that framechain knows it may replace this file
-            from precompute.files import tag_file
+    def _release(self) -> None:
+        spool, self._spool = getattr(self, "_spool", None), None
+        if spool is not None:
+            spool.close()
 
-            tag_file(self._temp, self.kind)
-        if self.kind == "folder":
-            if self.path.is_dir():
-                shutil.rmtree(self.path)  # checked at open: only numbered PNGs of ours
-        os.replace(self._temp, self.path)
 
-    def abort(self) -> None:
-        """Drop everything written so far: no file is left at the target or beside it."""
-        self._closed = True
-        if self._container is not None:
-            try:
-                self._container.close()
-            except Exception:  # closing a broken container may fail again; the file goes anyway
-                pass
-            self._container = None
-        if self._spool is not None:
-            self._spool.close()
-            self._spool = None
-        self._remove_temp()
+class PngFolderWriter(VideoWriter):
+    """Numbered PNGs (frame_000000.png, ...) in a folder: a target without a suffix."""
 
-    def _remove_temp(self) -> None:
-        temp = getattr(self, "_temp", None)
-        if temp is None:
-            return
-        if temp.is_dir():
-            shutil.rmtree(temp, ignore_errors=True)
-        elif temp.exists():
-            temp.unlink()
+    KIND = "folder"
 
-    def _wrap(self, error: BaseException) -> BaseException:
-        if isinstance(error, ExportError) or not isinstance(error, (OSError, _av_errors())):
-            return error  # KeyboardInterrupt and the like pass through unchanged
-        return ExportError(f"{self.path}: writing failed after {self.frames_written} frames "
-                           f"({_ffmpeg_message(error)}); no partial file was left")
+    def _check_target(self) -> None:
+        if self.path.exists() and not self.path.is_dir():
+            raise ExportError(f"{self.path}: exists and is not a folder; choose another output")
+        if self.path.is_dir():
+            foreign = [p.name for p in self.path.iterdir() if not _is_frame_png(p.name)]
+            if foreign:
+                raise ExportError(f"{self.path}: the folder holds other files ({foreign[0]}, ...); "
+                                  "give an empty or new folder for numbered PNGs")
 
-    def __enter__(self) -> "VideoWriter":
-        return self
+    def _temp_suffix(self) -> str:
+        return ""
 
-    def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is not None:
-            self.abort()
-        else:
-            self.close()
+    def _open(self) -> None:
+        self._temp.mkdir()
+
+    def _write_frame(self, frame: np.ndarray) -> None:
+        import cv2
+
+        name = self._temp / f"frame_{self.frames_written:06d}.png"
+        image = frame[:, :, [2, 1, 0, 3]] if frame.shape[2] == 4 else frame[:, :, ::-1]  # RGB(A) -> BGR(A)
+        if not cv2.imwrite(str(name), image, [cv2.IMWRITE_PNG_COMPRESSION, self.config.png_compression]):
+            raise OSError(f"could not write {name.name}")
+
+    def _clear_target(self) -> None:
+        if self.path.is_dir():
+            shutil.rmtree(self.path)  # checked at open: only numbered PNGs of ours
 
 
 def _av_errors():
@@ -637,7 +790,7 @@ def open_writer(path: str | os.PathLike, *, fps: float, size: tuple[int, int], a
         import dataclasses
 
         config = dataclasses.replace(config, **QUALITY_PRESETS[quality])
-    return VideoWriter(path, fps=fps, size=size, alpha=alpha, config=config)
+    return writer_class(path)(path, fps=fps, size=size, alpha=alpha, config=config)
 
 
 def write_frames(path: str | os.PathLike, frames, *, fps: float, config: EncodeConfig = EncodeConfig(),

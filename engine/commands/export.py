@@ -24,8 +24,10 @@ def add_arguments(parser) -> None:
     parser.add_argument("--seed", type=int, default=0, metavar="N", help="random mode's seed (default 0)")
     parser.add_argument("--fade", type=int, default=4, metavar="K",
                         help="crossfade length in frames around each jump (default 4; 0 cuts)")
-    parser.add_argument("--transitions", choices=("crossfade", "morph", "cut", "generated"),
-                        default="crossfade", help="how jumps are rendered (default crossfade)")
+    from engine.renderers import transition_names
+
+    parser.add_argument("--transitions", choices=transition_names(), default="crossfade",
+                        help="how jumps are rendered (default crossfade)")
     parser.add_argument("--size", metavar="WxH", help="output size, e.g. 640x360 (default: the clip's)")
     parser.add_argument("--fps", type=float, metavar="F",
                         help="output frame rate (default: the clip's; frames are not resampled)")
@@ -36,15 +38,16 @@ def add_arguments(parser) -> None:
 def run(args) -> int:
     from engine.commands._common import (check_loop_length, check_output_size, open_analysis,
                                          output_plan, require_output)
-    from engine.export import ExportConfig, export_loop, export_random, parse_size
     from precompute.video_io import WRITER_SUFFIXES, writer_kind
 
     require_output(args)
-    writer_kind(args.output)  # a bad extension fails before the analysis
+    writer_kind(args.output)  # a bad extension fails before the analysis (and before numba loads)
     plan = output_plan(args, args.clip)
     plan.add("-o", args.output, kind="video", suffixes=tuple(WRITER_SUFFIXES))
     plan.add("--log", args.log, suffixes=(".json",))
     plan.check()  # every output, before the analysis and the export
+    from engine.export import ExportConfig, export_loop, export_random, parse_size
+
     config = ExportConfig(fade_frames=args.fade, transitions=args.transitions,
                           size=parse_size(args.size), fps=args.fps, seed=args.seed)
     analysis = open_analysis(args.clip, args)

@@ -39,8 +39,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--log", metavar="play.json", help="write the play log (source frames and weights)")
     parser.add_argument("--fade", type=int, default=4, metavar="K",
                         help="crossfade length in frames, centred on each jump (default 4; 0 cuts)")
-    parser.add_argument("--transitions", choices=("crossfade", "morph", "cut", "generated"),
-                        default="crossfade",
+    from engine.renderers import transition_names
+
+    parser.add_argument("--transitions", choices=transition_names(), default="crossfade",
                         help="how jumps are rendered (morph: optical flow, computed once and stored; "
                              "generated: the bridges of `framechain bridges`, else the morph)")
     parser.add_argument("--seed", type=int, default=0, metavar="N", help="random seed (default 0)")
@@ -85,10 +86,6 @@ def _bridged_log(frames, bridges):
 
 
 def run(args) -> int:
-    from engine.player import PlayerConfig, play, write_play_log, write_stats
-    from engine.playback import PlaybackConfig
-    from engine.texture import VideoTexture
-    from engine.window import WindowConfig
     from precompute.errors import ConfigError
 
     if args.headless and args.frames is None:
@@ -107,6 +104,12 @@ def run(args) -> int:
 
     plan.add("-o", args.output, kind="video", suffixes=tuple(WRITER_SUFFIXES))
     plan.check()  # every output before the analysis and the play
+    # the engine (numba, pygame, OpenCV) is imported after the checks: a mistyped flag answers
+    # at once (issue 15 item 3)
+    from engine.player import PlayerConfig, play, write_play_log, write_stats
+    from engine.playback import PlaybackConfig
+    from engine.texture import VideoTexture
+    from engine.window import WindowConfig
     render_device = args.device or "cpu"
     analysis = open_analysis(args.clip, args, progress=not args.headless)
     if args.range and not 0 <= args.range[0] < args.range[1] <= analysis.n_frames:
@@ -114,7 +117,9 @@ def run(args) -> int:
                           f"{analysis.n_frames} (the clip's frames), got {args.range[0]} {args.range[1]}")
     texture = VideoTexture.from_analysis(analysis)
     bridges = None
-    if args.transitions == "generated":
+    from engine.renderers import transition
+
+    if transition(args.transitions).uses_bridges:
         from precompute.bridges import bridges_message, load_bridges
 
         bridges = load_bridges(analysis)
@@ -139,7 +144,7 @@ def run(args) -> int:
                           controls=not args.no_controls, keep_log=bool(args.log),
                           keep_timings=bool(args.stats) or args.headless)
     flows = None
-    if args.transitions == "morph":
+    if transition(args.transitions).needs_flows:
         from precompute.analysis import analysis_flows
 
         flows = analysis_flows(analysis, progress=not args.headless)

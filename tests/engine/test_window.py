@@ -1,4 +1,5 @@
 """The window under a virtual X display (Xvfb); skipped where Xvfb is not installed."""
+import itertools
 import os
 import shutil
 import subprocess
@@ -90,10 +91,10 @@ def test_window_sliders_keys_screenshot_and_recording(x_display, tmp_path):
         window.toggle_fullscreen()
         window.toggle_fullscreen()
         window.show(frame)
-        # record what is shown: five frames into a PNG folder
+        # record what is shown: five frames, each on screen for one 30 fps period, into a PNG folder
         window.start_recording(tmp_path / "recording", fps=30)
         for _ in range(5):
-            window.show(frame)
+            window.show(frame, dt_s=1 / 30)
         window.stop_recording()
         assert len(list((tmp_path / "recording").glob("*.png"))) == 5
     finally:
@@ -120,3 +121,54 @@ def test_player_keys_change_playback(x_display):
     shown = np.array([entry[0][0] for entry in result.frames])
     assert np.all(np.diff(shown[:11]) == 1)
     assert np.mean(np.diff(shown[20:])) == pytest.approx(1.25, abs=0.05)
+
+
+@pytest.mark.parametrize("size", [(320, 240), (640, 480), (1280, 720)])
+def test_help_overlay_and_controls_never_overlap_or_cover_the_picture(x_display, size, tmp_path):
+    """The player on a 352x288 clip (the issue's clock), help (F1) and overlay (Tab) both on:
+    the rectangles drawn, and pygame_gui's own rectangles of every slider and label."""
+    from engine.layout import contains, intersects
+    from engine.player import PlayerConfig, play
+    from engine.window import WindowConfig
+
+    n = 60
+    texture = VideoTexture.from_arrays(coloured_frames(n, 288, 352), link_offsets=np.arange(n + 1),
+                                       link_targets=(np.arange(n) + 1) % n,
+                                       link_future_costs=np.zeros(n, np.float32), fps=30, sigma=1.0)
+    seen = {}
+
+    def on_frame(index, blend, window):
+        import pygame
+
+        if index == 0:
+            pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_F1, mod=0, unicode="", scancode=0))
+            pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_TAB, mod=0, unicode="", scancode=0))
+        if index == 3:
+            seen["layout"] = window.layout
+            seen["widgets"] = {name: (window.slider_label_rect(name), window.slider_rect(name))
+                               for name in ("speed", "variety", "range_start", "range_stop")}
+            seen["size"] = window.size
+            window.screenshot(tmp_path / f"player-{size[0]}x{size[1]}.png")
+
+    play(texture, config=PlayerConfig(frames=4, paced=False, window=WindowConfig(size=size)),
+         on_frame=on_frame)
+    layout = seen["layout"]
+    assert seen["size"] == size == layout.window
+    assert layout.help is not None and layout.overlay is not None and layout.fits
+    whole = (0, 0, *size)
+    blocks = layout.blocks()
+    for (name_a, a), (name_b, b) in itertools.combinations(blocks.items(), 2):
+        assert not intersects(a, b), (name_a, a, name_b, b)
+    assert all(contains(whole, rect) for rect in blocks.values())
+    assert not intersects(layout.panel, layout.picture)
+    for name, (label, slider) in seen["widgets"].items():  # where pygame_gui drew them
+        for rect in (label, slider):
+            assert contains(layout.panel, rect), (name, rect, layout.panel)
+            assert not intersects(rect, layout.picture), name
+    # every key of the help is drawn, inside its backdrop (the old help lost "r" and "Esc / q")
+    keys = [text for text, _, _ in layout.help.runs]
+    assert "r" in keys and "Esc / q" in keys and "F1 / h" in keys
+    shot = cv2.imread(str(tmp_path / f"player-{size[0]}x{size[1]}.png"))
+    assert shot.shape == (size[1], size[0], 3)
+    if os.environ.get("FRAMECHAIN_SCREENSHOTS"):  # a folder to keep them in, to look at
+        shutil.copy(tmp_path / f"player-{size[0]}x{size[1]}.png", os.environ["FRAMECHAIN_SCREENSHOTS"])
