@@ -497,8 +497,8 @@ _PAGE = """<!doctype html>
 <title>framechain</title>
 <style>
 html,body{margin:0;background:#000;color:#ddd;font:14px system-ui,sans-serif;height:100%}
-#picture{display:block;margin:0 auto;max-width:100vw;max-height:calc(100vh - 7em);aspect-ratio:{{WIDTH}}/{{HEIGHT}};width:{{WIDTH}}px;background:#111}
-body.kiosk #picture{max-height:100vh;height:100vh;width:auto}
+#picture{display:block;width:100%;height:calc(100vh - 8.5em);object-fit:contain;background:#000}
+body.kiosk #picture{height:100vh}
 #panel{display:grid;grid-template-columns:auto 1fr auto;gap:.3em .8em;align-items:center;max-width:52em;margin:.5em auto;padding:0 1em}
 body.kiosk #panel,body.kiosk #status{display:none}
 input[type=range]{width:100%}
