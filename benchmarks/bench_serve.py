@@ -229,7 +229,7 @@ def main(argv=None) -> int:
     print(f"server RSS less file-backed pages: start {own_start_mb:.1f} MB, end {own_end_mb:.1f} MB, drift "
           f"{own_end_mb - own_start_mb:+.1f} MB; samples (s, RSS, own) {result['rss_samples_mb']}")
     print(f"server exit status after SIGTERM: {process.returncode}")
-    print(f"written to {save('serve', figures)}")
+    print(f"written to {save('serve_soak' if args.churn_s else 'serve', figures)}")
     return 0
 
 

@@ -392,8 +392,11 @@ class StreamServer:
                 # a write blocks only while this client's socket is full (aiohttp drains above
                 # 64 KiB); a client that reads nothing for write_timeout_s is let go
                 await asyncio.wait_for(response.write(part), self.config.write_timeout_s)
-        except (ConnectionError, asyncio.TimeoutError, asyncio.CancelledError):
-            pass  # the client went away, stalled, or the server is stopping
+        except asyncio.TimeoutError:
+            if request.transport is not None:  # stalled: drop its buffered frames, free the socket
+                request.transport.abort()
+        except (ConnectionError, asyncio.CancelledError):
+            pass  # the client went away, or the server is stopping
         finally:
             self._clients -= 1
             self._client_tasks.discard(task)
@@ -497,7 +500,7 @@ _PAGE = """<!doctype html>
 <title>framechain</title>
 <style>
 html,body{margin:0;background:#000;color:#ddd;font:14px system-ui,sans-serif;height:100%}
-#picture{display:block;width:100%;height:calc(100vh - 8.5em);object-fit:contain;background:#000}
+#picture{display:block;width:100%;height:calc(100vh - 10em);object-fit:contain;background:#000}
 body.kiosk #picture{height:100vh}
 #panel{display:grid;grid-template-columns:auto 1fr auto;gap:.3em .8em;align-items:center;max-width:52em;margin:.5em auto;padding:0 1em}
 body.kiosk #panel,body.kiosk #status{display:none}
@@ -546,11 +549,13 @@ async function send() {
 }
 for (const id of ["speed", "variety", "range-start", "range-stop"]) $(id).addEventListener("input", send);
 controls();
+let lost = false;
 async function poll() {
   try {
     const state = await (await fetch("/state", {cache: "no-store"})).json();
     $("status").textContent = `frame ${state.frame}  jumps ${state.jumps}  ${state.fps.toFixed(1)} fps  ${state.clients} client(s)`;
-  } catch (error) { $("status").textContent = "server unreachable"; }
+    if (lost) { lost = false; $("picture").src = "/stream.mjpg?" + Date.now(); }  // the server is back
+  } catch (error) { lost = true; $("status").textContent = "server unreachable"; }
 }
 setInterval(poll, 1000); poll();
 // a stream cut by a server restart: reconnect the picture
