@@ -144,3 +144,19 @@ def test_page_is_self_contained_with_the_stream_and_the_controls(live_server):
         assert control in page
     assert "http://" not in page and "https://" not in page  # no external assets
     assert f'max="{N_FRAMES}"' in page
+
+
+def test_twenty_viewers_all_receive_the_same_stream(live_server):
+    import hashlib
+    from concurrent.futures import ThreadPoolExecutor
+
+    def watch(_):
+        return [hashlib.sha1(jpeg).hexdigest() for _, _, jpeg in
+                read_parts(live_server.url + "stream.mjpg", duration_s=2.0)]
+
+    with ThreadPoolExecutor(20) as pool:
+        seen = list(pool.map(watch, range(20)))
+    assert all(len(pictures) >= 2 for pictures in seen)  # every viewer receives frames
+    # one engine, each frame encoded once: viewers watching at the same time get the same JPEGs
+    common = set(seen[0]).intersection(*map(set, seen[1:]))
+    assert len(common) >= 0.5 * len(seen[0])
