@@ -287,7 +287,7 @@ class StreamServer:
             self._clock_task.cancel()
             try:
                 await self._clock_task
-            except asyncio.CancelledError:
+            except (asyncio.CancelledError, Exception):  # noqa: BLE001 - serve_forever reports it
                 pass
         for task in list(self._client_tasks):  # handlers blocked writing to a stalled client
             task.cancel()
@@ -483,13 +483,19 @@ async def serve_forever(engine: StreamEngine, config: ServeConfig, *, announce=p
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    waiting = asyncio.ensure_future(stop.wait())
     try:
         announce(url)
-        await stop.wait()
+        # the clock loop ends only on an error: then stop too, rather than serve a frozen picture
+        await asyncio.wait([waiting, server._clock_task], return_when=asyncio.FIRST_COMPLETED)
     finally:
+        waiting.cancel()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(sig)
+        clock = server._clock_task
         await server.stop()
+    if clock.done() and not clock.cancelled() and clock.exception() is not None:
+        raise clock.exception()
 
 
 # The page: no external assets, no build step. The speed and variety sliders are logarithmic
