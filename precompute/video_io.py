@@ -813,3 +813,79 @@ def write_frames(path: str | os.PathLike, frames, *, fps: float, config: EncodeC
             if progress is not None:
                 progress(writer.frames_written)
     return writer.path
+
+
+# --- live HLS (framechain serve) -------------------------------------------------------------
+__all__ += ["HlsWriter"]
+
+
+class HlsWriter:
+    """A live HLS stream in `folder`: `index.m3u8` and a sliding window of H.264 MPEG-TS segments.
+
+    FFmpeg's hls muxer cuts a segment at the first key frame after `segment_s`; key frames are
+    forced every `segment_s` of pts so that segments have that length. Older segments are deleted
+    as the window slides (disk stays bounded), and the playlist and each segment are written
+    under a temporary name and renamed, so a reader never sees half a file. Frames are
+    `(H, W, 3) uint8` RGB at `size` (width, height; even sides, as yuv420p needs) with `pts` in
+    frame ticks of 1/fps: a gap in pts (a dropped tick) holds the previous picture longer.
+    """
+
+    PLAYLIST = "index.m3u8"
+
+    def __init__(self, folder: str | os.PathLike, *, fps: float, size: tuple[int, int],
+                 segment_s: float = 1.0, window_segments: int = 6, crf: int = 23,
+                 preset: str = "veryfast"):
+        import av
+
+        self.folder = Path(folder)
+        self.fps = float(fps)
+        self.width, self.height = (int(v) for v in size)
+        if self.width % 2 or self.height % 2 or self.width < 2 or self.height < 2:
+            raise ExportError(f"HLS frames must have even, positive sides, got {size}")
+        if not (self.fps > 0 and segment_s > 0 and window_segments >= 2):
+            raise ExportError(f"HLS needs fps > 0, segment_s > 0 and window_segments >= 2, got "
+                              f"{fps}, {segment_s}, {window_segments}")
+        self._ticks_per_key = max(1, round(self.fps * segment_s))
+        self._next_key_pts = 0
+        self.frames_written = 0
+        rate = _fps_fraction(self.fps)
+        self._container = av.open(str(self.folder / self.PLAYLIST), "w", format="hls", options={
+            "hls_time": f"{segment_s:g}", "hls_list_size": str(int(window_segments)),
+            # delete_segments: the window slides on disk too; temp_file: rename when complete
+            "hls_flags": "delete_segments+temp_file+independent_segments",
+            "hls_segment_filename": str(self.folder / "segment_%06d.ts")})
+        # zerolatency: no B-frames and no look-ahead, so a frame leaves the encoder at once;
+        # one thread: the server's other work shares the cores
+        self._stream = self._container.add_stream("libx264", rate=rate, options={
+            "crf": str(int(crf)), "preset": preset, "tune": "zerolatency", "threads": "1"})
+        self._stream.pix_fmt = "yuv420p"
+        self._stream.width, self._stream.height = self.width, self.height
+        self._stream.time_base = fractions.Fraction(1, 1) / rate
+
+    def write(self, frame: np.ndarray, *, pts: int) -> None:
+        """Encode one frame, (H, W, 3) uint8 RGB, at tick `pts` (increasing)."""
+        import av
+
+        if frame.shape != (self.height, self.width, 3) or frame.dtype != np.uint8:
+            raise ExportError(f"HLS frames must be ({self.height}, {self.width}, 3) uint8, "
+                              f"got {frame.shape} {frame.dtype}")
+        video_frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")
+        video_frame.pts = int(pts)
+        if pts >= self._next_key_pts:  # a key frame starts each segment
+            video_frame.pict_type = av.video.frame.PictureType.I
+            self._next_key_pts = (pts // self._ticks_per_key + 1) * self._ticks_per_key
+        for packet in self._stream.encode(video_frame):
+            self._container.mux(packet)
+        self.frames_written += 1
+
+    def close(self) -> None:
+        """Flush the encoder and end the playlist (idempotent)."""
+        if self._container is None:
+            return
+        try:
+            if self.frames_written:
+                for packet in self._stream.encode(None):
+                    self._container.mux(packet)
+            self._container.close()
+        finally:
+            self._container = None
