@@ -82,6 +82,7 @@ LIMITS = {
     "--links-per-frame": Limit(1, 64), "--max-store-mb": Limit(1, 10**7), "--max-frames": Limit(8, 10**9),
     "--width": Limit(16, 8192), "--max-jumps": Limit(1, 10**9),
     ("steer", "--speed"): Limit(0.1, 10),
+    "--port": Limit(0, 65535), "--jpeg-quality": Limit(0, 100),
 }
 
 # A requested output above this many pixels (frames x width x height) asks for --force: about

@@ -34,11 +34,11 @@ def add_arguments(parser) -> None:
     parser.add_argument("--no-hls", action="store_true", help="serve MJPEG only (saves one H.264 encode per frame)")
     from engine.commands._common import add_analysis_arguments
 
-    add_analysis_arguments(parser)  # used when CLIP is analysed first (the cache keys on them)
-    # the shared --fps (an image folder's rate) is also the stream's rate here
-    fps_action = next(a for a in parser._actions if "--fps" in a.option_strings)
-    fps_action.help = ("stream frame rate (default: the clip's); for an image folder also its "
-                       "frame rate (default 30)")
+    add_analysis_arguments(parser, fps_alias=False)  # used when CLIP is analysed first (the
+    #   cache keys on them); --input-fps is an image folder's rate, --fps the stream's
+    parser.add_argument("--fps", type=float, default=None, metavar="F",
+                        help="stream frame rate (default: the clip's); for an image folder "
+                             "without --input-fps also its frame rate (default 30)")
 
 
 def _is_image_folder(path: str) -> bool:
@@ -96,10 +96,9 @@ def run(args) -> int:
     _check_listenable(config.host, config.port)
     # --fps is the stream's rate: a video keeps its own clip rate (so play stays real time), an
     # image folder (which has none) takes it as its rate too
-    analysis_fps = args.fps if _is_image_folder(args.clip) else None
-    saved_fps, args.fps = args.fps, analysis_fps
+    if args.input_fps is None and _is_image_folder(args.clip):
+        args.input_fps = args.fps
     analysis = open_analysis(args.clip, args, progress=True)
-    args.fps = saved_fps
     texture = VideoTexture.from_analysis(analysis)
     transitions, fade = args.transitions, args.fade
     flows = None

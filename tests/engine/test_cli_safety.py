@@ -418,8 +418,10 @@ def test_a_full_disk_is_one_line_and_leaves_nothing(argv, ws, mounts, capsys, mo
 
 # --- the vocabulary (issue 15 item 2) and the limits table ------------------------------------
 WRITES = {"analyze", "plot", "play", "export", "sprite", "steer", "eval-transitions", "demo"}
-ANALYSES = {"analyze", "info", "plot", "play", "loops", "export", "bridges", "eval-transitions"}
-SILENT = {"info", "loops", "bridges"}  # write no file of their own (bridges: into the analysis)
+ANALYSES = {"analyze", "info", "plot", "play", "loops", "export", "bridges", "eval-transitions",
+            "serve"}
+SILENT = {"info", "loops", "bridges", "serve"}  # write no file of their own (bridges: into the
+#   analysis; serve: its HLS segments into a temporary folder of its own)
 
 
 # what each command needs to parse (numbers are checked before the command runs: "c" need not exist)
