@@ -46,6 +46,7 @@ __all__ = ["select_links", "fade_steps", "check_link_graph", "playable_class", "
 WINDOW_S = 10.0  # the span over which play should not repeat itself (quality.py's trap window)
 PROTECTED_SIGMAS = 3.0  # a jump this many sigmas cheaper (by future cost) than its frame's natural
 #   step is a way around a dead end: the rate and spreading adjustments leave it alone
+DIRECT_STATIONARY = 5_000  # frames: up to this the stationary distribution is solved exactly
 LANDING_LIMIT = 10.0  # sigmas: the largest change of a frame's landing cost that evens out play
 RELAXED_PENALTY = 20.0  # extra cost of a relaxed jump, in cost limits per unit of excess over the
 #   limits: such jumps are taken only where no jump within the limits is at hand
@@ -227,7 +228,7 @@ def _jump_probability(offsets, sources, is_jump, probabilities):
 
 
 def _bias_for_rate(offsets, sources, targets, f, allowed, is_jump, members, sigma,
-                   min_probability, max_links, wanted, *, span, adjustable, rounds=6, steps=20):
+                   min_probability, max_links, wanted, *, span, adjustable, rounds=6, steps=14):
     """The jump bias b (cost units, added to every jump's F) at which long-run play jumps
     `wanted` times per frame, and the landing costs u (N,) (added to the F of the jumps that land
     on each frame) that even out where long-run play spends its time.
@@ -274,7 +275,7 @@ def _bias_for_rate(offsets, sources, targets, f, allowed, is_jump, members, sigm
     for _ in range(rounds):  # the landing costs, on the cheap plain-mean rate
         bias = solve_bias(target)
         p = chain(bias)[3]
-        mass = _stationary(offsets, targets, p, mass)
+        mass = _stationary(offsets, targets, p, members, mass)
         played = float(np.dot(mass, _jump_probability(offsets, sources, is_jump, p)))
         if played > 0:
             target = min(0.95, max(1e-6, target * wanted / played))
@@ -290,7 +291,7 @@ def _bias_for_rate(offsets, sources, targets, f, allowed, is_jump, members, sigm
 
     def played_rate(b):  # long-run jumps per frame; the stationary search starts warm
         p = chain(b)[3]
-        state["mass"] = _stationary(offsets, targets, p, state["mass"])
+        state["mass"] = _stationary(offsets, targets, p, members, state["mass"])
         return float(np.dot(state["mass"], _jump_probability(offsets, sources, is_jump, p)))
 
     lo, hi = -bound, bound  # played_rate(lo) high, played_rate(hi) low
@@ -313,17 +314,43 @@ def _bias_for_rate(offsets, sources, targets, f, allowed, is_jump, members, sigm
     return bias, landing
 
 
-def _stationary(offsets, targets, probabilities, start, iterations=3000, tolerance=1e-10):
-    """The long-run share of play at each frame: power iteration of the lazy chain (it converges
-    on periodic chains too) from `start`, (N,) float64 summing to 1."""
+def _stationary(offsets, targets, probabilities, members, warm=None, iterations=400,
+                tolerance=1e-7):
+    """The long-run share of play at each frame, (N,) float64 summing to 1, on `members` (a
+    closed class: no link leaves it). Up to DIRECT_STATIONARY frames it is solved exactly
+    (pi (I - P) = 0 with sum pi = 1: one sparse LU); above, power iteration of the lazy chain (it
+    converges on periodic chains too) from `warm` (a previous answer) or the even share."""
     from scipy.sparse import csr_matrix
 
     n = len(offsets) - 1
+    members = np.asarray(members, np.bool_)
+    start = members.astype(np.float64) if warm is None else np.asarray(warm, np.float64)
     chain = csr_matrix((np.asarray(probabilities, np.float64), np.asarray(targets), offsets),
-                       shape=(n, n)).T.tocsr()
-    mass = np.asarray(start, np.float64) / max(1e-300, float(np.sum(start)))
+                       shape=(n, n))
+    if members.sum() <= DIRECT_STATIONARY:
+        from scipy.sparse import identity, vstack
+        from scipy.sparse.linalg import splu
+
+        index = np.flatnonzero(members)
+        inner = chain[index][:, index]  # (m, m): the class is closed, its rows sum to 1
+        m = index.size
+        system = (identity(m, format="csr") - inner.T).tocsr()
+        system = vstack([system[:-1], csr_matrix(np.ones((1, m)))]).tocsc()  # one equation -> sum 1
+        rhs = np.zeros(m)
+        rhs[-1] = 1.0
+        try:
+            solved = splu(system).solve(rhs)
+            mass = np.zeros(n)
+            mass[index] = np.clip(solved, 0.0, None)
+            total = mass.sum()
+            if np.isfinite(total) and total > 0:
+                return mass / total
+        except RuntimeError:  # a singular system (should not happen on a closed class)
+            pass
+    transposed = chain.T.tocsr()
+    mass = start / max(1e-300, float(start.sum()))
     for _ in range(iterations):
-        new = 0.5 * (mass + chain @ mass)
+        new = 0.5 * (mass + transposed @ mass)
         if np.abs(new - mass).sum() < tolerance:
             return new
         mass = new
@@ -524,7 +551,7 @@ def select_links(offsets: np.ndarray, targets: np.ndarray, visual: np.ndarray, v
         "link_probabilities": link_probabilities,
     }
     check_link_graph(link_offsets, link_targets, link_probabilities, members)
-    mass = _stationary(link_offsets, link_targets, link_probabilities, members.astype(np.float64))
+    mass = _stationary(link_offsets, link_targets, link_probabilities, members)
     link_rows = _rows(link_offsets)
     link_jumps = link_targets != link_rows + 1
     flow = mass[link_rows] * link_probabilities * link_jumps  # (nnz,) jumps taken per frame of play
@@ -574,7 +601,7 @@ def stationary_mass(offsets: np.ndarray, targets: np.ndarray, probabilities: np.
                     members: np.ndarray, span: int) -> float:
     """The largest share of long-run play that any `span` consecutive frames hold, over the share
     they would hold if play visited every playable frame equally (1: even; a trap: large)."""
-    mass = _stationary(offsets, targets, probabilities, members.astype(np.float64))
+    mass = _stationary(offsets, targets, probabilities, members)
     span = max(1, min(span, int(members.sum())))
     sums = np.convolve(mass, np.ones(span), mode="valid")
     return float(sums.max() / (span / max(1, members.sum())))
