@@ -36,6 +36,7 @@ All arrays are CSR over N frames: `offsets` (N+1,) int64, `targets` (nnz,) int, 
 from __future__ import annotations
 
 import math
+import time
 
 import numba
 import numpy as np
@@ -188,43 +189,53 @@ def _prune_rows(offsets, f, allowed, is_natural, sigma, min_probability, max_lin
                 kept += 1
 
 
+def _row_reduce(offsets: np.ndarray, values: np.ndarray, ufunc, empty: float) -> np.ndarray:
+    """(N,) per-row reduction of (nnz,) CSR values (`ufunc.reduceat`; `empty` for empty rows)."""
+    n = len(offsets) - 1
+    out = np.full(n, empty, np.float64)
+    nonempty = offsets[1:] > offsets[:-1]
+    if nonempty.any():
+        out[nonempty] = ufunc.reduceat(values, offsets[:-1][nonempty])
+    return out
+
+
 def _softmax(offsets: np.ndarray, f: np.ndarray, keep: np.ndarray, sigma: float) -> np.ndarray:
     """(nnz,) float64 probabilities of the kept links of each row (0 elsewhere), rows sum to 1."""
-    rows = _rows(offsets)
-    n = len(offsets) - 1
-    row_min = np.full(n, np.inf)
-    np.minimum.at(row_min, rows[keep], f[keep])
+    counts = np.diff(offsets)
+    row_min = _row_reduce(offsets, np.where(keep, f, np.inf), np.minimum, np.inf)
+    shift = np.repeat(np.where(np.isfinite(row_min), row_min, 0.0), counts)
     with np.errstate(over="ignore", invalid="ignore"):
-        w = np.where(keep, np.exp(-(f - np.where(np.isfinite(row_min[rows]), row_min[rows], 0.0)) / sigma), 0.0)
-    total = np.zeros(n)
-    np.add.at(total, rows, w)
-    return np.where(keep, w / np.where(total[rows] > 0, total[rows], 1.0), 0.0)
+        w = np.where(keep, np.exp(-(f - shift) / sigma), 0.0)
+    total = np.repeat(_row_reduce(offsets, w, np.add, 0.0), counts)
+    return np.where(keep, w / np.where(total > 0, total, 1.0), 0.0)
 
 
-def _class_chain(offsets, sources, targets, f, allowed, members, sigma, min_probability, max_links,
-                 quality=None):
-    """Pruning, trap repair and probabilities on the class: (keep, added, f, probabilities), with
-    f the future costs as stored (a way out added by the repair lowered to its row's minimum).
-    A jump made unlikely by the jump bias stays a link: the variety control can bring it back."""
-    keep = np.zeros(f.shape[0], np.bool_)
+def _class_structure(offsets, sources, targets, quality, allowed, members, sigma, min_probability,
+                     max_links):
+    """Which links the class keeps: the pruning on `quality` (future costs and landing costs,
+    without the jump bias, the same for all of a frame's jumps), then the trap repair.
+    Returns (keep, added) (nnz,) bool."""
+    keep = np.zeros(quality.shape[0], np.bool_)
     is_natural = targets == sources + 1
-    # which jumps a frame keeps is decided on `quality`: the future costs and landing costs,
-    # without the jump bias (which is the same for all of a frame's jumps)
-    _prune_rows(offsets, f if quality is None else quality, allowed, is_natural, float(sigma),
-                float(min_probability), int(max_links), keep)
-    added = _repair(len(offsets) - 1, sources, targets, f, allowed, keep, members)
+    _prune_rows(offsets, quality, allowed, is_natural, float(sigma), float(min_probability),
+                int(max_links), keep)
+    added = _repair(len(offsets) - 1, sources, targets, quality, allowed, keep, members)
+    return keep, added
+
+
+def _class_probabilities(offsets, f, keep, added, sigma):
+    """(f as stored, probabilities): a way out added by the repair has its future cost lowered
+    to its row's minimum (it weighs as much as the row's best link). A jump made unlikely by the
+    jump bias stays a link: the variety control can bring it back."""
     if added.any():
-        row_min = np.full(len(offsets) - 1, np.inf)
-        np.minimum.at(row_min, sources[keep], f[keep])
-        f = np.where(added, np.minimum(f, row_min[sources]), f)
-    return keep, added, f, _softmax(offsets, f, keep, sigma)
+        row_min = _row_reduce(offsets, np.where(keep, f, np.inf), np.minimum, np.inf)
+        f = np.where(added, np.minimum(f, np.repeat(row_min, np.diff(offsets))), f)
+    return f, _softmax(offsets, f, keep, sigma)
 
 
 def _jump_probability(offsets, sources, is_jump, probabilities):
     """(N,) probability that each frame's next step is a jump."""
-    jump_p = np.zeros(len(offsets) - 1)
-    np.add.at(jump_p, sources, np.where(is_jump, probabilities, 0.0))
-    return jump_p
+    return _row_reduce(offsets, np.where(is_jump, probabilities, 0.0), np.add, 0.0)
 
 
 def _bias_for_rate(offsets, sources, targets, f, allowed, is_jump, members, sigma,
@@ -249,19 +260,34 @@ def _bias_for_rate(offsets, sources, targets, f, allowed, is_jump, members, sigm
     kernel = np.ones(span) / span
 
 
-    def chain(b):
-        return _class_chain(offsets, sources, targets, f + (b + landing[targets]) * adjustable, allowed,
-                            members, sigma, min_probability, max_links,
-                            quality=f + landing[targets] * adjustable)
+    structure = {}
+
+    def chain(b):  # (f as stored, probabilities) at bias b; the kept links depend on the landing only
+        key = landing.tobytes()
+        if structure.get("key") != key:
+            quality = f + landing[targets] * adjustable
+            structure.update(key=key, links=_class_structure(
+                offsets, sources, targets, quality, allowed, members, sigma, min_probability,
+                max_links))
+        keep, added = structure["links"]
+        return _class_probabilities(offsets, f + (b + landing[targets]) * adjustable, keep, added,
+                                    sigma)
 
     def mean_rate(b):
-        return float(_jump_probability(offsets, sources, is_jump, chain(b)[3])[members].mean())
+        return float(_jump_probability(offsets, sources, is_jump, chain(b)[1])[members].mean())
+
+    last = {}
 
     def solve_bias(target):
         lo, hi = -bound, bound  # mean_rate(lo) high, mean_rate(hi) low
-        if mean_rate(lo) <= target:
+        if "bias" in last:  # rounds move the answer a little: bracket it near the last one
+            width = max(sigma, bound / 64)
+            a, b = last["bias"] - width, last["bias"] + width
+            if mean_rate(a) > target > mean_rate(b):
+                lo, hi = a, b
+        if lo == -bound and mean_rate(lo) <= target:
             return lo
-        if mean_rate(hi) >= target:
+        if hi == bound and mean_rate(hi) >= target:
             return hi
         for _ in range(steps):
             mid = 0.5 * (lo + hi)
@@ -269,12 +295,13 @@ def _bias_for_rate(offsets, sources, targets, f, allowed, is_jump, members, sigm
                 lo = mid
             else:
                 hi = mid
+        last["bias"] = hi
         return hi
 
     target, mass = wanted, members_f / members_f.sum()
     for _ in range(rounds):  # the landing costs, on the cheap plain-mean rate
         bias = solve_bias(target)
-        p = chain(bias)[3]
+        p = chain(bias)[1]
         mass = _stationary(offsets, targets, p, members, mass)
         played = float(np.dot(mass, _jump_probability(offsets, sources, is_jump, p)))
         if played > 0:
@@ -290,7 +317,7 @@ def _bias_for_rate(offsets, sources, targets, f, allowed, is_jump, members, sigm
     state = {"mass": mass}
 
     def played_rate(b):  # long-run jumps per frame; the stationary search starts warm
-        p = chain(b)[3]
+        p = chain(b)[1]
         state["mass"] = _stationary(offsets, targets, p, members, state["mass"])
         return float(np.dot(state["mass"], _jump_probability(offsets, sources, is_jump, p)))
 
@@ -448,6 +475,7 @@ def select_links(offsets: np.ndarray, targets: np.ndarray, visual: np.ndarray, v
 
         restless = restless_frames(steps.astype(np.float32), config.calm_jump_motion * median_step)
         calm_rule = ~(restless[sources] | restless[targets])
+    started = time.perf_counter()
     # 4a. the playable class: the largest strongly connected set of natural steps and acceptable
     # jumps. Where it would hold less than min_playable_share of the clip (footage whose every
     # jump shows a little), the visibility limits are relaxed step by step, and the factor said
@@ -493,6 +521,8 @@ def select_links(offsets: np.ndarray, targets: np.ndarray, visual: np.ndarray, v
     # (links leaving the class are never kept)
     allowed = acceptable & inside
     wanted = config.jumps_per_second / fps
+    class_s = time.perf_counter() - started
+    started = time.perf_counter()
     bias, landing = 0.0, np.zeros(n)
     if wanted > 0:
         bias, landing = _bias_for_rate(offsets, sources, targets, f, allowed, is_jump, members,
@@ -501,9 +531,12 @@ def select_links(offsets: np.ndarray, targets: np.ndarray, visual: np.ndarray, v
                                        span=max(1, round(fps)), adjustable=adjustable)
     quality = f + landing[targets] * adjustable
     f = f + (bias + landing[targets]) * adjustable
-    keep, added, f, probabilities = _class_chain(offsets, sources, targets, f, allowed, members,
-                                                 float(sigma), config.min_probability,
-                                                 config.max_links_per_frame, quality=quality)
+    rate_s = time.perf_counter() - started
+    started = time.perf_counter()
+    keep, added = _class_structure(offsets, sources, targets, quality, allowed, members,
+                                   float(sigma), config.min_probability, config.max_links_per_frame)
+    repair_s = time.perf_counter() - started
+    f, probabilities = _class_probabilities(offsets, f, keep, added, float(sigma))
     # frames outside the class keep a way on (the lead-in is played once at the start)
     out_allowed = ~members[sources] & finite & (is_natural | reachable_cost)
     out_keep = np.zeros(f.shape[0], np.bool_)
@@ -550,7 +583,9 @@ def select_links(offsets: np.ndarray, targets: np.ndarray, visual: np.ndarray, v
         "link_future_costs": link_future,
         "link_probabilities": link_probabilities,
     }
+    started = time.perf_counter()
     check_link_graph(link_offsets, link_targets, link_probabilities, members)
+    check_s = time.perf_counter() - started
     mass = _stationary(link_offsets, link_targets, link_probabilities, members)
     link_rows = _rows(link_offsets)
     link_jumps = link_targets != link_rows + 1
@@ -569,6 +604,8 @@ def select_links(offsets: np.ndarray, targets: np.ndarray, visual: np.ndarray, v
         "jump_rate_per_s": float(flow.sum()) * float(fps),
         "acceptable_jump_candidates": int((acceptable & is_jump).sum()),
         "repaired_links": int(added.sum()),
+        "graph_timings": {"class_s": class_s, "rate_and_spread_s": rate_s,
+                          "prune_and_repair_s": repair_s, "check_s": check_s},
         "min_cycle_frames": int(min_cycle),
         "fade_step_limit": float(fade_limit),
         "visibility_relaxed_by": float(relax) if math.isfinite(relax) else None,  # None: unbounded
