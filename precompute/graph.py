@@ -528,7 +528,10 @@ def select_links(offsets: np.ndarray, targets: np.ndarray, visual: np.ndarray, v
         bias, landing = _bias_for_rate(offsets, sources, targets, f, allowed, is_jump, members,
                                        float(sigma), config.min_probability,
                                        config.max_links_per_frame, min(wanted, 0.5),
-                                       span=max(1, round(fps)), adjustable=adjustable)
+                                       span=max(1, round(fps)), adjustable=adjustable,
+                                       # long clips: fewer spreading rounds (each solves the
+                                       # stationary distribution iteratively)
+                                       rounds=6 if n <= DIRECT_STATIONARY else 3)
     quality = f + landing[targets] * adjustable
     f = f + (bias + landing[targets]) * adjustable
     rate_s = time.perf_counter() - started
