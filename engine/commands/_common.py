@@ -229,6 +229,9 @@ def config_from_args(args: argparse.Namespace) -> AnalysisConfig:
 
 def open_analysis(path: str, args: argparse.Namespace | None = None, *, progress: bool = True):
     """An analysis folder, or a clip analysed (or taken from the cache) with the given flags."""
+    from precompute.files import check_input
+
+    check_input(path)  # a missing or unreadable path answers before numba loads (issue 15 item 3)
     from precompute.analysis import analysis_for
 
     config = config_from_args(args) if args is not None and hasattr(args, "alpha") else None
