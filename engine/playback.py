@@ -194,7 +194,7 @@ class Playback:
         lo = max(self._path_base, position - reach - 1)
         window = np.asarray(self._path[lo - self._path_base: position + reach + 2 - self._path_base])
         return blend_at(window, position - lo, fade_frames=self._config.fade_frames,
-                        n_frames=self.texture.n_frames)
+                        n_frames=self.texture.n_frames, cyclic_clip=self.texture.cyclic)
 
     def current_blend(self) -> Blend:
         """The source frames and weights to show now: [(source_index, weight), ...] summing to 1."""

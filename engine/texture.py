@@ -45,6 +45,7 @@ class VideoTexture:
     source             path of the clip, written into play logs
     playable           (T,) bool, the frames play stays among (the analysis' closed class; frames
                        outside it are only a lead-in); None: all
+    cyclic             the clip is one whole cycle: its last frame steps to its first naturally
     """
 
     frames: np.ndarray
@@ -56,6 +57,7 @@ class VideoTexture:
     sigma: float
     source: str = ""
     playable: np.ndarray | None = None
+    cyclic: bool = False
     # source frame of each link, (nnz,) int32; derived, for vectorised per-row work
     link_sources: np.ndarray = field(init=False, repr=False)
     # reverse CSR (who links to frame j), derived, for the frame-range distance
@@ -138,7 +140,7 @@ class VideoTexture:
     @classmethod
     def from_arrays(cls, frames, *, link_offsets, link_targets, link_future_costs,
                     link_visual_costs=None, fps: float, sigma: float | None = None,
-                    source: str = "", playable=None) -> "VideoTexture":
+                    source: str = "", playable=None, cyclic: bool = False) -> "VideoTexture":
         """Build from arrays. `sigma=None` takes 0.1 x the mean non-zero excess future cost
         `F - min_row F` (the analysis' own rule of thumb, docs/video-textures.md section 3)."""
         if sigma is None:
@@ -151,7 +153,7 @@ class VideoTexture:
             sigma = 0.1 * float(positive.mean()) if positive.size else 1.0
         return cls(frames=frames, link_offsets=link_offsets, link_targets=link_targets,
                    link_future_costs=link_future_costs, link_visual_costs=link_visual_costs,
-                   fps=fps, sigma=sigma, source=source, playable=playable)
+                   fps=fps, sigma=sigma, source=source, playable=playable, cyclic=bool(cyclic))
 
     @classmethod
     def from_analysis(cls, analysis) -> "VideoTexture":
@@ -166,7 +168,8 @@ class VideoTexture:
             link_future_costs=analysis.link_future_costs,
             link_visual_costs=analysis.link_visual_costs, fps=analysis.fps,
             sigma=None if sigma is None else float(sigma), source=str(source),
-            playable=getattr(analysis, "arrays", {}).get("playable"))
+            playable=getattr(analysis, "arrays", {}).get("playable"),
+            cyclic=bool(stats.get("cyclic", False)))
 
     # ------------------------------------------------------------------ properties
     @property

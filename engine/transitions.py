@@ -44,14 +44,18 @@ def _ramp(x: float, fade_frames: int) -> float:
     return min(1.0, max(0.0, x / fade_frames + 0.5))
 
 
-def blend_at(path: np.ndarray, position: int, *, fade_frames: int = 4, n_frames: int) -> Blend:
+def blend_at(path: np.ndarray, position: int, *, fade_frames: int = 4, n_frames: int,
+             cyclic_clip: bool = False) -> Blend:
     """The blend shown at output `position` of `path`.
 
-    path      (L,) int source frame indices; must cover `position - fade_reach(K)` to
-              `position + fade_reach(K)` where those exist (positions outside 0..L-1 are treated
-              as continuing the first/last segment, no jump)
-    position  int index into `path`
-    n_frames  frames in the clip: extended streams are clamped to 0..n_frames-1
+    path         (L,) int source frame indices; must cover `position - fade_reach(K)` to
+                 `position + fade_reach(K)` where those exist (positions outside 0..L-1 are
+                 treated as continuing the first/last segment, no jump)
+    position     int index into `path`
+    n_frames     frames in the clip: extended streams are clamped to 0..n_frames-1
+    cyclic_clip  the clip is one whole cycle (its analysis says `cyclic`): the step from its last
+                 frame to its first is its natural step, shown as it is, not faded, and streams
+                 run on over the seam
     Returns a Blend (see module docstring).
     """
     path = np.asarray(path)
@@ -62,7 +66,8 @@ def blend_at(path: np.ndarray, position: int, *, fade_frames: int = 4, n_frames:
     # jumps whose boundary b = t + 0.5 lies within reach of the position: t in [lo-1, hi]
     # (t = lo - 1 only matters when it exists in the path)
     t_first = max(0, lo - 1)
-    jumps = [t for t in range(t_first, hi) if path[t + 1] != path[t] + 1]
+    step = (lambda frame: (frame + 1) % n_frames) if cyclic_clip else (lambda frame: frame + 1)
+    jumps = [t for t in range(t_first, hi) if path[t + 1] != step(path[t])]
     # segment containing each boundary's left side; we need the segments touching the window:
     # the one containing `lo`'s left neighbour context up to the one containing `hi`.
     # segment starts (positions) around the window:
@@ -81,7 +86,7 @@ def blend_at(path: np.ndarray, position: int, *, fade_frames: int = 4, n_frames:
         else:
             anchor = start
         frame = int(path[anchor]) + (position - anchor)
-        frame = min(n_frames - 1, max(0, frame))
+        frame = frame % n_frames if cyclic_clip else min(n_frames - 1, max(0, frame))
         if frame not in blend:
             order.append(frame)
             blend[frame] = 0.0

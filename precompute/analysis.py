@@ -260,7 +260,8 @@ def analyze_features(features: np.ndarray, config: AnalysisConfig = AnalysisConf
 
     t0 = time.perf_counter()
     links, playable, graph_stats = prune_links(costs, solution.value, natural, config=config,
-                                               sigma=sigma, median_step=median_step, fps=fps)
+                                               sigma=sigma, median_step=median_step, fps=fps,
+                                               wrap_cost=float(distances[-1, 0]))
     timings["links_s"] = time.perf_counter() - t0
     filtered = dynamics_filter(distances, m=m) if m else distances
     return analysis_arrays(links, loops, future_value=solution.value, natural_steps=natural,

@@ -433,18 +433,27 @@ def _repair(n, sources, targets, f, acceptable, keep, members):
 
 def select_links(offsets: np.ndarray, targets: np.ndarray, visual: np.ndarray, value: np.ndarray,
                  natural_steps: np.ndarray, *, config, sigma: float, median_step: float,
-                 fps: float) -> tuple[dict, np.ndarray, dict]:
+                 fps: float, wrap_cost: float | None = None) -> tuple[dict, np.ndarray, dict]:
     """Candidates -> the saved chain (module docstring).
 
     offsets (N+1,) int64, targets (nnz,) int, visual (nnz,) float32 C (inf: forbidden), sorted by
     target within each row, with the natural step i -> i+1 among them; value (N,) V;
     natural_steps (N-1,); config an AnalysisConfig; sigma (cost^p units) from sigma_scale;
-    median_step (cost units); fps of the clip.
+    median_step (cost units); fps of the clip; wrap_cost: the distance of the last frame to the
+    first (RMS units), or None.
     Returns (link arrays as saved, (N,) bool playable, stats).
     """
-    offsets = np.asarray(offsets, np.int64)
+    offsets = np.array(offsets, np.int64)
     targets = np.asarray(targets, np.int64)
     visual = np.asarray(visual, np.float32)
+    cyclic = _is_cyclic(wrap_cost, natural_steps)
+    if cyclic and not np.any(targets[offsets[-2]:offsets[-1]] == 0):
+        # a clip that is one whole cycle (an exactly looping GIF): its last frame steps to its
+        # first as it steps to any next one, a jump the dynamics filter cannot score (no frame
+        # follows the last) and that lands on a frame no other jump may land on
+        targets = np.insert(targets, offsets[-2], 0)
+        visual = np.insert(visual, offsets[-2], np.float32(wrap_cost))
+        offsets[-1] += 1
     value = np.asarray(value, np.float64)
     n = offsets.shape[0] - 1
     sources = _rows(offsets)
@@ -461,6 +470,8 @@ def select_links(offsets: np.ndarray, targets: np.ndarray, visual: np.ndarray, v
     p95_ratio = float(np.percentile(steps, 95) / median_step) if steps.size else 1.0
     fade_limit = (config.max_fade_step if config.max_fade_step > 0 else min(1.5, p95_ratio)) * median_step
     predicted = fade_steps(steps, sources, targets, visual, fade_frames=config.fade_frames)
+    if cyclic:  # the seam of a whole cycle shows the clip's own motion there, as play does
+        predicted = np.where((sources == n - 1) & (targets == 0), 0.0, predicted)
     window = min(n, max(2, round(WINDOW_S * fps)))
     min_cycle = short_cycle_frames(n, fps, config.min_cycle_share)
     short_cycle = (targets <= sources) & (sources - targets + 1 < min_cycle)
@@ -598,6 +609,7 @@ def select_links(offsets: np.ndarray, targets: np.ndarray, visual: np.ndarray, v
     ghost = 0.25 * _weighted_median(link_visual[link_jumps], flow[link_jumps]) / max(median_step, 1e-12)
     stats = {
         "playable_frames": int(members.sum()),
+        "cyclic": bool(cyclic),
         "crossfade_ghost_estimate": float(ghost),
         # the transition the measurement suggests: a crossfade where its double images stay
         # under half a natural step (../shared/tools/quality.py's ghost goal), else the flow morph
@@ -625,6 +637,16 @@ def _weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
     order = np.argsort(values)
     cumulative = np.cumsum(weights[order])
     return float(values[order][np.searchsorted(cumulative, 0.5 * cumulative[-1])])
+
+
+def _is_cyclic(wrap_cost: float | None, natural_steps: np.ndarray) -> bool:
+    """The last frame is as near the first as the motion around the seam steps (at most 1.25x
+    the larger of the last step and the first, and within the clip's p95 step): the clip is one
+    whole cycle (the shared Newton's cradle GIF: 1.44 median steps between 1.28 and 1.84)."""
+    steps = np.asarray(natural_steps, np.float64)
+    if wrap_cost is None or steps.size < 2 or not math.isfinite(wrap_cost):
+        return False
+    return wrap_cost <= min(1.25 * max(steps[0], steps[-1]), float(np.percentile(steps, 95)))
 
 
 def _ranges(frames: np.ndarray) -> list[list[int]]:

@@ -96,7 +96,8 @@ def probabilities_from_costs(offsets: np.ndarray, future_costs: np.ndarray, sigm
 
 
 def prune_links(costs: np.ndarray, value: np.ndarray, natural_steps: np.ndarray, *, config,
-                sigma: float, median_step: float, fps: float) -> tuple[dict, np.ndarray, dict]:
+                sigma: float, median_step: float, fps: float,
+                wrap_cost: float | None = None) -> tuple[dict, np.ndarray, dict]:
     """(N, N) float32 visual costs C and (N,) future values V -> the saved chain: (link arrays
     (docs/ARCHITECTURE.md), (N,) bool playable frames, stats). The dense path's candidates,
     then `precompute.graph.select_links`, the core both paths share."""
@@ -105,7 +106,7 @@ def prune_links(costs: np.ndarray, value: np.ndarray, natural_steps: np.ndarray,
     offsets, targets, visual = dense_candidates(costs, value, alpha=config.alpha, power=config.power,
                                                 max_candidates=4 * config.max_links_per_frame)
     return select_links(offsets, targets, visual, value, natural_steps, config=config, sigma=sigma,
-                        median_step=median_step, fps=fps)
+                        median_step=median_step, fps=fps, wrap_cost=wrap_cost)
 
 
 @numba.njit(parallel=True, cache=True)

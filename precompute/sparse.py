@@ -963,7 +963,8 @@ def sparse_links(features: np.ndarray, *, config: AnalysisConfig = AnalysisConfi
         first_target=m, restless=restless, max_candidates=4 * config.max_links_per_frame)
     links, playable, graph_stats = select_links(cand_offsets, cand_targets, cand_costs, value,
                                                 natural, config=config, sigma=sigma,
-                                                median_step=median_step, fps=fps)
+                                                median_step=median_step, fps=fps,
+                                                wrap_cost=float(pair_distances(x, [n - 1], [0])[0]))
     timings["links_s"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()

@@ -201,3 +201,35 @@ def test_a_saved_graph_with_a_trap_is_refused():
     check_link_graph(offsets, targets, probabilities, np.array([False, False, True, True]))
     with pytest.raises(AnalysisError, match="leave the playable"):
         check_link_graph(offsets, targets, probabilities, np.array([False, True, True, False]))
+
+
+def test_a_clip_that_is_one_whole_cycle_plays_over_its_seam():
+    """An exactly looping clip (the last frame steps to the first as to a next frame): the seam
+    is a link, the frames no other jump may land on are played, and the player shows the seam
+    as the natural step it is, not as a crossfade."""
+    from engine.playback import Playback, PlaybackConfig
+    from engine.texture import VideoTexture
+
+    angles = 2 * np.pi * np.arange(40) / 40  # one lap of a disc: frame 39 -> 0 is a plain step
+    frames = disc_frames([(32 + 18 * np.cos(a), 24 + 14 * np.sin(a)) for a in angles],
+                         height=48, width=64, seed=2)
+    arrays, stats = analyze_features(frame_features(frames, feature_width=64), AnalysisConfig(), fps=FPS)
+    assert stats["cyclic"] and arrays["playable"].all()
+    sources, targets = _rows(arrays["link_offsets"]), arrays["link_targets"]
+    assert np.any((sources == 39) & (targets == 0))
+    texture = VideoTexture.from_arrays(frames, link_offsets=arrays["link_offsets"],
+                                       link_targets=targets,
+                                       link_future_costs=arrays["link_future_costs"], fps=FPS,
+                                       sigma=stats["sigma"], playable=arrays["playable"],
+                                       cyclic=stats["cyclic"])
+    playback = Playback(texture, PlaybackConfig(seed=1))
+    blends = []
+    for _ in range(400):
+        blends.append(playback.current_blend())
+        playback.step(1)
+    shown = [max(b, key=lambda pair: pair[1])[0] for b in blends]
+    seams = [t for t in range(len(shown) - 1) if shown[t] == 39 and shown[t + 1] == 0]
+    assert seams, "play goes over the seam"
+    for t in seams:  # no crossfade around the seam: single frames
+        assert all(len(blends[k]) == 1 for k in range(max(0, t - 2), min(len(blends), t + 3)))
+    assert {0, 1} <= set(shown)
