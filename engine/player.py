@@ -6,7 +6,6 @@ log (docs/ARCHITECTURE.md) and per-frame timings. Used by `framechain play` and 
 """
 from __future__ import annotations
 
-import json
 import math
 import os
 import time
@@ -19,7 +18,7 @@ from engine.playback import Playback, PlaybackConfig
 from engine.render import make_compositor
 from engine.texture import VideoTexture
 from engine.window import Window, WindowConfig
-from precompute.errors import ConfigError, ExportError
+from precompute.errors import ConfigError
 
 __all__ = ["PlayerConfig", "PlayResult", "play", "write_play_log", "APP_KEYS_HELP"]
 

@@ -47,7 +47,7 @@ from precompute.config import AnalysisConfig
 from precompute.dynamics import binomial_weights
 from precompute.errors import ConfigError
 from precompute.graph import short_cycle_frames
-from precompute.links import analysis_arrays, probabilities_from_costs
+from precompute.links import analysis_arrays
 
 __all__ = ["SparseConfig", "sparse_links", "nearest_neighbours", "pair_costs", "pair_distances",
            "openblas_coretype"]
