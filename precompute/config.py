@@ -54,6 +54,9 @@ class AnalysisConfig:
     fade_frames: int = 4  # crossfade length the fade rule assumes (the player's default --fade)
     jumps_per_second: float = 0.8  # jump rate of long-run play: sigma is set so that the chain
     #   jumps this often (among its acceptable jumps). 0: sigma from sigma_scale alone.
+    max_jump_probability: float = 0.5  # a frame that keeps its natural step jumps with at most
+    #   this probability (a frame whose only good jump is a short skip would otherwise take it every
+    #   time); 1: no cap.
     min_playable_share: float = 0.7  # where the frames that good jumps join hold less than this
     #   share of the clip, the jump limits above are relaxed step by step (up to 3x) until they do.
     min_skip_share: float = 0.0  # a forward jump must skip at least this share of that span (0: off)
@@ -89,6 +92,7 @@ class AnalysisConfig:
             (self.jumps_per_second >= 0, "jumps_per_second must be >= 0"),
             (0 <= self.min_cycle_share <= 1, "min_cycle_share must be in [0, 1]"),
             (0 <= self.min_playable_share <= 1, "min_playable_share must be in [0, 1]"),
+            (0 < self.max_jump_probability <= 1, "max_jump_probability must be in (0, 1]"),
             (self.device in ("auto", "cpu", "cuda"), "device must be auto, cpu or cuda"),
         ]
         for ok, message in checks:

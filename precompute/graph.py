@@ -223,14 +223,43 @@ def _class_structure(offsets, sources, targets, quality, allowed, members, sigma
     return keep, added
 
 
-def _class_probabilities(offsets, f, keep, added, sigma):
+def _class_probabilities(offsets, f, keep, added, sigma, cappable=None, jump_cap=1.0):
     """(f as stored, probabilities): a way out added by the repair has its future cost lowered
     to its row's minimum (it weighs as much as the row's best link). A jump made unlikely by the
-    jump bias stays a link: the variety control can bring it back."""
+    jump bias stays a link: the variety control can bring it back.
+    cappable: (nnz,) bool, the jumps of rows that also keep their natural step and hold no
+    repaired or dead-end jump; where those jump with more than `jump_cap` probability, their
+    future costs are raised alike (a row constant) to bring it down to the cap, so that no frame
+    plays the same skip every time it is reached."""
+    counts = np.diff(offsets)
     if added.any():
         row_min = _row_reduce(offsets, np.where(keep, f, np.inf), np.minimum, np.inf)
-        f = np.where(added, np.minimum(f, np.repeat(row_min, np.diff(offsets))), f)
+        f = np.where(added, np.minimum(f, np.repeat(row_min, counts)), f)
+    p = _softmax(offsets, f, keep, sigma)
+    if cappable is None or jump_cap >= 1.0:
+        return f, p
+    jumping = np.minimum(_row_reduce(offsets, np.where(cappable & keep, p, 0.0), np.add, 0.0),
+                         1.0 - 1e-12)  # (N,)
+    rows_over = jumping > jump_cap
+    if not rows_over.any():
+        return f, p
+    shift = np.zeros_like(jumping)
+    shift[rows_over] = sigma * np.log(jumping[rows_over] * (1.0 - jump_cap)
+                                      / (jump_cap * (1.0 - jumping[rows_over])))
+    f = f + np.where(cappable, np.repeat(shift, counts), 0.0)
     return f, _softmax(offsets, f, keep, sigma)
+
+
+def _cappable(offsets, sources, targets, keep, added, adjustable):
+    """(nnz,) bool: the jumps whose row may have its jump probability capped (see
+    _class_probabilities): rows that keep their natural step and hold no repaired way out and no
+    dead-end jump (those must stay as strong as they are)."""
+    counts = np.diff(offsets)
+    is_natural = targets == sources + 1
+    has_natural = _row_reduce(offsets, (keep & is_natural).astype(np.float64), np.add, 0.0) > 0
+    exempt = _row_reduce(offsets, (keep & (added | (~is_natural & ~adjustable))).astype(np.float64),
+                         np.add, 0.0) > 0
+    return keep & ~is_natural & np.repeat(has_natural & ~exempt, counts)
 
 
 def _jump_probability(offsets, sources, is_jump, probabilities):
@@ -239,7 +268,7 @@ def _jump_probability(offsets, sources, is_jump, probabilities):
 
 
 def _bias_for_rate(offsets, sources, targets, f, allowed, is_jump, members, sigma,
-                   min_probability, max_links, wanted, *, span, adjustable, rounds=6, steps=14):
+                   min_probability, max_links, wanted, *, span, adjustable, jump_cap=1.0, rounds=6, steps=14):
     """The jump bias b (cost units, added to every jump's F) at which long-run play jumps
     `wanted` times per frame, and the landing costs u (N,) (added to the F of the jumps that land
     on each frame) that even out where long-run play spends its time.
@@ -271,7 +300,8 @@ def _bias_for_rate(offsets, sources, targets, f, allowed, is_jump, members, sigm
                 max_links))
         keep, added = structure["links"]
         return _class_probabilities(offsets, f + (b + landing[targets]) * adjustable, keep, added,
-                                    sigma)
+                                    sigma, _cappable(offsets, sources, targets, keep, added,
+                                                     adjustable), jump_cap)
 
     def mean_rate(b):
         return float(_jump_probability(offsets, sources, is_jump, chain(b)[1])[members].mean())
@@ -517,6 +547,17 @@ def select_links(offsets: np.ndarray, targets: np.ndarray, visual: np.ndarray, v
 
         raise AnalysisError(f"no frame of the clip's {n} can be returned to by any jump that does not "
                             "show; the clip is too short or changes too fast for a video texture")
+    # no jump lands where play must jump again within the crossfade (the last frames of the
+    # class): two jumps in a row blend three streams and show one jump where the rate counted two
+    reach = math.ceil(config.fade_frames / 2) + 1
+    for _ in range(2):
+        runs = _natural_runs(members, cyclic)
+        landing_ok = acceptable & (is_natural | (runs[targets] >= reach)
+                                   | ((sources == n - 1) & (targets == 0) & cyclic))
+        narrowed = playable_class(n, sources[landing_ok], targets[landing_ok])
+        if narrowed.sum() < max(2.0, 0.9 * members.sum()):
+            break  # the class would lose more than a tenth: keep it as it is
+        acceptable, members = landing_ok, narrowed
     inside = members[sources] & members[targets]
     if relax > 1.0:  # the relaxed jumps pay for it, so that they are taken only where needed
         penalty = RELAXED_PENALTY * limit_cost * np.maximum(0.0, excess - 1.0)
@@ -542,7 +583,8 @@ def select_links(offsets: np.ndarray, targets: np.ndarray, visual: np.ndarray, v
                                        span=max(1, round(fps)), adjustable=adjustable,
                                        # long clips: fewer spreading rounds (each solves the
                                        # stationary distribution iteratively)
-                                       rounds=6 if n <= DIRECT_STATIONARY else 3)
+                                       rounds=6 if n <= DIRECT_STATIONARY else 3,
+                                       jump_cap=config.max_jump_probability)
     quality = f + landing[targets] * adjustable
     f = f + (bias + landing[targets]) * adjustable
     rate_s = time.perf_counter() - started
@@ -550,7 +592,9 @@ def select_links(offsets: np.ndarray, targets: np.ndarray, visual: np.ndarray, v
     keep, added = _class_structure(offsets, sources, targets, quality, allowed, members,
                                    float(sigma), config.min_probability, config.max_links_per_frame)
     repair_s = time.perf_counter() - started
-    f, probabilities = _class_probabilities(offsets, f, keep, added, float(sigma))
+    f, probabilities = _class_probabilities(
+        offsets, f, keep, added, float(sigma),
+        _cappable(offsets, sources, targets, keep, added, adjustable), config.max_jump_probability)
     # frames outside the class keep a way on (the lead-in is played once at the start)
     out_allowed = ~members[sources] & finite & (is_natural | reachable_cost)
     out_keep = np.zeros(f.shape[0], np.bool_)
@@ -637,6 +681,22 @@ def _weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
     order = np.argsort(values)
     cumulative = np.cumsum(weights[order])
     return float(values[order][np.searchsorted(cumulative, 0.5 * cumulative[-1])])
+
+
+def _natural_runs(members: np.ndarray, cyclic: bool) -> np.ndarray:
+    """(N,) int: how many natural steps play can take from each frame without leaving `members`
+    (counted on past the seam of a cyclic clip, up to N)."""
+    n = members.shape[0]
+    runs = np.zeros(n, np.int64)
+    following = n if cyclic and members[0] else 0  # a cycle's last frame steps on to its first
+    for j in range(n - 1, -1, -1):
+        if not members[j]:
+            following = 0
+            runs[j] = 0
+            continue
+        runs[j] = following
+        following = min(n, following + 1)
+    return runs
 
 
 def _is_cyclic(wrap_cost: float | None, natural_steps: np.ndarray) -> bool:

@@ -233,3 +233,26 @@ def test_a_clip_that_is_one_whole_cycle_plays_over_its_seam():
     for t in seams:  # no crossfade around the seam: single frames
         assert all(len(blends[k]) == 1 for k in range(max(0, t - 2), min(len(blends), t + 3)))
     assert {0, 1} <= set(shown)
+
+
+def test_no_jump_lands_where_play_must_jump_again_and_no_frame_always_jumps():
+    """Two jumps within one crossfade blend three streams (and look like one jump): no jump lands
+    on the last frames of the class, from which play must jump again within the fade. And a
+    frame that keeps its natural step jumps with at most max_jump_probability (0.5), so no frame
+    plays the same skip every time it is reached."""
+    frames = trap_frames()
+    config = AnalysisConfig()
+    arrays, stats = analyze_features(frame_features(frames, feature_width=64), config, fps=FPS)
+    playable = arrays["playable"]
+    sources, targets = _rows(arrays["link_offsets"]), arrays["link_targets"]
+    jumps = playable[sources] & (targets != sources + 1)
+    last = int(np.flatnonzero(playable)[-1])  # the class ends here (its tail is excluded)
+    reach = int(np.ceil(config.fade_frames / 2)) + 1
+    assert np.all(targets[jumps] <= last - reach)
+    natural = targets == sources + 1
+    has_natural = np.zeros(len(frames), bool)
+    has_natural[sources[natural]] = True
+    jump_probability = np.zeros(len(frames))
+    np.add.at(jump_probability, sources[jumps], arrays["link_probabilities"][jumps])
+    rows = playable & has_natural
+    assert jump_probability[rows].max() <= config.max_jump_probability + 1e-4
