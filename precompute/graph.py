@@ -295,13 +295,13 @@ def _bias_for_rate(offsets, sources, targets, f, allowed, is_jump, members, sigm
         key = landing.tobytes()
         if structure.get("key") != key:
             quality = f + landing[targets] * adjustable
-            structure.update(key=key, links=_class_structure(
-                offsets, sources, targets, quality, allowed, members, sigma, min_probability,
-                max_links))
+            keep, added = _class_structure(offsets, sources, targets, quality, allowed, members,
+                                           sigma, min_probability, max_links)
+            structure.update(key=key, links=(keep, added), cappable=_cappable(
+                offsets, sources, targets, keep, added, adjustable))
         keep, added = structure["links"]
         return _class_probabilities(offsets, f + (b + landing[targets]) * adjustable, keep, added,
-                                    sigma, _cappable(offsets, sources, targets, keep, added,
-                                                     adjustable), jump_cap)
+                                    sigma, structure["cappable"], jump_cap)
 
     def mean_rate(b):
         return float(_jump_probability(offsets, sources, is_jump, chain(b)[1])[members].mean())
