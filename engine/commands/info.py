@@ -67,13 +67,16 @@ def run(args) -> int:
     print(f"future    {s.get('future_cost_passes')} passes, converged {s.get('future_cost_converged')}")
     if info["playable_frames"] is not None:
         excluded = ", ".join(f"{a}-{b}" if a != b else f"{a}" for a, b in info["excluded_frames"])
+        why = (" (never entered; the first frames, which no jump lands on, are a lead-in shown once)"
+               if excluded else "")
         print(f"play      {info['playable_frames']} playable frames, one closed class (no traps); "
-              f"excluded: {excluded or 'none'} (never entered; the first frames no jump lands on "
-              "are a lead-in)")
+              f"excluded: {excluded or 'none'}{why}")
         relaxed = s.get("visibility_relaxed_by", 1.0)
-        relaxed = "without bound (no jump stays within them)" if relaxed is None else f"{relaxed:g}x"
-        print(f"jumps     {info['jump_rate_per_s']:.2f} per second of play; limits relaxed by "
-              f"{relaxed}; suggested transition "
+        relaxed = ("no bound (no jump stays within --max-jump-cost)" if relaxed is None
+                   else f"{relaxed:g}x --max-jump-cost")
+        cycle = "; the clip is one whole cycle (its seam plays as a natural step)" if s.get("cyclic") else ""
+        print(f"jumps     {info['jump_rate_per_s']:.2f} per second of play; cost limit {relaxed}"
+              f"{cycle}; suggested transition "
               f"{info['suggested_transition']} (crossfade ghost estimate "
               f"{s.get('crossfade_ghost_estimate', 0):.2f} natural steps)")
     print("best jumps (from -> to: cost in natural steps, probability)")
