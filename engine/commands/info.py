@@ -67,7 +67,7 @@ def run(args) -> int:
     print(f"future    {s.get('future_cost_passes')} passes, converged {s.get('future_cost_converged')}")
     if info["playable_frames"] is not None:
         excluded = ", ".join(f"{a}-{b}" if a != b else f"{a}" for a, b in info["excluded_frames"])
-        why = (" (never entered; the first frames, which no jump lands on, are a lead-in shown once)"
+        why = (" (never entered: play starts at the first playable frame)"
                if excluded else "")
         print(f"play      {info['playable_frames']} playable frames, one closed class (no traps); "
               f"excluded: {excluded or 'none'}{why}")
