@@ -5,30 +5,32 @@ table over frames (the natural step i -> i+1 and the jumps that are local minima
 cost F along their row), with their visual costs C and the future values V; everything after
 that happens here, once:
 
-1. **acceptable jumps**: visual cost at most `max_jump_cost` median natural steps; the crossfade
-   predicted not to show (its steps stay within what the clip's own motion shows, see
-   `fade_steps`); and no *short cycle*: a backward jump must go back at least `min_cycle_share`
-   of what ten seconds of play can show, and no forward jump may be followed soon by a way back
-   that closes a cycle of half that (otherwise play circles a few frames: a trap even when the way
-   out exists);
-2. **a jump bias for the jump rate**: one number b (cost units) is added to the future cost of
-   every jump, set so that long-run play jumps `jumps_per_second` (measured on the chain's
-   stationary distribution, not as a plain mean over frames: play lingers where jumps are
-   rare). Too few jumps and real footage plays straight through to its end (b < 0 then: a
-   reward); too many and a short clip is played in scraps that repeat within seconds (b > 0).
-   sigma, which decides among a frame's jumps, stays the configured one; the stored future
-   costs include b, so the player's softmax reproduces these probabilities;
-3. **pruning**: per frame a softmax of -F / sigma over the natural step and the acceptable jumps,
-   links below `min_probability` dropped, at most `max_links_per_frame` kept;
-4. **one closed class**: the playable frames are the largest strongly connected set of the graph
-   of natural steps and acceptable jumps; links leaving it are dropped; then, while the pruned
-   graph on it is not strongly connected, every closed part gets its cheapest acceptable way out
-   by future cost (one exists: the acceptable graph on the class is strongly connected). Frames
-   outside the class (a tail with no acceptable way back, a second unrelated scene, the lead-in
-   frames that no jump lands on) are never entered by play;
-5. **probabilities** renormalised over the kept links; a way out added by the repair weighs as
-   much as its frame's best link (its stored future cost is lowered to the row's minimum), so
-   that the closed part it opens is left, not only leavable.
+1. **acceptable jumps**: visual cost within `max_jump_cost` median natural steps, times the
+   tightest factor of RELAX_STEPS at which step 2's class holds `min_playable_share` of the clip
+   and a quarter of its frames can jump (jumps beyond 1x pay RELAXED_PENALTY, so they are taken
+   only where needed); the crossfade predicted not to show (its steps stay within what the clip's
+   own motion shows, see `fade_steps`; never relaxed); no *short cycle*: a backward jump must go
+   back at least `min_cycle_share` of what ten seconds of play can show, and no forward jump may
+   be followed soon by a way back that closes a cycle of 2/3 of that; no landing where play must
+   jump again within the crossfade. A clip that is one whole cycle gets its seam as a candidate;
+2. **one closed class**: the playable frames are the largest strongly connected set of the graph
+   of natural steps and acceptable jumps; links leaving it are never kept. Frames outside it (a
+   tail with no acceptable way back, a second unrelated scene, the lead-in frames that no jump
+   lands on) are never entered: play starts at the first playable frame;
+3. **pruning**: per frame the natural step, and its acceptable jumps weighed among themselves (a
+   softmax of -F / sigma, links below `min_probability` dropped, at most `max_links_per_frame`);
+   then, while the kept graph on the class is not strongly connected, every closed part gets its
+   cheapest acceptable way out by future cost (one exists: the acceptable graph on the class is
+   strongly connected), weighted as its frame's best link (its stored F lowered to the row's
+   minimum), so the closed part is left, not only leavable;
+4. **rate and spread**: one number b (cost units) is added to the future cost of every jump, set
+   so that long-run play jumps `jumps_per_second` (on the chain's stationary distribution, not a
+   plain mean over frames: play lingers where jumps are rare); landing costs u[j] (at most
+   LANDING_LIMIT sigmas) make landing where long-run play lingers dearer; a frame that keeps its
+   natural step jumps with at most `max_jump_probability`. A jump the future cost prefers by
+   PROTECTED_SIGMAS to its natural step (the way around a dead end) is left as it is;
+5. **probabilities**: the softmax of the stored future costs (which include b, u and the caps),
+   so the player, recomputing it from them and sigma, reproduces them.
 
 All arrays are CSR over N frames: `offsets` (N+1,) int64, `targets` (nnz,) int, per-link values
 (nnz,). Costs are in RMS units (docs/ARCHITECTURE.md).
