@@ -26,7 +26,8 @@ that happens here, once:
 4. **rate and spread**: one number b (cost units) is added to the future cost of every jump, set
    so that long-run play jumps `jumps_per_second` (on the chain's stationary distribution, not a
    plain mean over frames: play lingers where jumps are rare); landing costs u[j] (at most
-   LANDING_LIMIT sigmas) make landing where long-run play lingers dearer; a frame that keeps its
+   LANDING_LIMIT sigmas) make landing where long-run play lingers dearer, and a stretch that play
+   hardly visits (STARVED_SHARE) gets back the relaxed penalty of its entries; a frame that keeps its
    natural step jumps with at most `max_jump_probability`. A jump the future cost prefers by
    PROTECTED_SIGMAS to its natural step (the way around a dead end) is left as it is;
 5. **probabilities**: the softmax of the stored future costs (which include b, u and the caps),
@@ -51,6 +52,9 @@ PROTECTED_SIGMAS = 3.0  # a jump this many sigmas cheaper (by future cost) than 
 #   step is a way around a dead end: the rate and spreading adjustments leave it alone
 DIRECT_STATIONARY = 5_000  # frames: up to this the stationary distribution is solved exactly
 LANDING_LIMIT = 10.0  # sigmas: the largest change of a frame's landing cost that evens out play
+STARVED_SHARE = 0.1  # where long-run play visits a stretch less than this share of the even share,
+#   the relaxed jumps into it lose their penalty: where only they enter it, it is otherwise a
+#   member of the class in name only, played once from the start (the night lights' first 40)
 RELAXED_PENALTY = 20.0  # extra cost of a relaxed jump, in cost limits per unit of excess over the
 #   limits: such jumps are taken only where no jump within the limits is at hand
 JUMPING_SHARE = 0.25  # the cost limit is the tightest at which this share of the class' frames can
@@ -270,7 +274,8 @@ def _jump_probability(offsets, sources, is_jump, probabilities):
 
 
 def _bias_for_rate(offsets, sources, targets, f, allowed, is_jump, members, sigma,
-                   min_probability, max_links, wanted, *, span, adjustable, jump_cap=1.0, rounds=6, steps=14):
+                   min_probability, max_links, wanted, *, span, adjustable, jump_cap=1.0, rounds=6, steps=14,
+                   entry_penalty=None):
     """The jump bias b (cost units, added to every jump's F) at which long-run play jumps
     `wanted` times per frame, and the landing costs u (N,) (added to the F of the jumps that land
     on each frame) that even out where long-run play spends its time.
@@ -285,6 +290,9 @@ def _bias_for_rate(offsets, sources, targets, f, allowed, is_jump, members, sigm
     spread = f[allowed & np.isfinite(f)]
     bound = 2.0 * float(spread.max() - spread.min()) + 50.0 * sigma if spread.size else 1.0
     n = len(offsets) - 1
+    # entry_penalty (N,): the smallest relaxed penalty of the jumps into each frame (0: entered
+    # within the limits), given back to starved frames' landing costs
+    discount = np.zeros(n) if entry_penalty is None else np.asarray(entry_penalty, np.float64)
     landing = np.zeros(n)
     members_f = members.astype(np.float64)
     span = max(1, min(span, n))
@@ -343,7 +351,9 @@ def _bias_for_rate(offsets, sources, targets, f, allowed, is_jump, members, sigm
         # half steps (the shares answer all landings at once), at most LANDING_LIMIT sigmas: a
         # landing made much cheaper than its row's own jumps would draw play into short cycles
         landing = np.clip(landing + 0.7 * sigma * np.log(np.maximum(ratio, 1e-3)),
-                          -LANDING_LIMIT * sigma, LANDING_LIMIT * sigma)
+                          -LANDING_LIMIT * sigma - discount, LANDING_LIMIT * sigma)
+        starved = ratio < STARVED_SHARE  # see STARVED_SHARE
+        landing[starved] = np.minimum(landing[starved], -discount[starved])
         landing[~members] = 0.0
 
     state = {"mass": mass}
@@ -561,9 +571,15 @@ def select_links(offsets: np.ndarray, targets: np.ndarray, visual: np.ndarray, v
             break  # the class would lose more than a tenth: keep it as it is
         acceptable, members = landing_ok, narrowed
     inside = members[sources] & members[targets]
+    entry_penalty = np.zeros(n)
     if relax > 1.0:  # the relaxed jumps pay for it, so that they are taken only where needed
-        penalty = RELAXED_PENALTY * limit_cost * np.maximum(0.0, excess - 1.0)
-        f = np.where(is_jump & finite, f + penalty, f)
+        penalty = np.where(is_jump & finite,
+                           RELAXED_PENALTY * limit_cost * np.maximum(0.0, excess - 1.0), 0.0)
+        f = f + penalty
+        entries = acceptable & is_jump & inside  # (and where a stretch is starved: STARVED_SHARE)
+        cheapest = np.full(n, np.inf)
+        np.minimum.at(cheapest, targets[entries], penalty[entries])
+        entry_penalty = np.where(np.isfinite(cheapest), cheapest, 0.0)
 
     # jumps that the future cost prefers by far to the natural step (the way around a dead end)
     # keep their advantage: neither the jump bias nor the landing costs apply to them
@@ -586,7 +602,8 @@ def select_links(offsets: np.ndarray, targets: np.ndarray, visual: np.ndarray, v
                                        # long clips: fewer spreading rounds (each solves the
                                        # stationary distribution iteratively)
                                        rounds=6 if n <= DIRECT_STATIONARY else 3,
-                                       jump_cap=config.max_jump_probability)
+                                       jump_cap=config.max_jump_probability,
+                                       entry_penalty=entry_penalty)
     quality = f + landing[targets] * adjustable
     f = f + (bias + landing[targets]) * adjustable
     rate_s = time.perf_counter() - started

@@ -256,3 +256,36 @@ def test_no_jump_lands_where_play_must_jump_again_and_no_frame_always_jumps():
     np.add.at(jump_probability, sources[jumps], arrays["link_probabilities"][jumps])
     rows = playable & has_natural
     assert jump_probability[rows].max() <= config.max_jump_probability + 1e-4
+
+
+def test_a_stretch_only_relaxed_jumps_enter_is_played_again_not_only_at_the_start():
+    """Footage that drifts (the shared night lights): its first stretch looks like nothing later,
+    so only jumps beyond the cost limit enter it, and play leaves it by its natural steps. The
+    limit is relaxed so that the stretch joins the class, but relaxed jumps pay a penalty, and
+    where a frame has only its natural step and such a jump, the jump was never taken: the
+    stretch was a member in name only, shown once from the start (a third of this clip)."""
+    from precompute.graph import _stationary
+
+    rng = np.random.default_rng(7)
+    n, head = 90, 30
+    costs = np.full((n, n), np.inf, np.float32)
+    body = np.arange(head, n)
+    costs[np.ix_(body, body)] = rng.uniform(0.8, 1.5, (body.size, body.size))  # good jumps
+    costs[np.ix_(body, np.arange(head))] = rng.uniform(2.8, 3.2, (body.size, head))  # into the head
+    costs[70:80, head:] = np.inf  # these frames' only jumps go to the head
+    idx = np.arange(n)
+    costs[idx, idx] = np.inf
+    costs[idx[:-1], idx[:-1] + 1] = 0.0
+    value = np.zeros(n)
+    natural = rng.uniform(0.6, 1.6, n - 1)
+    links, playable, stats = select_links(*dense_candidates(costs, value, alpha=0.99, power=1.0),
+                                          value, natural, config=_config(), sigma=0.2,
+                                          median_step=float(np.median(natural)), fps=FPS)
+    assert stats["visibility_relaxed_by"] > 1.0, "the head joins only through relaxed jumps"
+    assert playable[2:head].all(), "the head is in the class"
+    mass = _stationary(links["link_offsets"], links["link_targets"],
+                       links["link_probabilities"].astype(np.float64), playable)
+    assert mass[:head].sum() >= 0.01, "long-run play spends time in the head"
+    path = _play(links, 20_000, start=int(np.argmax(playable)), seed=1)
+    returns = np.count_nonzero((path[1:] < head) & (path[:-1] >= head))
+    assert returns >= 3, "play enters the head again after the start"
