@@ -87,9 +87,9 @@ class HyperlapseConfig:
     #   more than dodging several mismatches, so the path never takes it; those pairs cost gamma.
     #   1e9 matches all w frames ahead (the paper's full window), about 3x slower at v = 8
     threads: int = 2  # worker threads for the pair matching (OpenCV releases the GIL)
-    stabilize_sigma_frames: float = 6.0  # --stabilize: Gaussian smoothing of the camera path,
-    #   in output frames; larger is calmer but crops more motion away
-    stabilize_crop: float = 0.08  # --stabilize: share of each side cropped away (zoom
+    stabilize_frames: int = 25  # --stabilize: the camera path is smoothed by a local quadratic
+    #   fit over this many output frames; longer is calmer but needs more crop
+    stabilize_crop: float = 0.1  # --stabilize: share of each side cropped away (zoom
     #   1 / (1 - 2 crop)); corrections are held within it so no border shows
 
     def __post_init__(self):
@@ -103,7 +103,7 @@ class HyperlapseConfig:
             ("path_window_frames", self.path_window_frames >= 1),
         ] + [(name, getattr(self, name) >= 0) for name in (
             "lambda_velocity", "lambda_acceleration", "tau_velocity", "tau_acceleration",
-            "overlap_limit", "mismatch_cost", "stabilize_sigma_frames")]
+            "overlap_limit", "mismatch_cost", "stabilize_frames")]
         for name, ok in checks:
             if not ok:
                 raise ConfigError(f"HyperlapseConfig.{name} is out of range, got {getattr(self, name)}")
@@ -485,11 +485,9 @@ def stabilizing_warps(matches: FrameMatches, frames, config: HyperlapseConfig = 
                       ) -> np.ndarray:
     """(n, 2, 3) float32 affine warps, one per chosen frame, at the decoded frame size
     (matches.frame_size), for cv2.warpAffine: the chosen path's camera motion smoothed
-    (Gaussian of `stabilize_sigma_frames` output frames) and a crop of `stabilize_crop`.
+    (a local quadratic fit over `stabilize_frames` output frames) and a crop of `stabilize_crop`.
 
     A step not matched (or longer than the window) counts as no motion."""
-    from scipy.ndimage import gaussian_filter1d
-
     frames = np.asarray(frames, np.int64)
     width, height = matches.frame_size
     to_frame = width / matches.match_size[0]  # match px -> frame px
@@ -502,8 +500,14 @@ def stabilizing_warps(matches: FrameMatches, frames, config: HyperlapseConfig = 
             step[:2] *= to_frame
         params[n] = params[n - 1] + step
     smoothed = params.copy()
-    if config.stabilize_sigma_frames > 0 and len(frames) > 1:
-        smoothed = gaussian_filter1d(params, config.stabilize_sigma_frames, axis=0, mode="nearest")
+    window = 2 * int(round(config.stabilize_frames / 2)) + 1
+    if window > 3 and len(frames) >= window:
+        # a local quadratic fit (Savitzky-Golay) per parameter: a walk that curves or speeds up
+        # keeps its curve (a Gaussian would cut corners by sigma^2 x acceleration / 2, more
+        # than the crop hides), and the ends are fitted, not held still
+        from scipy.signal import savgol_filter
+
+        smoothed = savgol_filter(params, window, 2, axis=0, mode="interp")
     correction = smoothed - params  # (n, 4): move frame n by this to put it on the smooth path
     crop = config.stabilize_crop
     zoom = 1.0 / (1.0 - 2 * crop)

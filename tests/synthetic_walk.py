@@ -2,7 +2,8 @@
 hyperlapse frame selection, built in code (no footage). Benchmarks import it too.
 
 A camera looks straight down on a large procedural ground (a periodic texture, so the walk never
-meets an edge) and walks along a gently curving path at a steady speed. On top of the path it
+meets an edge) and walks along a gently curving path at a steady speed, keeping its bearing (the
+ground slides past in the direction of travel; the picture does not turn with the path). On top of the path it
 shakes as a hand-held camera does:
 - the gait: a vertical bob at the step rate and a sideways sway at half of it;
 - hand tremor: a slowly wandering random offset (an AR(1) process);
@@ -58,7 +59,7 @@ class WalkTruth:
     """The known answer: where the camera should be and how far each frame is thrown off it."""
 
     path_xy: np.ndarray  # (T, 2) float64 smooth camera centre on the ground, px
-    heading_rad: np.ndarray  # (T,) float64 smooth camera orientation (the path's heading)
+    heading_rad: np.ndarray  # (T,) float64 direction of travel (the camera keeps its bearing)
     shake_xy: np.ndarray  # (T, 2) float64 offset of the view from the path, px in the image
     roll_rad: np.ndarray  # (T,) float64 roll of the view
     jolt: np.ndarray  # (T,) bool: frame inside a jolt
@@ -94,21 +95,24 @@ def ground_texture(size: int = 2048, seed: int = 0) -> np.ndarray:
 
 def walk_truth(n_frames: int, config: WalkConfig = WalkConfig()) -> WalkTruth:
     """The smooth path and the shake of every frame (see the module doc)."""
-    rng = np.random.default_rng(config.seed + 1)
+    # one generator per part, so a shorter walk is the start of a longer one with the same seed
+    path_rng, tremor_rng, jolt_rng = (np.random.default_rng(seed) for seed in
+                                      np.random.SeedSequence(config.seed + 1).spawn(3))
     t = np.arange(n_frames, dtype=np.float64)
-    phase = rng.uniform(0, 2 * np.pi)
+    phase = path_rng.uniform(0, 2 * np.pi)
     heading = 0.4 + config.turn_amplitude_rad * np.sin(2 * np.pi * t / config.turn_period_frames + phase)
     step = config.speed_px * np.stack([np.cos(heading), np.sin(heading)], axis=1)  # (T, 2)
-    path = np.cumsum(step, axis=0) - step[0] + rng.uniform(0, config.ground_px, size=2)
+    path = np.cumsum(step, axis=0) - step[0] + path_rng.uniform(0, config.ground_px, size=2)
     gait = 2 * np.pi * t / config.gait_period_frames
     shake = np.stack([config.sway_px * np.sin(gait / 2), config.bob_px * np.sin(gait)], axis=1)
     tremor = np.zeros((n_frames, 2))
     innovation = config.tremor_px * np.sqrt(1 - config.tremor_memory ** 2)
     for i in range(1, n_frames):
-        tremor[i] = config.tremor_memory * tremor[i - 1] + rng.normal(0, innovation, size=2)
+        tremor[i] = config.tremor_memory * tremor[i - 1] + tremor_rng.normal(0, innovation, size=2)
     shake += tremor
     roll = config.roll_rad * np.sin(gait + 1.0)
     jolt = np.zeros(n_frames, bool)
+    rng = jolt_rng
     start = rng.exponential(config.jolt_every_frames)
     while start < n_frames - 1:
         first = int(start)
@@ -128,7 +132,7 @@ def walk_truth(n_frames: int, config: WalkConfig = WalkConfig()) -> WalkTruth:
 def walk_frames(n_frames: int, config: WalkConfig = WalkConfig(), truth: WalkTruth | None = None):
     """Yield the walk's frames, (H, W, 3) uint8 RGB, one at a time.
 
-    Frame t shows the ground around path[t] turned to heading[t] + roll[t], shifted in the image
+    Frame t shows the ground around path[t] turned by roll[t], shifted in the image
     by shake[t] (a scene point appears shake[t] px away from where the smooth path puts it)."""
     import cv2
 
@@ -136,7 +140,8 @@ def walk_frames(n_frames: int, config: WalkConfig = WalkConfig(), truth: WalkTru
     ground = ground_texture(config.ground_px, config.seed)
     half = np.array([config.width / 2, config.height / 2])
     for i in range(n_frames):
-        angle = truth.heading_rad[i] + truth.roll_rad[i] - 0.4  # the mean heading is "up"
+        angle = truth.roll_rad[i]  # the camera keeps its bearing while the path turns (as on a
+        #   chest mount); it only rolls
         cos, sin = np.cos(angle), np.sin(angle)
         rotation = np.array([[cos, -sin], [sin, cos]])
         # output pixel p -> ground: R (p - half - shake) + path  (inverse map for warpAffine)
