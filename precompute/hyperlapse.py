@@ -34,7 +34,7 @@ from __future__ import annotations
 import math
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import numba
 import numpy as np
@@ -43,9 +43,7 @@ from precompute.errors import ClipError, ConfigError
 
 __all__ = ["HyperlapseConfig", "FrameMatches", "Selection", "match_frames", "matching_costs",
            "select_frames", "naive_frames", "path_cost", "estimated_jitter_px",
-           "stabilizing_warps", "jitter_px", "FORMAT_VERSION"]
-
-FORMAT_VERSION = 1  # of the hyperlapse record (settings and figures) written beside a play log
+           "stabilizing_warps", "jitter_px", "smooth_path"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -448,17 +446,20 @@ def naive_frames(n_frames: int, speedup: float) -> np.ndarray:
 def estimated_jitter_px(matches: FrameMatches, frames, *, width: int = 256) -> float:
     """The jitter of a path from the matching itself, in px at `width` (quality.py shake's size):
     the mean magnitude of the second difference of the image motion between consecutive chosen
-    frames. NaN where a step was not matched or lies outside the window."""
+    frames, over the pairs of consecutive steps that both matched. NaN where none did."""
     frames = np.asarray(frames, np.int64)
     steps = np.diff(frames)
-    if len(steps) < 2 or steps.max() > matches.window_frames:
+    if len(steps) < 2:
         return float("nan")
-    ok = matches.matched[frames[:-1], steps - 1]
-    if not ok.all():
+    inside = steps <= matches.window_frames
+    columns = np.minimum(steps, matches.window_frames) - 1
+    ok = inside & matches.matched[frames[:-1], columns]
+    motions = matches.motions[frames[:-1], columns].astype(np.float64)  # (n-1, 2)
+    both = ok[1:] & ok[:-1]
+    if not both.any():
         return float("nan")
-    motions = matches.motions[frames[:-1], steps - 1].astype(np.float64)  # (n-1, 2)
     scale = width / matches.match_size[0]
-    return float(np.mean(np.hypot(*np.diff(motions, axis=0).T)) * scale)
+    return float(np.mean(np.hypot(*np.diff(motions, axis=0)[both].T)) * scale)
 
 
 # --- stabilisation -------------------------------------------------------------------------------
@@ -548,7 +549,3 @@ def jitter_px(frames, *, width: int = 256) -> float:
     shifts = np.array([cv2.phaseCorrelate(greys[i], greys[i + 1], window)[0]
                        for i in range(len(greys) - 1)])
     return float(np.mean(np.hypot(*np.diff(shifts, axis=0).T)))
-
-
-def settings_record(config: HyperlapseConfig) -> dict:
-    return {"format_version": FORMAT_VERSION, **asdict(config)}
