@@ -14,7 +14,9 @@ taking every v-th one. Three costs, all in pixels of the frame scaled to a 1280x
   motion, only for its shake). C_m = C_r + C_o where C_o < tau_c (the paper keeps C_r alone there;
   C_o breaks ties towards calmer frames), else gamma: a frame thrown out of overlap, or one that
   does not match at all, costs as much as a poor match can. Computed for the w frames ahead of
-  each frame only: T x w pairs, streaming (w + 1 small frames are held).
+  each frame only, and of those for the steps within max(3, v/2) of v (`match_band`: a step
+  further off is never worth its velocity cost; it costs gamma), streaming (w + 1 small frames
+  are held).
 - velocity C_s(i, j) = min(((j - i) - v)^2, tau_s): the speed-up v.
 - acceleration C_a(h, i, j) = min(((j - i) - (i - h))^2, tau_a): no sudden change of pace.
 
