@@ -83,6 +83,7 @@ LIMITS = {
     "--width": Limit(16, 8192), "--max-jumps": Limit(1, 10**9),
     ("steer", "--speed"): Limit(0.1, 10),
     "--port": Limit(0, 65535), "--jpeg-quality": Limit(0, 100),
+    "--speedup": Limit(1, 16),  # hyperlapse: at most half its 32-frame selection window
 }
 
 # A requested output above this many pixels (frames x width x height) asks for --force: about

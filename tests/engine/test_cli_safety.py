@@ -132,6 +132,7 @@ def _truncate(ws: Path) -> None:
 EXPORT = ["export", "{ws}/ana", "--seconds", "1", "--quiet"]
 PLAY = ["play", "{ws}/ana", "--headless", "--frames", "5", "--quiet"]
 STEER = ["steer", "--headless", "--quiet"]
+HYPERLAPSE = ["hyperlapse", "{ws}/clip.mp4", "--speedup", "2", "--quiet"]
 
 BAD = {
     # data loss
@@ -200,6 +201,21 @@ BAD = {
     "steer target 1e300": (STEER + ["--targets", "{ws}/targets_huge.json"], ("--targets",)),
     "steer target at t 1e9": (STEER + ["--targets", "{ws}/targets_late.json"], ("--targets", "t = 1e+09")),
     "steer --targets /dev/zero": (STEER + ["--targets", "/dev/zero"], ("--targets", "/dev/zero")),
+    "hyperlapse onto its input": (HYPERLAPSE[:2] + ["-o", "{ws}/clip.mp4", "--speedup", "2"],
+                                  ("-o", "clip.mp4")),
+    "hyperlapse over a video of the user's": (HYPERLAPSE + ["-o", "{ws}/user.mp4"], ("-o", "--force")),
+    "hyperlapse log over JSON of the user's": (HYPERLAPSE + ["-o", "{ws}/h.mp4", "--log", "{ws}/user.json"],
+                                               ("--log", "--force")),
+    "hyperlapse --log in a missing folder": (HYPERLAPSE + ["-o", "{ws}/h.mp4", "--log",
+                                                           "{ws}/missing/h.json"], ("--log", "does not exist")),
+    "hyperlapse --speedup 40": (HYPERLAPSE[:2] + ["-o", "{ws}/h.mp4", "--speedup", "40"], ("--speedup",)),
+    "hyperlapse --speedup 0.5": (HYPERLAPSE[:2] + ["-o", "{ws}/h.mp4", "--speedup", "0.5"], ("--speedup",)),
+    "hyperlapse -o x.xyz": (HYPERLAPSE + ["-o", "{ws}/h.xyz"], ("h.xyz", ".xyz")),
+    "hyperlapse --size 0x10": (HYPERLAPSE + ["-o", "{ws}/h.mp4", "--size", "0x10"], ("--size",)),
+    "hyperlapse of a missing clip": (["hyperlapse", "{ws}/nothing.mp4", "-o", "{ws}/h.mp4",
+                                      "--speedup", "2"], ("nothing.mp4",)),
+    "hyperlapse of a truncated mp4": (HYPERLAPSE + ["-o", "{ws}/h.mp4"], ("clip.mp4", "--allow-truncated"),
+                                      _truncate),
 }
 
 
@@ -227,6 +243,10 @@ CLEAN = {
                                               (), ("user.png",)),
     "play with stats and log": (PLAY + ["--stats", "{ws}/s.json", "--log", "{ws}/l.json"],
                                 ("s.json", "l.json"), ()),
+    "hyperlapse with a log": (HYPERLAPSE + ["-o", "{ws}/h.mp4", "--log", "{ws}/h.json"],
+                              ("h.mp4", "h.json"), ()),
+    "hyperlapse --stabilize to a PNG folder": (HYPERLAPSE + ["-o", "{ws}/frames", "--stabilize",
+                                                             "--size", "20x16"], ("frames",), ()),
 }
 
 
@@ -417,7 +437,8 @@ def test_a_full_disk_is_one_line_and_leaves_nothing(argv, ws, mounts, capsys, mo
 
 
 # --- the vocabulary (issue 15 item 2) and the limits table ------------------------------------
-WRITES = {"analyze", "plot", "play", "export", "sprite", "steer", "eval-transitions", "demo"}
+WRITES = {"analyze", "plot", "play", "export", "sprite", "steer", "eval-transitions", "demo",
+          "hyperlapse"}
 ANALYSES = {"analyze", "info", "plot", "play", "loops", "export", "bridges", "eval-transitions",
             "serve"}
 SILENT = {"info", "loops", "bridges", "serve"}  # write no file of their own (bridges: into the
@@ -427,7 +448,7 @@ SILENT = {"info", "loops", "bridges", "serve"}  # write no file of their own (br
 # what each command needs to parse (numbers are checked before the command runs: "c" need not exist)
 POSITIONALS = {"analyze": ["c"], "info": ["c"], "plot": ["c"], "play": ["c"], "loops": ["c"],
                "export": ["c", "--seconds", "1"], "sprite": ["c"], "steer": [], "bridges": ["c"],
-               "eval-transitions": ["c"], "demo": []}
+               "eval-transitions": ["c"], "demo": [], "hyperlapse": ["c", "--speedup", "4"]}
 
 
 def _commands():
