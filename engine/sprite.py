@@ -49,7 +49,7 @@ __all__ = ["SteeringConfig", "SpriteTexture", "SpriteState", "Sprite", "composit
            "steer_group", "default_scale", "subject_extent", "default_fish", "sprite_for"]
 
 MODES = ("future", "greedy", "random")
-LEAN = 3.0  # how hard the wanted direction leans away from a touching neighbour (vs 1 toward the target)
+LEAN = 5.0  # how hard the wanted direction leans away from a touching neighbour (vs 1 toward the target)
 
 
 @dataclass(frozen=True)
@@ -63,7 +63,7 @@ class SteeringConfig:
     max_steps_per_update: int = 4  # update(dt) plays at most this many frames (clamps a long stall)
     top_speed_factor: float = 1.3  # far from the target, ask for this much more than the fastest
                                    # speed table (the clip's 90th percentile): its fastest frames
-    avoid_weight: float = 12.0     # anti-collision: cost, in natural steps, of a frame heading straight
+    avoid_weight: float = 15.0     # anti-collision: cost, in natural steps, of a frame heading straight
                                    # at a neighbour touching this sprite (scaled down to 0 at the edge
                                    # of avoid_reach); 0 = sprites pile up on a shared target
     avoid_reach: float = 1.6       # neighbours nearer than this many subject lengths (at the scale)
