@@ -46,7 +46,7 @@ from precompute.errors import ConfigError
 from precompute.sprites import SpriteClip
 
 __all__ = ["SteeringConfig", "SpriteTexture", "SpriteState", "Sprite", "composite", "steer_course",
-           "steer_group", "default_scale", "subject_extent", "default_fish", "sprite_for"]
+           "steer_group", "default_scale", "subject_extent", "PointerTarget", "default_fish", "sprite_for"]
 
 MODES = ("future", "greedy", "random")
 LEAN = 5.0  # how hard the wanted direction leans away from a touching neighbour (vs 1 toward the target)
@@ -422,6 +422,27 @@ def composite(background: np.ndarray, sprites, *, out: np.ndarray | None = None)
         shaded = cv2.multiply(roi, inverse[cy0:cy1, cx0:cx1], scale=1 / 255)
         roi[:] = cv2.add(shaded, premultiplied[cy0:cy1, cx0:cx1])
     return out
+
+
+class PointerTarget:
+    """Where an interactive school swims: the mouse pointer, or a target dropped by a click that
+    holds (however the mouse moves) until the next click drops another; a right click (button 3)
+    lets go, and the pointer leads again. Positions in background px."""
+
+    def __init__(self, start: tuple[float, float]):
+        self.pointer = (float(start[0]), float(start[1]))
+        self.held: tuple[float, float] | None = None
+
+    @property
+    def target(self) -> tuple[float, float]:
+        return self.held if self.held is not None else self.pointer
+
+    def moved(self, pos) -> None:
+        self.pointer = (float(pos[0]), float(pos[1]))
+
+    def clicked(self, pos, button=1) -> None:
+        self.pointer = (float(pos[0]), float(pos[1]))
+        self.held = None if button == 3 else self.pointer
 
 
 def _target_at(times: np.ndarray, points: np.ndarray, time_s: float) -> tuple[float, float]:

@@ -200,6 +200,10 @@ BAD = {
     "steer target 1e300": (STEER + ["--targets", "{ws}/targets_huge.json"], ("--targets",)),
     "steer target at t 1e9": (STEER + ["--targets", "{ws}/targets_late.json"], ("--targets", "t = 1e+09")),
     "steer --targets /dev/zero": (STEER + ["--targets", "/dev/zero"], ("--targets", "/dev/zero")),
+    "steer --ground-speed 0": (STEER + ["--targets", "{ws}/targets.json", "--ground-speed", "0"],
+                               ("--ground-speed",)),
+    "steer --ground-speed 1e9": (STEER + ["--targets", "{ws}/targets.json", "--ground-speed", "1e9"],
+                                 ("--ground-speed",)),
 }
 
 
