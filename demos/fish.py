@@ -10,7 +10,8 @@ texture composited at their own scale.
     .venv/bin/python -m demos.fish --sprite ../shared/clips/fish_school_on_black_596x336.mp4
     .venv/bin/python -m demos.fish --headless --frames 120 --shot fish.png   # no window
 
-Sliders: speed (the fish's speed preference) and fish (how many). Click: drop the target there.
+Sliders: speed (playback rate and travel together) and fish (how many; they keep apart). Click:
+drop a target that holds until the next click; right click: follow the mouse again.
 Keys: F1 help, Tab overlay, F11 fullscreen, F12 screenshot, r record, Esc quit.
 """
 from __future__ import annotations

@@ -18,9 +18,9 @@ def main(argv):
 def _only_sprite_commands(monkeypatch):
     """Build the CLI from this feature's commands only, so another command's flags cannot break
     these tests (the error handling under test is engine.cli.main's own)."""
-    from engine.commands import sprite, steer
+    from engine.commands import info, sprite, steer
 
-    monkeypatch.setattr(engine.cli, "_command_modules", lambda: iter([sprite, steer]))
+    monkeypatch.setattr(engine.cli, "_command_modules", lambda: iter([info, sprite, steer]))
 
 
 @pytest.fixture(scope="module")
@@ -145,3 +145,13 @@ def test_steer_says_in_place_fits_the_scale_and_walks_at_ground_speed(tmp_path, 
     assert data["scale"] * height <= 240 / 3 + 1e-6
     travel = np.hypot([e["vx"] for e in data["frames"]], [e["vy"] for e in data["frames"]])
     assert travel.mean() * data["fps"] == pytest.approx(45, rel=0.05)
+
+
+def test_info_on_a_sprite_says_whether_it_moves_in_place(walker_folder, sprite_folder, capsys):
+    assert main(["info", str(walker_folder)]) == 0
+    out = capsys.readouterr().out
+    gait = [line for line in out.splitlines() if line.startswith("gait")]
+    assert len(gait) == 1 and "in place: a gait of 24" in gait[0]
+    assert main(["info", str(sprite_folder), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["gait"]["in_place"] is False and data["frames"] == 420
