@@ -72,7 +72,8 @@ class Gait:
     """What `analyze_gait` found. Speeds in source px per frame; period in frames."""
 
     in_place: bool
-    centroid_speed: float          # median |velocity| of the alpha centroid
+    centroid_speed: float          # net travel of the alpha centroid per frame: over a period where
+                                   # the pose repeats (its sway cancels), else the median |velocity|
     body_speed: float              # median outline displacement between registered frames
     period_frames: float | None    # the pose cycle's period; None when the pose does not repeat
     phases: np.ndarray | None      # (N,) float32 in [0, 1), None without a period
@@ -81,6 +82,8 @@ class Gait:
     facing: int                    # +1 faces right (+x), -1 left, in the footage's own frames
     subject_height: float          # px, median height of the matte
     continuations: np.ndarray      # (N,) int32: the next frame while walking
+    wobble: np.ndarray             # (N, 2) float32 px: the centroid's sway about its mean over a
+                                   # period (the legs move it); drawn back in so the body holds still
     config: GaitConfig
 
     @property
@@ -248,6 +251,37 @@ def _continuations(features, segments, phases, period, min_cycle: int) -> np.nda
     return nxt
 
 
+def _segment_bounds(segments):
+    bounds = np.flatnonzero(np.diff(segments) != 0) + 1
+    return np.r_[0, bounds], np.r_[bounds, len(segments)]
+
+
+def _travel_per_period(positions: np.ndarray, segments: np.ndarray, period: float) -> float | None:
+    """Median |positions[i + P] - positions[i]| within a segment (px), None where no segment
+    holds a whole period."""
+    lag = max(1, int(round(period)))
+    steps = []
+    for start, stop in zip(*_segment_bounds(segments)):
+        p = positions[start:stop]
+        if len(p) > lag:
+            steps.append(np.hypot(*(p[lag:] - p[:-lag]).T))
+    return float(np.median(np.concatenate(steps))) if steps else None
+
+
+def _wobble(positions: np.ndarray, segments: np.ndarray, period: float) -> np.ndarray:
+    """(N, 2) positions minus their moving mean over one period (edge-padded per segment)."""
+    lag = max(1, int(round(period)))
+    out = np.zeros(positions.shape, np.float32)
+    for start, stop in zip(*_segment_bounds(segments)):
+        p = positions[start:stop]
+        half = lag // 2
+        padded = np.pad(p, ((half, lag - 1 - half), (0, 0)), mode="edge")
+        kernel = np.ones(lag) / lag
+        mean = np.stack([np.convolve(padded[:, k], kernel, mode="valid") for k in range(2)], axis=1)
+        out[start:stop] = p - mean
+    return out
+
+
 def analyze_gait(sprite, *, features: np.ndarray | None = None, config: GaitConfig = GaitConfig()) -> Gait:
     """Is the SpriteClip's subject moving in place, and how does it walk? See the module doc.
 
@@ -260,7 +294,7 @@ def analyze_gait(sprite, *, features: np.ndarray | None = None, config: GaitConf
     body_speed = float(np.median(body)) if body.size else 0.0
     speed = np.hypot(sprite.velocities[:, 0], sprite.velocities[:, 1])
     centroid_speed = float(np.median(speed))
-    in_place = bool(body_speed > 0 and centroid_speed < config.in_place_ratio * body_speed)
+    per_frame_in_place = bool(body_speed > 0 and centroid_speed < config.in_place_ratio * body_speed)
     rows = (alphas > 127).any(axis=2)
     heights = np.array([np.ptp(np.flatnonzero(r)) + 1 if r.any() else 0 for r in rows])
     height = float(np.median(heights[heights > 0])) if (heights > 0).any() else 0.0
@@ -271,6 +305,16 @@ def analyze_gait(sprite, *, features: np.ndarray | None = None, config: GaitConf
             else sprite_features(sprite.rgba, feature_width=config.feature_width)
     features = np.asarray(features, np.float32)
     period, _ = gait_period(features, segments, config=config)
+    positions = np.asarray(sprite.positions, np.float64)
+    travel = None if period is None else _travel_per_period(positions, segments, period)
+    if travel is not None:  # the centroid's sway over a stride cancels: its net travel is what counts
+        in_place = bool(body_speed > 0 and travel < config.in_place_ratio * body_speed * period)
+        centroid_speed = travel / period
+    else:
+        in_place = per_frame_in_place
+    wobble = np.zeros((n, 2), np.float32)
+    if in_place and period is not None:
+        wobble = _wobble(positions, segments, period)
     phases = ground = None
     from_feet = False
     facing = 1
@@ -284,7 +328,7 @@ def analyze_gait(sprite, *, features: np.ndarray | None = None, config: GaitConf
         else:
             ground = config.stride_share * height / period
     return Gait(in_place, centroid_speed, body_speed, period, phases, ground, from_feet, facing, height,
-                continuations, config)
+                continuations, wobble, config)
 
 
 def describe_gait(gait: Gait, fps: float) -> str:

@@ -226,6 +226,7 @@ def run(args: argparse.Namespace) -> int:
     sprites = _make_sprites(texture, args, size)
     if not args.quiet:
         print(_subject_line(sprites[0]))
+    texture.prepare(sprites[0].state.scale)  # no resize while playing (a mirror image is a cheap copy)
     if not args.headless:
         return _interactive(texture, sprites, background, args)
 

@@ -178,9 +178,10 @@ def walker_frame(t: float, *, side: int = 96, facing: int = 1) -> np.ndarray:
     def p(x, y):
         return (int(round(x * ss)), int(round(y * ss)))
 
-    cv2.rectangle(big, p(cx - 7, side * 0.22), p(cx + 7, hip[1]), (70, 150, 90, 255), -1)  # torso
-    cv2.circle(big, p(cx + 2 * facing, side * 0.14), int(7 * ss), (230, 190, 160, 255), -1)  # head
-    cv2.circle(big, p(cx + 7 * facing, side * 0.14), int(2 * ss), (40, 30, 30, 255), -1)  # the nose side
+    cv2.rectangle(big, p(cx - 7, side * 0.22), p(cx + 7, hip[1]), (120, 90, 150, 255), -1)  # torso (not green: a green screen keys it out)
+    head = (cx + 2 * facing, side * 0.22 - 6)  # on the torso at any side: one matte
+    cv2.circle(big, p(*head), int(7 * ss), (230, 190, 160, 255), -1)
+    cv2.circle(big, p(head[0] + 5 * facing, head[1]), int(2 * ss), (40, 30, 30, 255), -1)  # the nose side
     for leg, colour in ((0, (40, 60, 200, 255)), (1, (200, 50, 40, 255))):
         x, lift = walker_foot(t, leg)
         foot = (cx + facing * x, ground - lift)
