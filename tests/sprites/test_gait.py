@@ -92,3 +92,27 @@ def test_a_steered_walk_shows_no_short_pose_cycle(walker):
     assert repeats == []
     ends = set(np.flatnonzero(~walker.sprite.has_successor).tolist())
     assert sum(f in ends for f in frames) >= 3
+
+
+def test_an_extracted_green_screen_walker_is_in_place_though_its_centroid_sways():
+    """Cut out of a green-screen clip, the walker's alpha centroid sways as its legs swing (about
+    1 px/frame, as much as the outline moves); over a whole period it does not travel."""
+    from precompute.sprites import extract_sprite
+    from tests.sprites.conftest import walker_frame
+
+    screen = np.zeros((200, 240, 3), np.float32)
+    screen[...] = (30, 200, 40)
+    frames = []
+    for t in range(3 * WALK_PERIOD + 8):
+        rgba = walker_frame(t, side=128).astype(np.float32)
+        image = screen.copy()
+        a = rgba[..., 3:] / 255
+        image[36:164, 56:184] = image[36:164, 56:184] * (1 - a) + rgba[..., :3] * a
+        frames.append(np.clip(np.round(image), 0, 255).astype(np.uint8))
+    sprite = extract_sprite(np.stack(frames), fps=30.0)
+    sway = np.median(np.hypot(*np.diff(sprite.positions, axis=0).T))
+    gait = analyze_gait(sprite)
+    assert sway > 0.3  # the centroid does move frame to frame
+    assert gait.in_place and gait.period_frames == pytest.approx(WALK_PERIOD, abs=0.5)
+    assert gait.ground_speed == pytest.approx(WALK_FOOT_SPEED, rel=0.15) and gait.facing == 1
+    assert np.abs(gait.wobble).max() > 0.3  # drawn back in, so the body holds still
