@@ -50,10 +50,12 @@ class GaitConfig:
     max_period_frames: int = 90    # longest (3 s at 30 fps); also at most 2/3 of the longest segment
     periodic_depth: float = 0.6    # a lag is a period when its mean pose distance is below this
                                    # share of the typical distance between frames (lower = stricter)
-    foot_band_share: float = 0.05  # the lowest share of the subject's height read as the feet
+    foot_band_share: float = 0.03  # the lowest share of the subject's height read as the feet
     stride_share: float = 0.8      # fallback stride per period, as a share of the subject's height
     min_cycle_frames: int = 8      # no pose cycle shorter than this is repeated while walking
     feature_width: int = 24        # pose features' width (px), as the control analysis
+    matte_side: int = 192          # mattes are measured shrunk to at most this side (px): memory
+                                   # stays small for a 1000 px walker; larger = finer foot speed
 
     def __post_init__(self):
         if not 0 < self.in_place_ratio:
@@ -99,9 +101,17 @@ def sprite_frame(sprite, index: int) -> np.ndarray:
     return frame(index) if callable(frame) else sprite.rgba[index]
 
 
-def _alphas(sprite) -> np.ndarray:
-    """(N, S, S) uint8 mattes of the registered frames."""
-    return np.stack([sprite_frame(sprite, i)[..., 3] for i in range(sprite.n_frames)])
+def _alphas(sprite, max_side: int) -> tuple[np.ndarray, float]:
+    """(N, s, s) uint8 mattes of the registered frames, shrunk to at most `max_side` px (memory
+    O(N max_side^2) whatever the footage's size), and the factor s / S."""
+    side = sprite.size
+    factor = min(1.0, max_side / side)
+    small = max(8, int(round(side * factor)))
+    out = np.empty((sprite.n_frames, small, small), np.uint8)
+    for i in range(sprite.n_frames):  # one frame at a time
+        a = sprite_frame(sprite, i)[..., 3]
+        out[i] = a if small == side else cv2.resize(a, (small, small), interpolation=cv2.INTER_AREA)
+    return out, small / side
 
 
 def body_motion(alphas: np.ndarray, has_successor: np.ndarray) -> np.ndarray:
@@ -155,7 +165,7 @@ def gait_period(features: np.ndarray, segments: np.ndarray, *, config: GaitConfi
     return float(lag + np.clip(shift, -0.5, 0.5)), curve
 
 
-def foot_speed(alphas: np.ndarray, has_successor: np.ndarray, *, band_share: float = 0.05):
+def foot_speed(alphas: np.ndarray, has_successor: np.ndarray, *, band_share: float = 0.03):
     """Median horizontal shift (px/frame, +x right) of the lowest band of the mattes between
     consecutive frames, and the share of steps that agree with its sign: (shift, agreement)."""
     rows = np.flatnonzero(has_successor)
@@ -289,15 +299,15 @@ def analyze_gait(sprite, *, features: np.ndarray | None = None, config: GaitConf
     n = sprite.n_frames
     succ = np.asarray(sprite.has_successor)
     segments = np.asarray(sprite.segments)
-    alphas = _alphas(sprite)  # (N, S, S) uint8
-    body = body_motion(alphas, succ)
+    alphas, factor = _alphas(sprite, config.matte_side)  # (N, s, s) uint8; px measures below / factor
+    body = body_motion(alphas, succ) / factor
     body_speed = float(np.median(body)) if body.size else 0.0
     speed = np.hypot(sprite.velocities[:, 0], sprite.velocities[:, 1])
     centroid_speed = float(np.median(speed))
     per_frame_in_place = bool(body_speed > 0 and centroid_speed < config.in_place_ratio * body_speed)
     rows = (alphas > 127).any(axis=2)
     heights = np.array([np.ptp(np.flatnonzero(r)) + 1 if r.any() else 0 for r in rows])
-    height = float(np.median(heights[heights > 0])) if (heights > 0).any() else 0.0
+    height = float(np.median(heights[heights > 0])) / factor if (heights > 0).any() else 0.0
     if features is None:
         from precompute.control import sprite_features
 
@@ -323,6 +333,7 @@ def analyze_gait(sprite, *, features: np.ndarray | None = None, config: GaitConf
         phases = _phases(features, segments, period)
         continuations = _continuations(features, segments, phases, period, config.min_cycle_frames)
         shift, agreement = foot_speed(alphas, succ, band_share=config.foot_band_share)
+        shift /= factor
         if abs(shift) >= 0.05 and agreement >= 0.6:
             ground, from_feet, facing = abs(shift), True, (1 if shift < 0 else -1)  # the foot moves back
         else:

@@ -50,12 +50,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ground-speed", type=float, default=None, metavar="PX_PER_S",
                         help="a subject walking in place: its travel in background px/s (default: its "
                              "gait's own, from the treadmill speed and the scale: the stride matches)")
-    parser.add_argument("--sprites", type=int, default=1, help="how many sprites (the log follows the first)")
+    parser.add_argument("--sprites", type=int, default=1,
+                        help="how many sprites of one texture (they keep apart; the log follows the first)")
     parser.add_argument("--mode", choices=("future", "greedy", "random"), default="future",
                         help="frame choice: future costs (default), greedy, or no control")
     parser.add_argument("--temperature", type=float, default=0.0,
                         help="variety of the choice, in natural steps (0 = always the best)")
-    parser.add_argument("--speed", type=float, default=1.0, help="speed preference factor (the slider)")
+    parser.add_argument("--speed", type=float, default=1.0,
+                        help="speed factor (the slider): scales the playback rate, and travel with it")
     parser.add_argument("--duration", type=float, default=None,
                         help="seconds to run headless (default: the last target's time + 5 s)")
     parser.add_argument("--start", default=None, help="start position X,Y (default: the centre)")
