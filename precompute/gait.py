@@ -346,7 +346,7 @@ def describe_gait(gait: Gait, fps: float) -> str:
     """One line for `framechain info SPRITE` and `framechain steer`."""
     ratio = gait.centroid_speed / gait.body_speed if gait.body_speed > 0 else float("inf")
     if not gait.in_place:
-        return (f"moves on its own: centroid {gait.centroid_speed * fps:.0f} px/s against the body's "
+        return (f"moves on its own: centroid {gait.centroid_speed * fps:.0f} px/s of the footage against the body's "
                 f"{gait.body_speed * fps:.0f} px/s (steered by its footage's velocities)")
     if gait.period_frames is None:
         return (f"in place (centroid {ratio:.2f}x the body's own motion) but no repeating pose: "
