@@ -30,8 +30,8 @@ Speed (the slider, `SpriteState.speed_factor`) scales the playback rate: frames 
 speed_factor times as often, and each moves by its own velocity, so travel and pose stay together.
 
 Wanted direction: toward the target. Wanted speed: the distance over `lookahead_frames`,
-clamped to the clip's speed tables and scaled by the instance's speed preference, so that the
-sprite cruises when far and slows down to circle within reach of the target.
+clamped to the clip's speed tables, so that the sprite cruises when far and slows down to circle
+within reach of the target (the speed factor acts on the playback rate instead, see above).
 Angles are in image axes (atan2(vy, vx), y down). Positions are background pixels.
 """
 from __future__ import annotations
@@ -159,7 +159,7 @@ class SpriteTexture:
                     avoid=None) -> tuple:
         """(targets (k,) int32, scores (k,) float32) of the links out of `frame`; lower is better.
 
-        avoid: None, or (away (m, 2) unit vectors toward the neighbours within reach, closeness
+        avoid: None, or (toward (m, 2) unit vectors to the neighbours within reach, closeness
         (m,) in (0, 1], weight in natural steps): a link whose frame moves toward a neighbour pays
         weight x closeness x cos(angle to it), summed over the neighbours (Schödl & Essa 2002)."""
         sl = self.links(frame)
