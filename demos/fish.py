@@ -10,7 +10,8 @@ texture composited at their own scale.
     .venv/bin/python -m demos.fish --sprite ../shared/clips/fish_school_on_black_596x336.mp4
     .venv/bin/python -m demos.fish --headless --frames 120 --shot fish.png   # no window
 
-Sliders: speed (the fish's speed preference) and fish (how many). Click: drop the target there.
+Sliders: speed (playback rate and travel together) and fish (how many; they keep apart). Click:
+drop a target that holds until the next click; right click: follow the mouse again.
 Keys: F1 help, Tab overlay, F11 fullscreen, F12 screenshot, r record, Esc quit.
 """
 from __future__ import annotations
@@ -32,7 +33,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     from assets.fish import pond_background
-    from engine.sprite import Sprite, SpriteState, SpriteTexture, composite, sprite_for
+    from engine.sprite import PointerTarget, Sprite, SpriteState, SpriteTexture, composite, sprite_for
     from engine.window import Window, WindowConfig
 
     texture = SpriteTexture(*sprite_for(args.sprite))
@@ -46,15 +47,14 @@ def main(argv=None) -> int:
             x=float(rng.uniform(0.2, 0.8) * width), y=float(rng.uniform(0.2, 0.8) * height),
             frame=int(rng.integers(texture.n_frames)), scale=args.scale, rng=rng)))
     shown = int(np.clip(args.fish, 1, 12))
-    # each fish aims a little off the pointer, so a school does not pile onto one pixel
-    offsets = [(0.0, 0.0)] + [tuple(np.random.default_rng(k).uniform(-60, 60, 2)) for k in range(1, 12)]
-    target = (width / 2, height / 2)
+    pointer = PointerTarget((width / 2, height / 2))  # a click holds until the next click
 
     window = Window(WindowConfig(title="framechain: fish", headless=args.headless,
                                  record_fps=texture.fps)).open((width, height))
     window.add_slider("speed", label="speed", value=1.0, value_range=(0.4, 1.6))
     window.add_slider("fish", label="fish", value=float(shown), value_range=(1, 12))
-    window.set_help([("mouse", "the fish swim to the pointer"), ("click", "drop the target there")])
+    window.set_help([("mouse", "the fish swim to the pointer"), ("click", "drop a target (holds until the next click)"),
+                     ("right click", "follow the mouse again")])
     frame = None
     dt = 1.0 / texture.fps
     count = 0
@@ -62,8 +62,10 @@ def main(argv=None) -> int:
         for event in window.poll():  # events
             if event.kind == "quit":
                 window.close()
-            elif event.kind in ("mouse_move", "mouse_down") and event.pos is not None:
-                target = event.pos
+            elif event.kind == "mouse_move" and event.pos is not None:
+                pointer.moved(event.pos)
+            elif event.kind == "mouse_down" and event.pos is not None:
+                pointer.clicked(event.pos, event.value)
             elif event.kind == "slider" and event.name == "speed":
                 for fish in school:
                     fish.state.speed_factor = float(event.value)
@@ -72,8 +74,10 @@ def main(argv=None) -> int:
         if not window.is_open:
             break
         active = school[:shown]
-        for fish, offset in zip(active, offsets):  # update(dt)
-            fish.update(dt, (target[0] + offset[0], target[1] + offset[1]))
+        target = pointer.target
+        where = np.array([(fish.state.x, fish.state.y) for fish in active])  # (M, 2): the school keeps apart
+        for n, fish in enumerate(active):  # update(dt)
+            fish.update(dt, target, np.delete(where, n, axis=0))
         frame = composite(background, active, out=frame)  # draw
         window.show(frame, overlay=[f"fish {shown}", f"target {target[0]:.0f}, {target[1]:.0f}"])  # flip
         dt = window.tick(None if args.headless else texture.fps)  # tick

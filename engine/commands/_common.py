@@ -82,6 +82,7 @@ LIMITS = {
     "--links-per-frame": Limit(1, 64), "--max-store-mb": Limit(1, 10**7), "--max-frames": Limit(8, 10**9),
     "--width": Limit(16, 8192), "--max-jumps": Limit(1, 10**9),
     ("steer", "--speed"): Limit(0.1, 10),
+    "--ground-speed": Limit(0, 100000, low_open=True),  # background px/s: more is a typo
     "--port": Limit(0, 65535), "--jpeg-quality": Limit(0, 100),
     "--speedup": Limit(1, 16),  # hyperlapse: at most half its 32-frame selection window
 }

@@ -1,4 +1,7 @@
-"""`framechain info CLIP_OR_ANALYSIS`: frames, sizes, links, best jumps, cost statistics."""
+"""`framechain info CLIP_OR_ANALYSIS`: frames, sizes, links, best jumps, cost statistics.
+
+`framechain info SPRITE` (a folder `framechain sprite` wrote): frames, segments, size, and whether
+the subject moves in place (a walk cycle: its period and ground speed, precompute/gait.py)."""
 from __future__ import annotations
 
 import json
@@ -51,7 +54,51 @@ def describe(analysis, best: int = 10) -> dict:
     }
 
 
+def sprite_gait(sprite) -> dict:
+    """The in-place / gait figures of a SpriteClip, for --json."""
+    from precompute.gait import analyze_gait
+
+    gait = analyze_gait(sprite)
+    return {"in_place": gait.in_place, "walks": gait.walks,
+            "centroid_speed_px_s": round(gait.centroid_speed * sprite.fps, 2),
+            "body_motion_px_s": round(gait.body_speed * sprite.fps, 2),
+            "gait_period_frames": None if gait.period_frames is None else round(gait.period_frames, 2),
+            "ground_speed_px_s": None if gait.ground_speed is None else round(gait.ground_speed * sprite.fps, 2),
+            "facing": "right" if gait.facing > 0 else "left", "_gait": gait}
+
+
+def sprite_gait_lines(gait_info: dict, fps: float) -> list[str]:
+    """The `info SPRITE` line on moving in place (one line)."""
+    from precompute.gait import describe_gait
+
+    return [f"gait      {describe_gait(gait_info['_gait'], fps)}"]
+
+
+def _run_sprite(args) -> int:
+    from precompute.control import load_sprite
+
+    sprite, control, manifest = load_sprite(args.path)
+    gait = sprite_gait(sprite)
+    info = {"sprite": str(args.path), "frames": sprite.n_frames, "fps": sprite.fps, "size": sprite.size,
+            "segments": int(len(np.unique(sprite.segments))), "control": control is not None,
+            "source": (manifest.get("source") or {}).get("path"),
+            "gait": {k: v for k, v in gait.items() if not k.startswith("_")}}
+    if args.json:
+        print(json.dumps(info, indent=1))
+        return 0
+    print(f"sprite    {info['sprite']}\nsource    {info['source']}")
+    print(f"frames    {info['frames']} at {info['fps']:g} fps in {info['segments']} segments, "
+          f"{info['size']} px square; control tables: {'yes' if info['control'] else 'no'}")
+    for line in sprite_gait_lines(gait, sprite.fps):
+        print(line)
+    return 0
+
+
 def run(args) -> int:
+    from precompute.control import is_sprite
+
+    if is_sprite(args.path):
+        return _run_sprite(args)
     analysis = open_analysis(args.path, args)
     info = describe(analysis, args.best)
     if args.json:

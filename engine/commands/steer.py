@@ -8,8 +8,16 @@ background pixels; the target at time t is the latest one listed at or before t)
 one entry per output frame (sprite frame index, position in background px, velocity in px per
 frame). Without SPRITE_OR_CLIP it steers the embedded procedural fish over a 1280x720 pond.
 
-Interactive (without --headless): the fish follows the mouse; sliders set the speed and the
-number of fish; a click drops a target that stays until the mouse moves again.
+Interactive (without --headless): the fish follows the mouse; sliders set the speed (playback
+rate and travel together) and the number of fish (one shared texture; they keep apart); a click
+drops a target that holds until the next click (a right click follows the mouse again); the
+overlay (Tab) shows the fish, the frame, the speed and the display's frames per second.
+
+The default display scale is 1.2 for the fish and 2 for extracted sprites, reduced so that the
+subject is at most a third of the background's height. A subject that moves in place (a walk
+cycle on a treadmill or a green screen, precompute/gait.py) is said so and walked: it moves at
+`--ground-speed` (background px/s; default the treadmill's own speed times the scale, so the
+stride matches the travel) the way it faces, mirrored for the other way.
 """
 from __future__ import annotations
 
@@ -37,13 +45,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="background image, or a clip played as a video texture (default: a pond)")
     parser.add_argument("--size", default="1280x720", help="background size WxH when none is given")
     parser.add_argument("--scale", type=float, default=None,
-                        help="sprite display scale (default 1.2 for the fish, 2 for extracted sprites)")
-    parser.add_argument("--sprites", type=int, default=1, help="how many sprites (the log follows the first)")
+                        help="sprite display scale (default 1.2 for the fish, 2 for extracted sprites, "
+                             "at most what makes the subject a third of the background's height)")
+    parser.add_argument("--ground-speed", type=float, default=None, metavar="PX_PER_S",
+                        help="a subject walking in place: its travel in background px/s (default: its "
+                             "gait's own, from the treadmill speed and the scale: the stride matches)")
+    parser.add_argument("--sprites", type=int, default=1,
+                        help="how many sprites of one texture (they keep apart; the log follows the first)")
     parser.add_argument("--mode", choices=("future", "greedy", "random"), default="future",
                         help="frame choice: future costs (default), greedy, or no control")
     parser.add_argument("--temperature", type=float, default=0.0,
                         help="variety of the choice, in natural steps (0 = always the best)")
-    parser.add_argument("--speed", type=float, default=1.0, help="speed preference factor (the slider)")
+    parser.add_argument("--speed", type=float, default=1.0,
+                        help="speed factor (the slider): scales the playback rate, and travel with it")
     parser.add_argument("--duration", type=float, default=None,
                         help="seconds to run headless (default: the last target's time + 5 s)")
     parser.add_argument("--start", default=None, help="start position X,Y (default: the centre)")
@@ -144,14 +158,23 @@ def _start(text: str) -> tuple[float, float]:
     return x, y
 
 
+def _scale(texture, args, size) -> float:
+    from engine.sprite import default_scale
+
+    if args.scale is not None:
+        return args.scale
+    preferred = 1.2 if args.sprite is None and args.clip is None else 2.0
+    return default_scale(texture, size[1], preferred=preferred)
+
+
 def _make_sprites(texture, args, size):
     import numpy as np
 
     from engine.sprite import Sprite, SpriteState, SteeringConfig
 
     width, height = size
-    scale = args.scale if args.scale is not None else (1.2 if args.sprite is None and args.clip is None else 2.0)
-    config = SteeringConfig(mode=args.mode, temperature=args.temperature)
+    scale = _scale(texture, args, size)
+    config = SteeringConfig(mode=args.mode, temperature=args.temperature, ground_speed_px_s=args.ground_speed)
     if args.start:
         x, y = _start(args.start)
     else:
@@ -172,7 +195,7 @@ def run(args: argparse.Namespace) -> int:
 
     import numpy as np
 
-    from engine.sprite import SpriteTexture, composite, sprite_for, steer_course
+    from engine.sprite import SpriteTexture, composite, sprite_for, steer_course, steer_group
     from precompute.errors import ConfigError
     from precompute.sprites import ExtractionConfig
 
@@ -203,6 +226,9 @@ def run(args: argparse.Namespace) -> int:
     background = _Background(args.background, size, seed=args.seed)
     size = background.size
     sprites = _make_sprites(texture, args, size)
+    if not args.quiet:
+        print(_subject_line(sprites[0]))
+    texture.prepare(sprites[0].state.scale)  # no resize while playing (a mirror image is a cheap copy)
     if not args.headless:
         return _interactive(texture, sprites, background, args)
 
@@ -217,20 +243,14 @@ def run(args: argparse.Namespace) -> int:
         from precompute.video_io import open_writer
 
         writer = open_writer(args.output, fps=texture.fps, size=size)
-    offsets = [(0.0, 0.0)] + [tuple(np.random.default_rng(args.seed + k).uniform(-60, 60, 2))
-                              for k in range(1, len(sprites))]
     try:
         if writer is None and len(sprites) == 1:
             log = steer_course(sprites[0], targets, frames=frames)
-        else:
-            log = []
-            for k in range(frames):  # one output frame at a time: all sprites step, then draw
-                entry = steer_course(sprites[0], targets, frames=1, start_frame=k)[0]
-                log.append(entry)
-                for other, (ox, oy) in zip(sprites[1:], offsets[1:]):  # the school aims around the target
-                    other.step((entry["target_x"] + ox, entry["target_y"] + oy))
-                if writer is not None:
-                    writer.write(composite(background.update(1.0 / texture.fps), sprites))
+        else:  # a school on one texture: all chase the course and keep apart; the log follows the first
+            def draw(_):
+                writer.write(composite(background.update(1.0 / texture.fps), sprites))
+
+            log = steer_group(sprites, targets, frames=frames, on_frame=draw if writer is not None else None)[0]
     except BaseException:
         if writer is not None:
             writer.__exit__(*__import__("sys").exc_info())
@@ -251,6 +271,17 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _subject_line(sprite) -> str:
+    """What the subject is and how it will move: the gait line, and the display scale."""
+    from precompute.gait import describe_gait
+
+    texture = sprite.texture
+    line = f"subject: {describe_gait(texture.gait, texture.fps)}; display scale {sprite.state.scale:.2f}"
+    if texture.gait.walks:
+        line += f"; walks at {sprite.ground_speed() * texture.fps:.0f} px/s on the background"
+    return line
+
+
 def _reached(log, fps):
     seen, hit = set(), set()
     for entry in log:
@@ -261,46 +292,101 @@ def _reached(log, fps):
     return len(hit), len(seen)
 
 
+class SteerSession:
+    """The interactive steer's state, apart from the window (tested without one): the school, the
+    target, the speed, the frame rate shown. Loop: handle(event) for each event, then
+    frame = update(dt_s), then window.show(frame, overlay=overlay())."""
+
+    def __init__(self, texture, sprites, background, *, make_more=None, speed: float = 1.0):
+        from engine.sprite import PointerTarget
+
+        self.texture = texture
+        self.sprites = list(sprites)
+        self.shown = len(self.sprites)
+        self.background = background
+        self.make_more = make_more  # count -> that many sprites in all (more instances of the texture)
+        self.speed = float(speed)
+        width, height = background.size
+        self.pointer = PointerTarget((width / 2, height / 2))
+        self.fps = float(texture.fps)  # the display's measured rate, smoothed
+        self._frame = None
+        self.quit = False
+
+    @property
+    def target(self) -> tuple[float, float]:
+        return self.pointer.target
+
+    def handle(self, event) -> None:
+        if event.kind == "quit":
+            self.quit = True
+        elif event.kind == "mouse_move" and event.pos is not None:
+            self.pointer.moved(event.pos)
+        elif event.kind == "mouse_down" and event.pos is not None:
+            self.pointer.clicked(event.pos, event.value)
+        elif event.kind == "slider" and event.name == "speed":
+            self.speed = float(event.value)
+            for sprite in self.sprites:
+                sprite.state.speed_factor = self.speed
+        elif event.kind == "slider" and event.name == "fish":
+            self.shown = max(1, int(round(event.value)))
+            if self.shown > len(self.sprites) and self.make_more is not None:
+                more = self.make_more(self.shown)[len(self.sprites):self.shown]
+                for sprite in more:
+                    sprite.state.speed_factor = self.speed
+                self.sprites.extend(more)
+            self.shown = min(self.shown, len(self.sprites))
+
+    def update(self, dt_s: float):
+        """Advance the school by dt_s seconds and return the composited frame."""
+        import numpy as np
+
+        from engine.sprite import composite
+
+        if dt_s > 0:
+            self.fps = 0.9 * self.fps + 0.1 / max(dt_s, 1e-6)
+        active = self.sprites[:self.shown]
+        where = np.array([(sp.state.x, sp.state.y) for sp in active])  # (M, 2) before anyone moves
+        for n, sprite in enumerate(active):
+            sprite.update(dt_s, self.target, np.delete(where, n, axis=0))
+        self._frame = composite(self.background.update(dt_s), active, out=self._frame)
+        return self._frame
+
+    def overlay(self) -> list[str]:
+        first = self.sprites[0].state
+        speed = (first.velocity[0] ** 2 + first.velocity[1] ** 2) ** 0.5
+        held = "held" if self.pointer.held is not None else "mouse"
+        return [f"fps {self.fps:.1f}", f"fish {self.shown}", f"frame {first.frame}",
+                f"speed {speed:.1f} px/frame x{self.speed:.2f}",
+                f"target {self.target[0]:.0f}, {self.target[1]:.0f} ({held})"]
+
+
 def _interactive(texture, sprites, background, args) -> int:
     """The fish follows the mouse. Loop: events -> update(dt) -> composite -> show -> tick."""
-    from engine.sprite import composite
     from engine.window import Window, WindowConfig
 
     width, height = background.size
-    target = (width / 2, height / 2)
     window = Window(WindowConfig(title="framechain steer", record_fps=texture.fps)).open((width, height))
     window.add_slider("speed", label="speed", value=args.speed, value_range=(0.3, 2.0))
     window.add_slider("fish", label="fish", value=float(len(sprites)), value_range=(1, 12))
-    window.set_help([("mouse", "the fish swims to the pointer"), ("click", "drop a target there")])
-    all_sprites = list(sprites)
-    shown = len(sprites)
-    extra_args = argparse.Namespace(**{**vars(args), "sprites": 12})
+    window.set_help([("mouse", "the fish swims to the pointer"),
+                     ("click", "drop a target (holds until the next click)"),
+                     ("right click", "follow the mouse again"), ("Tab", "overlay with fps")])
+    extra_args = argparse.Namespace(**vars(args))
+    session = SteerSession(texture, sprites, background, speed=args.speed,
+                           make_more=lambda count: _make_sprites(
+                               texture, argparse.Namespace(**{**vars(extra_args), "sprites": count}),
+                               (width, height)))
     dt = 0.0
-    frame = None
     try:
         while window.is_open:
             for event in window.poll():
-                if event.kind == "quit":
-                    window.close()
-                elif event.kind in ("mouse_move", "mouse_down") and event.pos is not None:
-                    target = event.pos
-                elif event.kind == "slider" and event.name == "speed":
-                    for sprite in all_sprites:
-                        sprite.state.speed_factor = float(event.value)
-                elif event.kind == "slider" and event.name == "fish":
-                    shown = int(round(event.value))
-                    if shown > len(all_sprites):  # more instances of the same texture
-                        more = _make_sprites(texture, extra_args, (width, height))[len(all_sprites):shown]
-                        all_sprites.extend(more)
+                session.handle(event)
+            if session.quit:
+                window.close()
             if not window.is_open:
                 break
-            active = all_sprites[:shown]
-            for sprite in active:
-                sprite.update(dt, target)
-            frame = composite(background.update(dt), active, out=frame)
-            speed = (active[0].state.velocity[0] ** 2 + active[0].state.velocity[1] ** 2) ** 0.5
-            window.show(frame, overlay=[f"fish {shown}", f"frame {active[0].state.frame}",
-                                        f"speed {speed:.1f} px/frame"])
+            frame = session.update(dt)
+            window.show(frame, overlay=session.overlay(), dt_s=dt or None)
             dt = window.tick(texture.fps)
     finally:
         window.close()

@@ -216,6 +216,10 @@ BAD = {
                                       "--speedup", "2"], ("nothing.mp4",)),
     "hyperlapse of a truncated mp4": (HYPERLAPSE + ["-o", "{ws}/h.mp4"], ("clip.mp4", "--allow-truncated"),
                                       _truncate),
+    "steer --ground-speed 0": (STEER + ["--targets", "{ws}/targets.json", "--ground-speed", "0"],
+                               ("--ground-speed",)),
+    "steer --ground-speed 1e9": (STEER + ["--targets", "{ws}/targets.json", "--ground-speed", "1e9"],
+                                 ("--ground-speed",)),
 }
 
 

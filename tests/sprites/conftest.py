@@ -146,3 +146,87 @@ def dead_end_sprite():
     config = ControlConfig(feature_width=12, direction_weight=10.0, velocity_weight=0.2,
                            jump_penalty=0.0, speed_quantiles=(0.5, 0.9))
     return sprite, analyze_control(sprite, config)
+
+
+# --- a walker in place (issue 14): a stick figure on a treadmill ----------------------------------
+WALK_PERIOD = 24        # frames per stride (both legs)
+WALK_STRIDE_PX = 12.0   # the stance foot sweeps from +12 to -12 px (x) around the hip in half a period
+WALK_FOOT_SPEED = 2 * WALK_STRIDE_PX / (WALK_PERIOD / 2)  # 2 px/frame backward: the treadmill
+
+
+def walker_foot(t: float, leg: int) -> tuple[float, float]:
+    """(x ahead of the hip, lift) in px of foot `leg` (0 or 1) at time t (frames): on the ground
+    (lift 0) for the first half of its cycle, sliding back at WALK_FOOT_SPEED, then swinging."""
+    phase = ((t / WALK_PERIOD) + 0.5 * leg) % 1.0
+    if phase < 0.5:  # stance: on the ground, moving back
+        return WALK_STRIDE_PX * (1 - 4 * phase), 0.0
+    q = (phase - 0.5) / 0.5  # swing: forward and lifted
+    return WALK_STRIDE_PX * (-1 + 2 * q), 10.0 * float(np.sin(np.pi * q))
+
+
+def walker_frame(t: float, *, side: int = 96, facing: int = 1) -> np.ndarray:
+    """One registered frame (side, side, 4) uint8 of a figure walking in place, facing +x
+    (`facing` 1) or -x: a torso, a head, and two legs of different colours. Each foot is on the
+    ground for half of the period, sliding backward at WALK_FOOT_SPEED (a treadmill), then swings
+    forward lifted. Drawn at 4x and area-averaged (soft edges)."""
+    ss = 4
+    big = np.zeros((side * ss, side * ss, 4), np.uint8)
+    cx = side / 2
+    hip = (cx, side * 0.55)
+    ground = side * 0.92
+
+    def p(x, y):
+        return (int(round(x * ss)), int(round(y * ss)))
+
+    cv2.rectangle(big, p(cx - 7, side * 0.22), p(cx + 7, hip[1]), (120, 90, 150, 255), -1)  # torso (not green: a green screen keys it out)
+    head = (cx + 2 * facing, side * 0.22 - 6)  # on the torso at any side: one matte
+    cv2.circle(big, p(*head), int(7 * ss), (230, 190, 160, 255), -1)
+    cv2.circle(big, p(head[0] + 5 * facing, head[1]), int(2 * ss), (40, 30, 30, 255), -1)  # the nose side
+    for leg, colour in ((0, (40, 60, 200, 255)), (1, (200, 50, 40, 255))):
+        x, lift = walker_foot(t, leg)
+        foot = (cx + facing * x, ground - lift)
+        cv2.line(big, p(*hip), p(*foot), colour, int(5 * ss))
+        cv2.line(big, p(*foot), p(foot[0] + 5 * facing, foot[1]), colour, int(3 * ss))  # the shoe
+    small = cv2.resize(big.astype(np.float32), (side, side), interpolation=cv2.INTER_AREA)
+    a = small[..., 3:] / 255
+    rgb = small[..., :3] / np.maximum(a, 1e-6)
+    out = np.concatenate([rgb, small[..., 3:]], axis=2)
+    out[small[..., 3] < 1] = 0
+    return np.clip(np.round(out), 0, 255).astype(np.uint8)
+
+
+WALK_SEGMENTS = ((100, 0.0), (45, 9.0))  # (frames, walk-cycle time of the first frame) per segment
+
+
+def walker_time(frame: int) -> float:
+    """The walk-cycle time (frames) that sprite frame `frame` of `walker_sprite_clip()` shows."""
+    start = 0
+    for length, t0 in WALK_SEGMENTS:
+        if frame < start + length:
+            return t0 + frame - start
+        start += length
+    raise IndexError(frame)
+
+
+def walker_sprite_clip(*, segment_lengths=tuple(n for n, _ in WALK_SEGMENTS),
+                       starts=tuple(t for _, t in WALK_SEGMENTS), seed: int = 0):
+    """A SpriteClip of the walker in place: segments of the given lengths, each starting at the
+    given time of the walk cycle (frames), centroid jitter of ~0.1 px/frame."""
+    from precompute.sprites import SpriteClip
+
+    rng = np.random.default_rng(seed)
+    frames, segments = [], []
+    for k, (length, start) in enumerate(zip(segment_lengths, starts)):
+        frames += [walker_frame(start + t) for t in range(length)]
+        segments += [k] * length
+    n = len(frames)
+    velocities = rng.normal(0, 0.08, (n, 2)).astype(np.float32)
+    return SpriteClip.from_arrays(np.stack(frames), velocities, fps=30.0, segments=np.array(segments))
+
+
+@pytest.fixture(scope="session")
+def walker_sprite():
+    from precompute.control import ControlConfig, analyze_control
+
+    sprite = walker_sprite_clip()
+    return sprite, analyze_control(sprite, ControlConfig(feature_width=16))

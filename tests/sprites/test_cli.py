@@ -18,9 +18,9 @@ def main(argv):
 def _only_sprite_commands(monkeypatch):
     """Build the CLI from this feature's commands only, so another command's flags cannot break
     these tests (the error handling under test is engine.cli.main's own)."""
-    from engine.commands import sprite, steer
+    from engine.commands import info, sprite, steer
 
-    monkeypatch.setattr(engine.cli, "_command_modules", lambda: iter([sprite, steer]))
+    monkeypatch.setattr(engine.cli, "_command_modules", lambda: iter([info, sprite, steer]))
 
 
 @pytest.fixture(scope="module")
@@ -119,3 +119,39 @@ def test_embedded_fish_is_generated_once_then_cached(tmp_path, monkeypatch):
     assert len(said) == 1  # loaded, not generated
     np.testing.assert_array_equal(again.rgba, sprite.rgba)
     np.testing.assert_array_equal(control_again.future_values, control.future_values)
+
+
+@pytest.fixture(scope="module")
+def walker_folder(tmp_path_factory, walker_sprite):
+    sprite, control = walker_sprite
+    return save_sprite(tmp_path_factory.mktemp("walker") / "walker", sprite, control)
+
+
+def test_steer_says_in_place_fits_the_scale_and_walks_at_ground_speed(tmp_path, walker_folder, capsys):
+    """The walker (about 85 px tall) on a 240 px tall background: shown at most 80 px tall; said
+    to be in place; --ground-speed sets its travel in background px/s."""
+    from engine.sprite import SpriteTexture, subject_extent
+    from precompute.control import load_sprite
+
+    targets = tmp_path / "targets.json"
+    targets.write_text(json.dumps([{"t": 0, "x": 300, "y": 120}]))
+    log = tmp_path / "walk.json"
+    assert main(["steer", str(walker_folder), "--targets", str(targets), "--headless", "--log", str(log),
+                 "--duration", "2", "--size", "640x240", "--ground-speed", "45"]) == 0
+    out = capsys.readouterr().out
+    assert "in place: a gait of 24" in out and "walks at 45 px/s" in out
+    data = json.loads(log.read_text())
+    height = subject_extent(load_sprite(walker_folder)[0])[0]
+    assert data["scale"] * height <= 240 / 3 + 1e-6
+    travel = np.hypot([e["vx"] for e in data["frames"]], [e["vy"] for e in data["frames"]])
+    assert travel.mean() * data["fps"] == pytest.approx(45, rel=0.05)
+
+
+def test_info_on_a_sprite_says_whether_it_moves_in_place(walker_folder, sprite_folder, capsys):
+    assert main(["info", str(walker_folder)]) == 0
+    out = capsys.readouterr().out
+    gait = [line for line in out.splitlines() if line.startswith("gait")]
+    assert len(gait) == 1 and "in place: a gait of 24" in gait[0]
+    assert main(["info", str(sprite_folder), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["gait"]["in_place"] is False and data["frames"] == 420

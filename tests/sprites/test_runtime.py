@@ -128,3 +128,41 @@ def test_direction_tables_are_interpolated_between_the_two_nearest(texture):
     # across the wrap: between the last table and the first
     wrap = texture._interpolated_values(targets, -0.5 * step, speed)
     np.testing.assert_allclose(wrap, (values[-1, 1, targets] + values[0, 1, targets]) / 2, rtol=1e-5)
+
+
+def _school(texture, avoid_weight, count=10, frames=300):
+    """`count` fish starting on a ring of 250 px around one target, chasing it for `frames`."""
+    from engine.sprite import steer_group
+
+    config = SteeringConfig(avoid_weight=avoid_weight)
+    school = [Sprite(texture, SpriteState(x=640 + 250 * np.cos(a), y=360 + 250 * np.sin(a), scale=2.0,
+                                          frame=int(7 * k) % texture.n_frames, rng=np.random.default_rng(k)), config)
+              for k, a in enumerate(np.linspace(0, 2 * np.pi, count, endpoint=False))]
+    logs = steer_group(school, [{"t": 0, "x": 640.0, "y": 360.0}], frames=frames)
+    where = np.array([[(e["x"], e["y"]) for e in log] for log in logs])  # (count, T, 2)
+    apart = np.linalg.norm(where[:, None] - where[None], axis=-1)  # (count, count, T)
+    pairs = np.triu_indices(count, 1)
+    return apart[pairs[0], pairs[1]][:, frames // 2:], np.linalg.norm(where[:, frames // 2:] - (640, 360), axis=-1)
+
+
+def test_ten_sprites_chasing_one_target_keep_apart(texture):
+    """Anti-collision (Schödl & Essa 2002): the school circles the target without piling up:
+    over the last 5 s no two fish come closer than half a fish length (at the scale), while
+    without it they end up on top of each other; both stay near the target."""
+    length = texture.extent[1] * 2.0
+    apart, to_target = _school(texture, avoid_weight=SteeringConfig().avoid_weight)
+    assert apart.min() >= 0.5 * length
+    assert np.median(to_target) < 4 * length
+    piled, _ = _school(texture, avoid_weight=0.0)
+    assert piled.min() < 0.2 * length
+
+
+def test_speed_factor_scales_playback_rate_and_travel_together(texture):
+    """At speed 2, twice the sprite frames per second, each moving by its own velocity."""
+    frames_played, travel = {}, {}
+    for factor in (1.0, 2.0):
+        sprite = Sprite(texture, SpriteState(x=0.0, y=0.0, speed_factor=factor))
+        frames_played[factor] = sum(sprite.update(1 / texture.fps, (5000.0, 0.0)) for _ in range(60))
+        travel[factor] = sprite.state.x
+    assert frames_played[1.0] == 60 and frames_played[2.0] == 120
+    assert travel[2.0] == pytest.approx(2 * travel[1.0], rel=0.25)
