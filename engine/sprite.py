@@ -139,7 +139,7 @@ class SpriteTexture:
         hit = self._scaled.get(key)
         if hit is not None:
             return hit
-        f = self.sprite.rgba[frame].astype(np.float32)
+        f = self.sprite.frame(frame).astype(np.float32)
         f[..., :3] *= f[..., 3:] / 255  # premultiplied, so resizing does not bleed hidden colour
         side = max(1, int(round(self.size * key[0])))
         if side != self.size:

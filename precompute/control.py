@@ -38,15 +38,15 @@ import cv2
 import numpy as np
 
 from precompute.distances import frame_distances
-from precompute.errors import AnalysisError, ConfigError
+from precompute.errors import AnalysisError, ClipError, ConfigError
 from precompute.future_cost import future_cost
-from precompute.sprites import ExtractionConfig, SpriteClip
+from precompute.sprites import ExtractionConfig, SpriteClip, SpriteFrames
 
 __all__ = ["ControlConfig", "SpriteControl", "sprite_features", "base_costs", "control_costs",
            "analyze_control", "save_sprite", "load_sprite", "is_sprite", "FORMAT", "FORMAT_VERSION"]
 
 FORMAT = "framechain-sprite"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: frames stored cropped (pixels, crop_offsets, crop_boxes, size), compressed
 
 
 @dataclass(frozen=True)
@@ -115,12 +115,14 @@ class SpriteControl:
                              median_speed=self.median_speed)
 
 
-def sprite_features(rgba: np.ndarray, *, feature_width: int = 24) -> np.ndarray:
-    """(N, S, S, 4) uint8 RGBA -> (N, w*w*4) float32: premultiplied colour and alpha, 0..255."""
-    n = rgba.shape[0]
+def sprite_features(frames, *, feature_width: int = 24) -> np.ndarray:
+    """A SpriteClip (frame by frame) or (N, S, S, 4) uint8 RGBA -> (N, w*w*4) float32:
+    premultiplied colour and alpha of the whole registered frame at w x w, 0..255."""
+    is_clip = isinstance(frames, SpriteClip)
+    n = frames.n_frames if is_clip else frames.shape[0]
     out = np.empty((n, feature_width, feature_width, 4), np.float32)
     for i in range(n):  # one resize per frame
-        f = rgba[i].astype(np.float32)
+        f = (frames.frame(i) if is_clip else frames[i]).astype(np.float32)
         f[..., :3] *= f[..., 3:] / 255  # premultiplied: colour under zero alpha does not count
         out[i] = cv2.resize(f, (feature_width, feature_width), interpolation=cv2.INTER_AREA)
     return out.reshape(n, -1)  # (N, w*w*4)
@@ -202,7 +204,7 @@ def analyze_control(sprite: SpriteClip, config: ControlConfig = ControlConfig())
     """Distances, base costs, sparse links and one future-cost table per direction x speed."""
     started = time.perf_counter()
     n = sprite.n_frames
-    features = sprite_features(sprite.rgba, feature_width=config.feature_width)  # (N, d)
+    features = sprite_features(sprite, feature_width=config.feature_width)  # (N, d)
     # RMS units: Euclidean / sqrt(d), as docs/ARCHITECTURE.md fixes for every cost
     distances = frame_distances(features, device=config.device) / np.float32(np.sqrt(features.shape[1]))
     succ = sprite.has_successor
@@ -239,7 +241,8 @@ def analyze_control(sprite: SpriteClip, config: ControlConfig = ControlConfig())
 
 # --- save and load -----------------------------------------------------------------------------
 
-_SPRITE_KEYS = ("rgba", "velocities", "positions", "segments", "source_frames", "mirrored")
+_SPRITE_KEYS = ("pixels", "crop_offsets", "crop_boxes", "size", "velocities", "positions", "segments",
+                "source_frames", "mirrored")
 _CONTROL_KEYS = ("link_offsets", "link_targets", "link_costs", "directions", "speeds", "future_values")
 
 
@@ -266,7 +269,12 @@ def save_sprite(out: str | os.PathLike, sprite: SpriteClip, control: SpriteContr
     out.parent.mkdir(parents=True, exist_ok=True)
     temp = temp_folder(out)  # 0755: a sprite folder is ordinary output
     try:
-        np.savez(temp / "sprite.npz", **{k: np.asarray(getattr(sprite, k)) for k in _SPRITE_KEYS})
+        frames = sprite.crops
+        arrays = {"pixels": frames.pixels, "crop_offsets": frames.offsets,
+                  "crop_boxes": frames.boxes.astype(np.int32), "size": np.int32(frames.side)}
+        arrays.update({k: np.asarray(getattr(sprite, k)) for k in _SPRITE_KEYS[4:]})
+        # compressed: the crops are mostly zero outside the subject's outline
+        np.savez_compressed(temp / "sprite.npz", **arrays)
         files = {"sprite.npz": _sha256(temp / "sprite.npz")}
         if control is not None:
             np.savez(temp / "control.npz", **{k: np.asarray(getattr(control, k)) for k in _CONTROL_KEYS})
@@ -290,11 +298,18 @@ def save_sprite(out: str | os.PathLike, sprite: SpriteClip, control: SpriteContr
 
 
 def _load_npz(path: Path, keys) -> dict:
-    with np.load(path, allow_pickle=False) as data:
-        missing = [k for k in keys if k not in data.files]
-        if missing:
-            raise AnalysisError(f"{path}: missing arrays {missing}; re-run `framechain sprite`")
-        arrays = {k: data[k] for k in keys}
+    import zipfile
+
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            missing = [k for k in keys if k not in data.files]
+            if missing:
+                raise AnalysisError(f"{path}: missing arrays {missing}; re-run `framechain sprite`")
+            arrays = {k: data[k] for k in keys}
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as error:
+        if isinstance(error, AnalysisError):
+            raise
+        raise AnalysisError(f"{path}: unreadable ({type(error).__name__}); re-run `framechain sprite`") from None
     for a in arrays.values():
         a.setflags(write=False)
     return arrays
@@ -348,9 +363,19 @@ def load_sprite(path: str | os.PathLike) -> tuple[SpriteClip, SpriteControl | No
         if not file.is_file() or _sha256(file) != digest:
             raise AnalysisError(f"{file}: missing or changed since it was written; re-run `framechain sprite`")
     arrays = _load_npz(path / "sprite.npz", _SPRITE_KEYS)
-    sprite = SpriteClip(arrays["rgba"], arrays["velocities"], arrays["positions"], arrays["segments"],
-                        arrays["source_frames"], arrays["mirrored"], float(manifest["fps"]),
-                        dict(manifest.get("sprite_info") or {}))
+    try:
+        size = arrays["size"]
+        if size.shape != () or size.dtype.kind not in "iu":
+            raise ClipError(f"sprite frames: size must be one whole number, got shape {size.shape} {size.dtype}")
+        frames = SpriteFrames(arrays["pixels"], arrays["crop_offsets"], arrays["crop_boxes"], int(size))
+        sprite = SpriteClip(frames, arrays["velocities"], arrays["positions"], arrays["segments"],
+                            arrays["source_frames"], arrays["mirrored"], float(manifest["fps"]),
+                            dict(manifest.get("sprite_info") or {}))
+    except ClipError as error:
+        raise AnalysisError(f"{path / 'sprite.npz'}: {error}; re-run `framechain sprite`") from None
+    if sprite.n_frames != manifest["frames"]:
+        raise AnalysisError(f"{path}: manifest.json says {manifest['frames']} frames, sprite.npz holds "
+                            f"{sprite.n_frames}; re-run `framechain sprite`")
     control = None
     if manifest.get("control") and "control.npz" in manifest.get("files", {}):
         c = _load_npz(path / "control.npz", _CONTROL_KEYS)
