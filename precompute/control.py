@@ -9,6 +9,11 @@ scaled by `unit` = the median natural step of the sprite (so weights read as "na
   last frame has no i+1; a segment's first frame has no j-1). B = 0 on the natural step.
   v_next(i) is the velocity i would have continued with (v[i+1], or v[i] at a segment end);
   w_j is a flat price per jump (fewer, longer runs of footage).
+  Identity (issue 14): B also adds w_c * unit * |c_j - c_i| / c_nat, where c is a frame's mean
+  colour and c_nat the p99 natural frame-to-frame change of it, and B = inf where
+  |c_j - c_i| > max(colour_limit * c_nat, colour_floor): a jump never joins two differently
+  coloured subjects (extraction already keeps one subject per sprite; this keeps it so for any
+  sprite clip).
 - control cost of showing j when the wanted direction is theta and the wanted speed s:
   E[j] = w_d * unit * angle(v_j, theta) / pi + w_s * unit * |ln(|v_j| / s)|.
 - future cost per control table (d, s) over D directions x S speeds:
@@ -21,9 +26,9 @@ The runtime (engine/sprite.py) scores the links of the current frame by
 B + E(theta, s) + alpha * V(theta, s), with V interpolated between the two nearest direction
 tables and the two nearest speed tables.
 
-Saved with the sprite as a folder (format "framechain-sprite", version 1): manifest.json (format,
-version, settings, source, stats, files with sha256), sprite.npz and control.npz
-(allow_pickle=False). Angles are in image axes: atan2(vy, vx) with y down (90 deg = down).
+Saved with the sprite as a folder (format "framechain-sprite", version 2): manifest.json (format,
+version, settings, source, stats, files with sha256), sprite.npz (frames stored cropped, see
+precompute.sprites.SpriteFrames; compressed) and control.npz (allow_pickle=False). Angles are in image axes: atan2(vy, vx) with y down (90 deg = down).
 """
 from __future__ import annotations
 
@@ -42,8 +47,10 @@ from precompute.errors import AnalysisError, ClipError, ConfigError
 from precompute.future_cost import future_cost
 from precompute.sprites import ExtractionConfig, SpriteClip, SpriteFrames
 
-__all__ = ["ControlConfig", "SpriteControl", "sprite_features", "base_costs", "control_costs",
-           "analyze_control", "save_sprite", "load_sprite", "is_sprite", "FORMAT", "FORMAT_VERSION"]
+__all__ = ["ControlConfig", "SpriteControl", "sprite_features", "frame_colours", "colour_gate",
+           "base_costs", "control_costs",
+           "analyze_control", "save_sprite", "save_sprite_set", "load_sprite", "is_sprite", "FORMAT",
+           "FORMAT_VERSION", "SET_FORMAT"]
 
 FORMAT = "framechain-sprite"
 FORMAT_VERSION = 2  # 2: frames stored cropped (pixels, crop_offsets, crop_boxes, size), compressed
@@ -67,6 +74,13 @@ class ControlConfig:
     alpha: float = 0.97            # future-cost discount per frame: ~1/(1-alpha) frames of lookahead
     p: float = 1.0                 # cost exponent (higher favours several small jumps over one big)
     device: str = "cpu"            # distances on "cpu", "cuda" or "auto"
+    colour_limit: float = 1.5      # identity: a jump whose shown frames differ in mean colour by more
+                                   # than this many times the clip's p99 natural frame-to-frame
+                                   # change is forbidden (it would join two different subjects)
+    colour_floor: float = 6.0      # ... but never below this change of mean colour (0..255 RGB):
+                                   # a uniformly coloured subject's natural change is ~0
+    colour_weight: float = 0.5     # cost of a jump's mean-colour change, in natural steps per p99
+                                   # natural change: among allowed jumps, prefer the like-coloured
 
     def __post_init__(self):
         if self.directions < 4:
@@ -77,6 +91,8 @@ class ControlConfig:
             raise ConfigError(f"alpha must be in (0, 1), got {self.alpha}")
         if self.links_per_frame < 1 or self.min_jump_frames < 1:
             raise ConfigError("links_per_frame and min_jump_frames must be >= 1")
+        if not (self.colour_limit > 0 and self.colour_floor >= 0 and self.colour_weight >= 0):
+            raise ConfigError("colour_limit must be > 0, colour_floor and colour_weight >= 0")
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -144,12 +160,33 @@ def control_costs(velocities: np.ndarray, direction: float, speed: float, *, uni
     return (unit * (config.direction_weight * angle / np.pi + config.speed_weight * speed_off)).astype(np.float32)
 
 
+def frame_colours(features: np.ndarray) -> np.ndarray:
+    """Mean colour (N, 3) float32, 0..255, of frames given as `sprite_features` (premultiplied)."""
+    n = features.shape[0]
+    f = features.reshape(n, -1, 4).astype(np.float64)
+    alpha = f[..., 3].sum(axis=1) / 255  # (N,) coverage
+    return (f[..., :3].sum(axis=1) / np.maximum(alpha, 1e-6)[:, None]).astype(np.float32)
+
+
+def colour_gate(colours: np.ndarray, has_successor: np.ndarray, config: ControlConfig = ControlConfig()):
+    """(change (N, N) float32: mean-colour change |c_j - c_i| of showing j after i, limit: the
+    largest change a jump may make, natural: the p99 natural frame-to-frame change)."""
+    c = np.asarray(colours, np.float32)
+    change = np.sqrt(((c[:, None, :] - c[None, :, :]) ** 2).sum(axis=2))  # (N, N)
+    rows = np.flatnonzero(has_successor)
+    natural = float(np.percentile(change[rows, rows + 1], 99)) if rows.size else 0.0
+    return change, max(config.colour_limit * natural, config.colour_floor), natural
+
+
 def base_costs(distances: np.ndarray, velocities: np.ndarray, has_successor: np.ndarray, *,
-               unit: float, median_speed: float, config: ControlConfig = ControlConfig()) -> np.ndarray:
+               unit: float, median_speed: float, config: ControlConfig = ControlConfig(),
+               colours: np.ndarray | None = None) -> np.ndarray:
     """Dense B (N, N) float32 from distances (N, N) RMS, velocities (N, 2), has_successor (N,) bool.
 
-    inf where forbidden (stutters: landing within min_jump_frames of the natural successor);
-    0 on the natural steps. Segment-aware m = 1 filter, see the module doc."""
+    inf where forbidden (stutters: landing within min_jump_frames of the natural successor; with
+    `colours` (N, 3), jumps that change the mean colour by more than `colour_gate`'s limit: two
+    different subjects); 0 on the natural steps. Segment-aware m = 1 filter, see the module doc.
+    A frame whose every jump the colour limit would forbid keeps them (a way on is needed)."""
     d = np.asarray(distances, np.float32)
     n = d.shape[0]
     succ = np.asarray(has_successor, bool)
@@ -175,6 +212,15 @@ def base_costs(distances: np.ndarray, velocities: np.ndarray, has_successor: np.
     stutter = (np.abs(offset) < config.min_jump_frames) & (segment[None, :] == segment[:, None])
     np.fill_diagonal(stutter, True)
     costs[stutter] = np.inf
+    if colours is not None:
+        change, limit, natural = colour_gate(colours, succ, config)
+        costs += (config.colour_weight * unit / max(natural, 1.0)) * change
+        apart = change > limit
+        blocked = np.isfinite(costs) & apart
+        stuck = ~np.any(np.isfinite(costs) & ~apart, axis=1)  # no allowed jump at all: keep its own
+        blocked[stuck] = False
+        costs[blocked] = np.inf
+        del change, apart, blocked
     costs += np.float32(config.jump_penalty * unit)
     rows = np.flatnonzero(succ)
     costs[rows, rows + 1] = 0.0
@@ -213,7 +259,9 @@ def analyze_control(sprite: SpriteClip, config: ControlConfig = ControlConfig())
     unit = float(np.median(natural[natural > 0])) if np.any(natural > 0) else 1.0
     speed = np.hypot(sprite.velocities[:, 0], sprite.velocities[:, 1])
     median_speed = float(np.median(speed)) if np.median(speed) > 0 else 1.0
-    dense = base_costs(distances, sprite.velocities, succ, unit=unit, median_speed=median_speed, config=config)
+    colours = frame_colours(features)  # identity: jumps never join differently coloured subjects
+    dense = base_costs(distances, sprite.velocities, succ, unit=unit, median_speed=median_speed,
+                       config=config, colours=colours)
     offsets, targets, link_costs = _sparsify(dense, succ, config.links_per_frame)
     sparse = np.full((n, n), np.inf, np.float32)
     sparse[np.repeat(np.arange(n), np.diff(offsets)), targets] = link_costs
@@ -236,6 +284,9 @@ def analyze_control(sprite: SpriteClip, config: ControlConfig = ControlConfig())
              "segments": int(len(np.unique(sprite.segments))),
              "mean_jump_cost_over_unit": float(link_costs[is_jump].mean() / unit) if is_jump.any() else 0.0,
              "future_cost_passes": passes, "seconds": round(time.perf_counter() - started, 2)}
+    natural_colour = np.hypot.reduce(colours[rows + 1] - colours[rows], axis=1) if rows.size else np.zeros(1)
+    stats["colour_natural_p99"] = float(np.percentile(natural_colour, 99))
+    stats["colour_limit"] = max(config.colour_limit * stats["colour_natural_p99"], config.colour_floor)
     return SpriteControl(offsets, targets, link_costs, directions, speeds, values, unit, median_speed, config, stats)
 
 
@@ -291,6 +342,35 @@ def save_sprite(out: str | os.PathLike, sprite: SpriteClip, control: SpriteContr
         }
         (temp / "manifest.json").write_text(json.dumps(manifest, indent=1, default=float))
         replace_folder(temp, out)  # an old sprite of ours, never a folder of the user's
+    except BaseException:
+        shutil.rmtree(temp, ignore_errors=True)
+        raise
+    return out
+
+
+SET_FORMAT = "framechain-sprite-set"  # a folder of sprites, one per subject (sprite --all)
+
+
+def save_sprite_set(out: str | os.PathLike, sprites: list, controls: list, *, source: dict | None = None,
+                    extraction: ExtractionConfig | None = None) -> Path:
+    """Write one sprite folder per subject into the folder `out` (subject-00, subject-01, ...,
+    ranked as extracted) and a manifest.json listing them, atomically (temp + rename)."""
+    from precompute.files import replace_folder, temp_folder
+
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    temp = temp_folder(out)
+    try:
+        listed = []
+        for k, (sprite, control) in enumerate(zip(sprites, controls)):
+            name = f"subject-{k:02d}"
+            save_sprite(temp / name, sprite, control, source=source, extraction=extraction)
+            listed.append({"folder": name, "subject": int(sprite.info.get("subject", k)),
+                           "frames": sprite.n_frames, "colour": sprite.info.get("subject_colour")})
+        manifest = {"format": SET_FORMAT, "format_version": 1, "source": source or {},
+                    "sprites": listed, "folders": [item["folder"] for item in listed], "files": {}}
+        (temp / "manifest.json").write_text(json.dumps(manifest, indent=1, default=float))
+        replace_folder(temp, out)
     except BaseException:
         shutil.rmtree(temp, ignore_errors=True)
         raise
