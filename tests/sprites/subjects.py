@@ -105,3 +105,19 @@ def walker_frame(t: int, *, period: float = 30.0, size=WALKER_SIZE, height_px: f
     cv2.circle(image, (int(cx), int(shoulder[1] - 45 * k)), int(38 * k), (225, 180, 150), -1, cv2.LINE_AA)
     cv2.circle(image, (int(cx), int(shoulder[1] - 62 * k)), int(34 * k), (60, 40, 30), -1, cv2.LINE_AA)  # hair
     return image
+
+
+def drifting_disc_frame(t: int, *, plate: np.ndarray, radius: int = 24) -> np.ndarray:
+    """Frame t of a large clip (plate's size): a small orange disc drifting on a textured plate.
+    Small on purpose: the output (its crops) stays tiny, so memory shows what extraction keeps."""
+    h, w = plate.shape[:2]
+    frame = plate.copy()
+    x = w / 2 + 0.35 * w * np.sin(2 * np.pi * t / 90)
+    y = h / 2 + 0.3 * h * np.sin(2 * np.pi * t / 70)
+    cv2.circle(frame, (int(round(x)), int(round(y))), radius, (235, 140, 40), -1, cv2.LINE_AA)
+    return frame
+
+
+def large_plate(size=WALKER_SIZE) -> np.ndarray:
+    """A dark textured plate of `size` (H, W): the background of `drifting_disc_frame`."""
+    return _textured_plate(size, seed=5)
