@@ -787,15 +787,40 @@ def _cut(alpha: np.ndarray, colour: np.ndarray, labels: np.ndarray, cents: np.nd
     return crop, left, top, (cx + wx0, cy + wy0)
 
 
-def _assemble(crops: list, lefts: list, tops: list, centroids: np.ndarray, frames: np.ndarray,
+class _CropBuffer:
+    """Crops (h, w, 4) uint8 appended into one (P, 4) buffer: `pixels` (a view of what is used),
+    `offsets` (N+1,), `shapes` [(h, w)]. Allocated once at an upper bound (np.empty: pages not
+    written stay unmapped), doubled if ever exceeded."""
+
+    def __init__(self, bound_pixels: int):
+        self._buffer = np.empty((max(int(bound_pixels), 16), 4), np.uint8)
+        self.offsets = [0]
+        self.shapes: list = []
+
+    def add(self, crop: np.ndarray) -> None:
+        start, size = self.offsets[-1], crop.shape[0] * crop.shape[1]
+        if start + size > self._buffer.shape[0]:
+            grown = np.empty((2 * (start + size), 4), np.uint8)
+            grown[:start] = self._buffer[:start]
+            self._buffer = grown
+        self._buffer[start:start + size] = crop.reshape(-1, 4)
+        self.offsets.append(start + size)
+        self.shapes.append(crop.shape[:2])
+
+    @property
+    def pixels(self) -> np.ndarray:
+        return self._buffer[:self.offsets[-1]]
+
+
+def _assemble(crops: _CropBuffer, lefts: list, tops: list, centroids: np.ndarray, frames: np.ndarray,
               fps: float, config: ExtractionConfig, info: dict) -> "SpriteClip":
     """One subject's crops -> SpriteClip: the square's side S covers every crop about the centre."""
-    half = max(max(max(l, c.shape[1] - l), max(t, c.shape[0] - t)) for c, l, t in zip(crops, lefts, tops))
+    shapes = crops.shapes
+    half = max(max(max(l, w - l), max(t, h - t)) for (h, w), l, t in zip(shapes, lefts, tops))
     side = 2 * half
-    boxes = np.array([(half - l, half - t, c.shape[1], c.shape[0]) for c, l, t in zip(crops, lefts, tops)],
-                     np.int32)
-    stored = SpriteFrames.pack(crops, boxes, side)
-    crops.clear()  # the packed copy replaces them
+    boxes = np.array([(half - l, half - t, w, h) for (h, w), l, t in zip(shapes, lefts, tops)],
+                     np.int32).reshape(-1, 4)
+    stored = SpriteFrames(crops.pixels, np.asarray(crops.offsets, np.int64), boxes, side)
     segments = np.cumsum(np.r_[True, np.diff(frames) != 1]).astype(np.int32) - 1
     velocities = smooth_velocities(centroids, segments, smooth_frames=config.smooth_frames)
     sprite = SpriteClip(stored, velocities, centroids.astype(np.float32), segments,
@@ -862,7 +887,11 @@ def extract_sprites(frames, *, fps: float, config: ExtractionConfig = Extraction
         rows.append(playable)
         for k in playable:
             wanted.setdefault(int(s.frames[k]), []).append((slot, int(k)))
-    cut = [{"crops": [], "lefts": [], "tops": [], "centroids": []} for _ in chosen]
+    # crops are written straight into one buffer per subject, sized from the boxes tracking saw
+    # (an upper bound): pages never written are never resident, so memory is the crops' own
+    cut = [{"crops": _CropBuffer(int(sum((w + 2 * config.pad + 10) * (h + 2 * config.pad + 10)
+                                         for _, _, w, h in s.boxes[rows[slot]]))),
+            "lefts": [], "tops": [], "centroids": []} for slot, s in enumerate(chosen)]
     for t, frame in tqdm(_checked(passes()), total=t_count, desc="sprite: cut", unit="frame",
                          disable=not progress, leave=False):
         if t not in wanted:
@@ -874,7 +903,7 @@ def extract_sprites(frames, *, fps: float, config: ExtractionConfig = Extraction
             crop, left, top, centroid = _cut(alpha, colour, labels, cents, boxes, chosen[slot].centroids[k],
                                              config.pad)
             out = cut[slot]
-            out["crops"].append(crop)
+            out["crops"].add(crop)
             out["lefts"].append(left)
             out["tops"].append(top)
             out["centroids"].append(centroid)
