@@ -7,7 +7,8 @@ the shared fish clip.
 walker: a synthetic 1280x720 green-screen walker of 354 frames (tests/sprites/subjects.py, written
   as an mp4 here), extracted by `framechain sprite` in a subprocess. Prints its peak RSS (goal
   <= 1 GB) and the sprite folder's size on disk (goal <= 150 MB).
-fish: each of the `--subjects` longest-seen subjects of the fish clip (`sprite --subject k`),
+fish: each of the `--subjects` longest-seen subjects of the fish clip (`sprite --subject k`), as
+  extracted by default and with `--mirror` (left-right mirrored frames added),
   steered through 3 seeded 20-target courses whose targets lie within reach (5 s apart, each at
   most 3 s of the subject's natural speed, at the display scale, from the one before). Prints
   - identity: the mean colour (alpha-weighted RGB) change between consecutive played sprite frames,
@@ -102,7 +103,7 @@ def identity_ratio(frames_played: np.ndarray, colours: np.ndarray, has_successor
             "p99_over_natural_p99": round(float(np.percentile(played, 99)) / max(nat99, 1e-6), 3)}
 
 
-def fish(clip: Path, subjects: int, scale: float) -> dict:
+def fish(clip: Path, subjects: int, scale: float, mirror: bool) -> dict:
     from benchmarks.bench_steering import steer_measure
     from engine.sprite import Sprite, SpriteState, SpriteTexture, SteeringConfig, steer_course
     from precompute.control import analyze_control, frame_colours, sprite_features
@@ -117,9 +118,9 @@ def fish(clip: Path, subjects: int, scale: float) -> dict:
             yield from reader
 
     started = time.perf_counter()
-    sprites = extract_sprites(frames, fps=fps, config=ExtractionConfig(), every=True)[:subjects]
-    print(f"fish: {len(sprites)} subjects extracted in {time.perf_counter() - started:.1f} s "
-          f"({sprites[0].info['subjects']} seen whole)")
+    sprites = extract_sprites(frames, fps=fps, config=ExtractionConfig(mirror=mirror), every=True)[:subjects]
+    print(f"fish{' --mirror' if mirror else ''}: {len(sprites)} subjects extracted in "
+          f"{time.perf_counter() - started:.1f} s ({sprites[0].info['subjects']} seen whole)")
     results = []
     for sprite in sprites:
         control = analyze_control(sprite)
@@ -143,7 +144,7 @@ def fish(clip: Path, subjects: int, scale: float) -> dict:
               f"{summary['p99_over_natural_p99']:.2f}x (worst course {summary['p99_over_natural_p99_worst']:.2f}x; "
               f"goal <= 2x); steering {summary['mean_angle_deg']:.1f} deg (goal <= 25), "
               f"{100 * summary['share_reached']:.0f}% reached (goal >= 90%)")
-    return {"clip": str(clip), "scale": scale, "subjects": results}
+    return {"clip": str(clip), "scale": scale, "mirror": mirror, "subjects": results}
 
 
 def main(argv=None) -> int:
@@ -162,7 +163,9 @@ def main(argv=None) -> int:
         if not Path(args.fish_clip).exists():
             print(f"fish: {args.fish_clip} is missing; skipped")
         else:
-            results["fish"] = fish(Path(args.fish_clip), args.subjects, args.scale)
+            for mirror in (False, True):  # as `framechain sprite` makes it, and with --mirror
+                results["fish" + ("_mirror" if mirror else "")] = fish(Path(args.fish_clip), args.subjects,
+                                                                       args.scale, mirror)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=1))

@@ -79,8 +79,9 @@ class ControlConfig:
                                    # change is forbidden (it would join two different subjects)
     colour_floor: float = 6.0      # ... but never below this change of mean colour (0..255 RGB):
                                    # a uniformly coloured subject's natural change is ~0
-    colour_weight: float = 0.5     # cost of a jump's mean-colour change, in natural steps per p99
-                                   # natural change: among allowed jumps, prefer the like-coloured
+    colour_weight: float = 0.0     # cost of a jump's mean-colour change, in natural steps per p99
+                                   # natural change (prefer like-coloured jumps); 0: the limit alone,
+                                   # as a soft term cost the fish clip 2-9 deg of steering angle
 
     def __post_init__(self):
         if self.directions < 4:
