@@ -6,7 +6,8 @@ import runpy
 import sys
 
 MODULES = ["benchmarks.bench_analysis", "benchmarks.bench_player", "benchmarks.bench_export",
-           "benchmarks.bench_steering", "benchmarks.bench_generative", "benchmarks.bench_sparse"]
+           "benchmarks.bench_steering", "benchmarks.bench_generative", "benchmarks.bench_sparse",
+           "benchmarks.bench_sprite_subjects"]
 
 if __name__ == "__main__":
     for name in MODULES:

@@ -199,7 +199,7 @@ class SpriteTexture:
         hit = self._scaled.get(key)
         if hit is not None:
             return hit
-        f = self.sprite.rgba[frame].astype(np.float32)
+        f = self.sprite.frame(frame).astype(np.float32)
         f[..., :3] *= f[..., 3:] / 255  # premultiplied, so resizing does not bleed hidden colour
         side = max(1, int(round(self.size * key[0])))
         if side != self.size:
@@ -560,8 +560,9 @@ def sprite_for(path=None, *, extraction=None, control_config=None, fps=None, pro
     from precompute.analysis import cache_dir
     from precompute.bundle import source_identity
     from precompute.control import ControlConfig, analyze_control, is_sprite, load_sprite, save_sprite
+    from precompute.errors import AnalysisError
     from precompute.sprites import ExtractionConfig, extract_sprite
-    from precompute.video_io import decode_clip
+    from precompute.video_io import open_clip
 
     control_config = control_config or ControlConfig()
     if path is None:
@@ -575,14 +576,22 @@ def sprite_for(path=None, *, extraction=None, control_config=None, fps=None, pro
     source = source_identity(path)
     folder = cache_dir() / "sprites" / f"{source['sha256'][:16]}-{_settings_key(extraction, control_config)}-{fps or 0:g}"
     if is_sprite(folder):
-        sprite, control, _ = load_sprite(folder)
-        if control is not None:
-            return sprite, control
+        try:
+            sprite, control, _ = load_sprite(folder)
+            if control is not None:
+                return sprite, control
+        except AnalysisError:
+            pass  # an older format or a damaged cache: make it again
     if progress:
         progress(f"framechain: extracting a sprite from {path} (cached for next time)...")
-    frames, info = decode_clip(path, fps=fps)
-    sprite = extract_sprite(frames, fps=info.fps, config=extraction)
-    del frames
+    with open_clip(path, fps=fps) as reader:
+        clip_fps = reader.info.fps
+
+    def frames():  # streamed, one pass per call: the clip is never held whole
+        with open_clip(path, fps=fps) as reader:
+            yield from reader
+
+    sprite = extract_sprite(frames, fps=clip_fps, config=extraction)
     control = analyze_control(sprite, control_config)
     save_sprite(folder, sprite, control, source=source, extraction=extraction)
     return sprite, control

@@ -26,7 +26,7 @@ _WHERE = {  # public name -> the module that defines it
     "loop_candidates": "precompute.links", "probabilities_from_costs": "precompute.links",
     "prune_links": "precompute.links",
     "ExtractionConfig": "precompute.sprites", "SpriteClip": "precompute.sprites",
-    "extract_sprite": "precompute.sprites",
+    "extract_sprite": "precompute.sprites", "extract_sprites": "precompute.sprites",
     "ControlConfig": "precompute.control", "analyze_control": "precompute.control",
     "load_sprite": "precompute.control", "save_sprite": "precompute.control",
     "ClipResult": "precompute.batch", "analyze_many": "precompute.batch",

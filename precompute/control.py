@@ -9,6 +9,11 @@ scaled by `unit` = the median natural step of the sprite (so weights read as "na
   last frame has no i+1; a segment's first frame has no j-1). B = 0 on the natural step.
   v_next(i) is the velocity i would have continued with (v[i+1], or v[i] at a segment end);
   w_j is a flat price per jump (fewer, longer runs of footage).
+  Identity (issue 14): B also adds w_c * unit * |c_j - c_i| / c_nat, where c is a frame's mean
+  colour and c_nat the p99 natural frame-to-frame change of it, and B = inf where
+  |c_j - c_i| > max(colour_limit * c_nat, colour_floor): a jump never joins two differently
+  coloured subjects (extraction already keeps one subject per sprite; this keeps it so for any
+  sprite clip).
 - control cost of showing j when the wanted direction is theta and the wanted speed s:
   E[j] = w_d * unit * angle(v_j, theta) / pi + w_s * unit * |ln(|v_j| / s)|.
 - future cost per control table (d, s) over D directions x S speeds:
@@ -21,9 +26,9 @@ The runtime (engine/sprite.py) scores the links of the current frame by
 B + E(theta, s) + alpha * V(theta, s), with V interpolated between the two nearest direction
 tables and the two nearest speed tables.
 
-Saved with the sprite as a folder (format "framechain-sprite", version 1): manifest.json (format,
-version, settings, source, stats, files with sha256), sprite.npz and control.npz
-(allow_pickle=False). Angles are in image axes: atan2(vy, vx) with y down (90 deg = down).
+Saved with the sprite as a folder (format "framechain-sprite", version 2): manifest.json (format,
+version, settings, source, stats, files with sha256), sprite.npz (frames stored cropped, see
+precompute.sprites.SpriteFrames; compressed) and control.npz (allow_pickle=False). Angles are in image axes: atan2(vy, vx) with y down (90 deg = down).
 """
 from __future__ import annotations
 
@@ -38,15 +43,17 @@ import cv2
 import numpy as np
 
 from precompute.distances import frame_distances
-from precompute.errors import AnalysisError, ConfigError
+from precompute.errors import AnalysisError, ClipError, ConfigError
 from precompute.future_cost import future_cost
-from precompute.sprites import ExtractionConfig, SpriteClip
+from precompute.sprites import ExtractionConfig, SpriteClip, SpriteFrames
 
-__all__ = ["ControlConfig", "SpriteControl", "sprite_features", "base_costs", "control_costs",
-           "analyze_control", "save_sprite", "load_sprite", "is_sprite", "FORMAT", "FORMAT_VERSION"]
+__all__ = ["ControlConfig", "SpriteControl", "sprite_features", "frame_colours", "colour_gate",
+           "base_costs", "control_costs",
+           "analyze_control", "save_sprite", "save_sprite_set", "load_sprite", "is_sprite", "FORMAT",
+           "FORMAT_VERSION", "SET_FORMAT"]
 
 FORMAT = "framechain-sprite"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: frames stored cropped (pixels, crop_offsets, crop_boxes, size), compressed
 
 
 @dataclass(frozen=True)
@@ -67,6 +74,14 @@ class ControlConfig:
     alpha: float = 0.97            # future-cost discount per frame: ~1/(1-alpha) frames of lookahead
     p: float = 1.0                 # cost exponent (higher favours several small jumps over one big)
     device: str = "cpu"            # distances on "cpu", "cuda" or "auto"
+    colour_limit: float = 1.5      # identity: a jump whose shown frames differ in mean colour by more
+                                   # than this many times the clip's p99 natural frame-to-frame
+                                   # change is forbidden (it would join two different subjects)
+    colour_floor: float = 6.0      # ... but never below this change of mean colour (0..255 RGB):
+                                   # a uniformly coloured subject's natural change is ~0
+    colour_weight: float = 0.0     # cost of a jump's mean-colour change, in natural steps per p99
+                                   # natural change (prefer like-coloured jumps); 0: the limit alone,
+                                   # as a soft term cost the fish clip 2-9 deg of steering angle
 
     def __post_init__(self):
         if self.directions < 4:
@@ -77,6 +92,8 @@ class ControlConfig:
             raise ConfigError(f"alpha must be in (0, 1), got {self.alpha}")
         if self.links_per_frame < 1 or self.min_jump_frames < 1:
             raise ConfigError("links_per_frame and min_jump_frames must be >= 1")
+        if not (self.colour_limit > 0 and self.colour_floor >= 0 and self.colour_weight >= 0):
+            raise ConfigError("colour_limit must be > 0, colour_floor and colour_weight >= 0")
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -115,12 +132,14 @@ class SpriteControl:
                              median_speed=self.median_speed)
 
 
-def sprite_features(rgba: np.ndarray, *, feature_width: int = 24) -> np.ndarray:
-    """(N, S, S, 4) uint8 RGBA -> (N, w*w*4) float32: premultiplied colour and alpha, 0..255."""
-    n = rgba.shape[0]
+def sprite_features(frames, *, feature_width: int = 24) -> np.ndarray:
+    """A SpriteClip (frame by frame) or (N, S, S, 4) uint8 RGBA -> (N, w*w*4) float32:
+    premultiplied colour and alpha of the whole registered frame at w x w, 0..255."""
+    is_clip = isinstance(frames, SpriteClip)
+    n = frames.n_frames if is_clip else frames.shape[0]
     out = np.empty((n, feature_width, feature_width, 4), np.float32)
     for i in range(n):  # one resize per frame
-        f = rgba[i].astype(np.float32)
+        f = (frames.frame(i) if is_clip else frames[i]).astype(np.float32)
         f[..., :3] *= f[..., 3:] / 255  # premultiplied: colour under zero alpha does not count
         out[i] = cv2.resize(f, (feature_width, feature_width), interpolation=cv2.INTER_AREA)
     return out.reshape(n, -1)  # (N, w*w*4)
@@ -142,12 +161,33 @@ def control_costs(velocities: np.ndarray, direction: float, speed: float, *, uni
     return (unit * (config.direction_weight * angle / np.pi + config.speed_weight * speed_off)).astype(np.float32)
 
 
+def frame_colours(features: np.ndarray) -> np.ndarray:
+    """Mean colour (N, 3) float32, 0..255, of frames given as `sprite_features` (premultiplied)."""
+    n = features.shape[0]
+    f = features.reshape(n, -1, 4).astype(np.float64)
+    alpha = f[..., 3].sum(axis=1) / 255  # (N,) coverage
+    return (f[..., :3].sum(axis=1) / np.maximum(alpha, 1e-6)[:, None]).astype(np.float32)
+
+
+def colour_gate(colours: np.ndarray, has_successor: np.ndarray, config: ControlConfig = ControlConfig()):
+    """(change (N, N) float32: mean-colour change |c_j - c_i| of showing j after i, limit: the
+    largest change a jump may make, natural: the p99 natural frame-to-frame change)."""
+    c = np.asarray(colours, np.float32)
+    change = np.sqrt(((c[:, None, :] - c[None, :, :]) ** 2).sum(axis=2))  # (N, N)
+    rows = np.flatnonzero(has_successor)
+    natural = float(np.percentile(change[rows, rows + 1], 99)) if rows.size else 0.0
+    return change, max(config.colour_limit * natural, config.colour_floor), natural
+
+
 def base_costs(distances: np.ndarray, velocities: np.ndarray, has_successor: np.ndarray, *,
-               unit: float, median_speed: float, config: ControlConfig = ControlConfig()) -> np.ndarray:
+               unit: float, median_speed: float, config: ControlConfig = ControlConfig(),
+               colours: np.ndarray | None = None) -> np.ndarray:
     """Dense B (N, N) float32 from distances (N, N) RMS, velocities (N, 2), has_successor (N,) bool.
 
-    inf where forbidden (stutters: landing within min_jump_frames of the natural successor);
-    0 on the natural steps. Segment-aware m = 1 filter, see the module doc."""
+    inf where forbidden (stutters: landing within min_jump_frames of the natural successor; with
+    `colours` (N, 3), jumps that change the mean colour by more than `colour_gate`'s limit: two
+    different subjects); 0 on the natural steps. Segment-aware m = 1 filter, see the module doc.
+    A frame whose every jump the colour limit would forbid keeps them (a way on is needed)."""
     d = np.asarray(distances, np.float32)
     n = d.shape[0]
     succ = np.asarray(has_successor, bool)
@@ -173,6 +213,15 @@ def base_costs(distances: np.ndarray, velocities: np.ndarray, has_successor: np.
     stutter = (np.abs(offset) < config.min_jump_frames) & (segment[None, :] == segment[:, None])
     np.fill_diagonal(stutter, True)
     costs[stutter] = np.inf
+    if colours is not None:
+        change, limit, natural = colour_gate(colours, succ, config)
+        costs += (config.colour_weight * unit / max(natural, 1.0)) * change
+        apart = change > limit
+        blocked = np.isfinite(costs) & apart
+        stuck = ~np.any(np.isfinite(costs) & ~apart, axis=1)  # no allowed jump at all: keep its own
+        blocked[stuck] = False
+        costs[blocked] = np.inf
+        del change, apart, blocked
     costs += np.float32(config.jump_penalty * unit)
     rows = np.flatnonzero(succ)
     costs[rows, rows + 1] = 0.0
@@ -202,7 +251,7 @@ def analyze_control(sprite: SpriteClip, config: ControlConfig = ControlConfig())
     """Distances, base costs, sparse links and one future-cost table per direction x speed."""
     started = time.perf_counter()
     n = sprite.n_frames
-    features = sprite_features(sprite.rgba, feature_width=config.feature_width)  # (N, d)
+    features = sprite_features(sprite, feature_width=config.feature_width)  # (N, d)
     # RMS units: Euclidean / sqrt(d), as docs/ARCHITECTURE.md fixes for every cost
     distances = frame_distances(features, device=config.device) / np.float32(np.sqrt(features.shape[1]))
     succ = sprite.has_successor
@@ -211,7 +260,9 @@ def analyze_control(sprite: SpriteClip, config: ControlConfig = ControlConfig())
     unit = float(np.median(natural[natural > 0])) if np.any(natural > 0) else 1.0
     speed = np.hypot(sprite.velocities[:, 0], sprite.velocities[:, 1])
     median_speed = float(np.median(speed)) if np.median(speed) > 0 else 1.0
-    dense = base_costs(distances, sprite.velocities, succ, unit=unit, median_speed=median_speed, config=config)
+    colours = frame_colours(features)  # identity: jumps never join differently coloured subjects
+    dense = base_costs(distances, sprite.velocities, succ, unit=unit, median_speed=median_speed,
+                       config=config, colours=colours)
     offsets, targets, link_costs = _sparsify(dense, succ, config.links_per_frame)
     sparse = np.full((n, n), np.inf, np.float32)
     sparse[np.repeat(np.arange(n), np.diff(offsets)), targets] = link_costs
@@ -234,12 +285,16 @@ def analyze_control(sprite: SpriteClip, config: ControlConfig = ControlConfig())
              "segments": int(len(np.unique(sprite.segments))),
              "mean_jump_cost_over_unit": float(link_costs[is_jump].mean() / unit) if is_jump.any() else 0.0,
              "future_cost_passes": passes, "seconds": round(time.perf_counter() - started, 2)}
+    natural_colour = np.hypot.reduce(colours[rows + 1] - colours[rows], axis=1) if rows.size else np.zeros(1)
+    stats["colour_natural_p99"] = float(np.percentile(natural_colour, 99))
+    stats["colour_limit"] = max(config.colour_limit * stats["colour_natural_p99"], config.colour_floor)
     return SpriteControl(offsets, targets, link_costs, directions, speeds, values, unit, median_speed, config, stats)
 
 
 # --- save and load -----------------------------------------------------------------------------
 
-_SPRITE_KEYS = ("rgba", "velocities", "positions", "segments", "source_frames", "mirrored")
+_SPRITE_KEYS = ("pixels", "crop_offsets", "crop_boxes", "size", "velocities", "positions", "segments",
+                "source_frames", "mirrored")
 _CONTROL_KEYS = ("link_offsets", "link_targets", "link_costs", "directions", "speeds", "future_values")
 
 
@@ -266,7 +321,12 @@ def save_sprite(out: str | os.PathLike, sprite: SpriteClip, control: SpriteContr
     out.parent.mkdir(parents=True, exist_ok=True)
     temp = temp_folder(out)  # 0755: a sprite folder is ordinary output
     try:
-        np.savez(temp / "sprite.npz", **{k: np.asarray(getattr(sprite, k)) for k in _SPRITE_KEYS})
+        frames = sprite.crops
+        arrays = {"pixels": frames.pixels, "crop_offsets": frames.offsets,
+                  "crop_boxes": frames.boxes.astype(np.int32), "size": np.int32(frames.side)}
+        arrays.update({k: np.asarray(getattr(sprite, k)) for k in _SPRITE_KEYS[4:]})
+        # compressed: the crops are mostly zero outside the subject's outline
+        np.savez_compressed(temp / "sprite.npz", **arrays)
         files = {"sprite.npz": _sha256(temp / "sprite.npz")}
         if control is not None:
             np.savez(temp / "control.npz", **{k: np.asarray(getattr(control, k)) for k in _CONTROL_KEYS})
@@ -289,12 +349,48 @@ def save_sprite(out: str | os.PathLike, sprite: SpriteClip, control: SpriteContr
     return out
 
 
+SET_FORMAT = "framechain-sprite-set"  # a folder of sprites, one per subject (sprite --all)
+
+
+def save_sprite_set(out: str | os.PathLike, sprites: list, controls: list, *, source: dict | None = None,
+                    extraction: ExtractionConfig | None = None) -> Path:
+    """Write one sprite folder per subject into the folder `out` (subject-00, subject-01, ...,
+    ranked as extracted) and a manifest.json listing them, atomically (temp + rename)."""
+    from precompute.files import replace_folder, temp_folder
+
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    temp = temp_folder(out)
+    try:
+        listed = []
+        for k, (sprite, control) in enumerate(zip(sprites, controls)):
+            name = f"subject-{k:02d}"
+            save_sprite(temp / name, sprite, control, source=source, extraction=extraction)
+            listed.append({"folder": name, "subject": int(sprite.info.get("subject", k)),
+                           "frames": sprite.n_frames, "colour": sprite.info.get("subject_colour")})
+        manifest = {"format": SET_FORMAT, "format_version": 1, "source": source or {},
+                    "sprites": listed, "folders": [item["folder"] for item in listed], "files": {}}
+        (temp / "manifest.json").write_text(json.dumps(manifest, indent=1, default=float))
+        replace_folder(temp, out)
+    except BaseException:
+        shutil.rmtree(temp, ignore_errors=True)
+        raise
+    return out
+
+
 def _load_npz(path: Path, keys) -> dict:
-    with np.load(path, allow_pickle=False) as data:
-        missing = [k for k in keys if k not in data.files]
-        if missing:
-            raise AnalysisError(f"{path}: missing arrays {missing}; re-run `framechain sprite`")
-        arrays = {k: data[k] for k in keys}
+    import zipfile
+
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            missing = [k for k in keys if k not in data.files]
+            if missing:
+                raise AnalysisError(f"{path}: missing arrays {missing}; re-run `framechain sprite`")
+            arrays = {k: data[k] for k in keys}
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as error:
+        if isinstance(error, AnalysisError):
+            raise
+        raise AnalysisError(f"{path}: unreadable ({type(error).__name__}); re-run `framechain sprite`") from None
     for a in arrays.values():
         a.setflags(write=False)
     return arrays
@@ -348,9 +444,19 @@ def load_sprite(path: str | os.PathLike) -> tuple[SpriteClip, SpriteControl | No
         if not file.is_file() or _sha256(file) != digest:
             raise AnalysisError(f"{file}: missing or changed since it was written; re-run `framechain sprite`")
     arrays = _load_npz(path / "sprite.npz", _SPRITE_KEYS)
-    sprite = SpriteClip(arrays["rgba"], arrays["velocities"], arrays["positions"], arrays["segments"],
-                        arrays["source_frames"], arrays["mirrored"], float(manifest["fps"]),
-                        dict(manifest.get("sprite_info") or {}))
+    try:
+        size = arrays["size"]
+        if size.shape != () or size.dtype.kind not in "iu":
+            raise ClipError(f"sprite frames: size must be one whole number, got shape {size.shape} {size.dtype}")
+        frames = SpriteFrames(arrays["pixels"], arrays["crop_offsets"], arrays["crop_boxes"], int(size))
+        sprite = SpriteClip(frames, arrays["velocities"], arrays["positions"], arrays["segments"],
+                            arrays["source_frames"], arrays["mirrored"], float(manifest["fps"]),
+                            dict(manifest.get("sprite_info") or {}))
+    except ClipError as error:
+        raise AnalysisError(f"{path / 'sprite.npz'}: {error}; re-run `framechain sprite`") from None
+    if sprite.n_frames != manifest["frames"]:
+        raise AnalysisError(f"{path}: manifest.json says {manifest['frames']} frames, sprite.npz holds "
+                            f"{sprite.n_frames}; re-run `framechain sprite`")
     control = None
     if manifest.get("control") and "control.npz" in manifest.get("files", {}):
         c = _load_npz(path / "control.npz", _CONTROL_KEYS)

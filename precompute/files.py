@@ -133,11 +133,14 @@ def _folder_is_ours(path: Path) -> bool:
     manifest = path / "manifest.json"
     if not _json_is_ours(manifest):
         return False
-    listed = set(json.loads(manifest.read_text()).get("files", {}))
+    data = json.loads(manifest.read_text())
+    listed = set(data.get("files", {}))
+    # what we write has sub-folders: an analysis its "bridges", a sprite set its sprites
+    folders = {"bridges"} | {n for n in data.get("folders", []) if isinstance(n, str)}
     for name in names:
         child = path / name
         if child.is_dir() and not child.is_symlink():
-            if name != "bridges" or not _folder_is_ours(child):  # what we write has one sub-folder
+            if name not in folders or not _folder_is_ours(child):
                 return False
         # our temporary files (".flows.*.tmp.npz" while a sidecar is written) are ours too
         elif not (name in _OWN_FOLDER_NAMES or name in listed

@@ -1,7 +1,9 @@
-"""`framechain info CLIP_OR_ANALYSIS`: frames, sizes, links, best jumps, cost statistics.
+"""`framechain info CLIP_OR_ANALYSIS_OR_SPRITE`: frames, sizes, links, best jumps, cost statistics.
 
-`framechain info SPRITE` (a folder `framechain sprite` wrote): frames, segments, size, and whether
-the subject moves in place (a walk cycle: its period and ground speed, precompute/gait.py)."""
+For a sprite folder (`framechain sprite`): its frames and subject, the subject's natural speed
+(px/s) and the directions its footage covers (a rose of velocities in 8 sectors, frames in each).
+A folder of sprites (`sprite --all`) is described sprite by sprite. Whether the subject moves in
+place (a walk cycle: its period and ground speed, precompute/gait.py) is said on the gait line."""
 from __future__ import annotations
 
 import json
@@ -11,11 +13,11 @@ import numpy as np
 from engine.commands._common import add_analysis_arguments, open_analysis
 
 NAME = "info"
-HELP = "describe a clip's analysis: frames, fps, sizes, links, best jumps, cost statistics"
+HELP = "describe a clip's analysis (frames, links, best jumps, costs) or a sprite (speed, directions)"
 
 
 def add_arguments(parser):
-    parser.add_argument("path", metavar="CLIP_OR_ANALYSIS")
+    parser.add_argument("path", metavar="CLIP_OR_ANALYSIS_OR_SPRITE")
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
     parser.add_argument("--best", type=int, default=10, help="how many best jumps to list")
     add_analysis_arguments(parser)
@@ -54,6 +56,46 @@ def describe(analysis, best: int = 10) -> dict:
     }
 
 
+# --- sprites (issue 14) --------------------------------------------------------------------------
+ROSE_SECTORS = ("E", "SE", "S", "SW", "W", "NW", "N", "NE")  # image axes: y down, so S is down
+STILL_SHARE = 0.25  # a frame slower than this share of the median speed heads nowhere: "still"
+
+
+def sprite_motion(sprite) -> dict:
+    """The subject's natural speed and the directions its footage covers, from its velocities
+    (source px per frame): {"natural_speed_px_s": median speed, "speed_p10_px_s", "speed_p90_px_s",
+    "rose": {sector: frames heading within 22.5 deg of it}, "still": frames too slow to head
+    anywhere, "covered": sectors with at least one frame}."""
+    v = np.asarray(sprite.velocities, np.float64)
+    speed = np.hypot(v[:, 0], v[:, 1])  # px/frame
+    median = float(np.median(speed))
+    moving = speed >= STILL_SHARE * median if median > 0 else np.zeros(len(speed), bool)
+    angle = np.arctan2(v[moving, 1], v[moving, 0])  # image axes, 0 = right, pi/2 = down
+    sector = np.round(angle / (2 * np.pi / 8)).astype(int) % 8
+    counts = np.bincount(sector, minlength=8)
+    fps = float(sprite.fps)
+    return {"natural_speed_px_s": round(median * fps, 2),
+            "speed_p10_px_s": round(float(np.percentile(speed, 10)) * fps, 2),
+            "speed_p90_px_s": round(float(np.percentile(speed, 90)) * fps, 2),
+            "rose": {name: int(counts[k]) for k, name in enumerate(ROSE_SECTORS)},
+            "still": int((~moving).sum()), "covered": int((counts > 0).sum())}
+
+
+def sprite_motion_lines(sprite) -> list[str]:
+    """The text lines of `sprite_motion`: speed, then the rose."""
+    m = sprite_motion(sprite)
+    rose = "  ".join(f"{name} {count}" for name, count in m["rose"].items())
+    missing = [name for name, count in m["rose"].items() if count == 0]
+    lines = [f"speed     natural {m['natural_speed_px_s']:.1f} px/s (median; p10-p90 "
+             f"{m['speed_p10_px_s']:.1f}-{m['speed_p90_px_s']:.1f} px/s), source px: on screen times "
+             "the display scale",
+             f"headings  {rose}  (frames per direction, N = up; still {m['still']})"]
+    if missing:
+        lines.append(f"          no footage heads {', '.join(missing)}: steering that way turns "
+                     "sideways or jumps (--mirror adds the left-right mirror)")
+    return lines
+
+
 def sprite_gait(sprite) -> dict:
     """The in-place / gait figures of a SpriteClip, for --json."""
     from precompute.gait import analyze_gait
@@ -74,30 +116,74 @@ def sprite_gait_lines(gait_info: dict, fps: float) -> list[str]:
     return [f"gait      {describe_gait(gait_info['_gait'], fps)}"]
 
 
-def _run_sprite(args) -> int:
+def describe_sprite(path) -> tuple[dict, list[str]]:
+    """(JSON-able description, text lines) of a sprite folder."""
     from precompute.control import load_sprite
 
-    sprite, control, manifest = load_sprite(args.path)
+    sprite, control, manifest = load_sprite(path)
+    info = sprite.info
+    colour = info.get("subject_colour")
+    data = {"sprite": str(path), "source": (manifest.get("source") or {}).get("path"),
+            "frames": sprite.n_frames, "fps": sprite.fps, "size": sprite.size,
+            "segments": int(len(np.unique(sprite.segments))), "subject": info.get("subject"),
+            "subjects": info.get("subjects"), "subject_colour": colour,
+            "links": None if control is None else int(control.link_targets.shape[0]),
+            **sprite_motion(sprite)}
     gait = sprite_gait(sprite)
-    info = {"sprite": str(args.path), "frames": sprite.n_frames, "fps": sprite.fps, "size": sprite.size,
-            "segments": int(len(np.unique(sprite.segments))), "control": control is not None,
-            "source": (manifest.get("source") or {}).get("path"),
-            "gait": {k: v for k, v in gait.items() if not k.startswith("_")}}
+    data["gait"] = {k: v for k, v in gait.items() if not k.startswith("_")}
+    subject = ""
+    if data["subject"] is not None:
+        subject = f"; subject {data['subject']} of {data['subjects']} seen whole"
+        if colour:
+            subject += f", colour {tuple(int(round(c)) for c in colour)}"
+    lines = [f"sprite    {data['sprite']}\nsource    {data['source']}",
+             f"frames    {data['frames']} at {data['fps']:g} fps, {data['size']}x{data['size']} registered, "
+             f"{data['segments']} segments{subject}"]
+    lines += sprite_motion_lines(sprite)
+    lines += sprite_gait_lines(gait, sprite.fps)
+    if control is not None:
+        lines.append(f"control   {data['links']} links, {len(control.directions)} directions x "
+                     f"{len(control.speeds)} speeds")
+    return data, lines
+
+
+def _run_sprite(args) -> int:
+    from pathlib import Path
+
+    from precompute.control import SET_FORMAT
+
+    path = Path(args.path)
+    manifest = json.loads((path / "manifest.json").read_text())
+    folders = [path / name for name in manifest.get("folders", [])] if manifest.get("format") == SET_FORMAT \
+        else [path]
+    described = [describe_sprite(folder) for folder in folders]
     if args.json:
-        print(json.dumps(info, indent=1))
+        print(json.dumps(described[0][0] if len(described) == 1 and folders[0] == path
+                         else {"sprites": [d for d, _ in described]}, indent=1))
         return 0
-    print(f"sprite    {info['sprite']}\nsource    {info['source']}")
-    print(f"frames    {info['frames']} at {info['fps']:g} fps in {info['segments']} segments, "
-          f"{info['size']} px square; control tables: {'yes' if info['control'] else 'no'}")
-    for line in sprite_gait_lines(gait, sprite.fps):
-        print(line)
+    for k, (_, lines) in enumerate(described):
+        if k:
+            print()
+        print("\n".join(lines))
     return 0
 
 
-def run(args) -> int:
-    from precompute.control import is_sprite
+def _is_sprite_or_set(path: str) -> bool:
+    from pathlib import Path
 
-    if is_sprite(args.path):
+    from precompute.control import SET_FORMAT, is_sprite
+
+    if is_sprite(path):
+        return True
+    manifest = Path(path) / "manifest.json"
+    try:
+        return manifest.is_file() and json.loads(manifest.read_text()).get("format") == SET_FORMAT
+    except (OSError, ValueError):
+        return False
+
+
+def run(args) -> int:
+    if _is_sprite_or_set(args.path):
         return _run_sprite(args)
     analysis = open_analysis(args.path, args)
     info = describe(analysis, args.best)

@@ -1,9 +1,15 @@
 """`framechain sprite CLIP -o SPRITE`: cut a subject out of a clip into a steerable sprite.
 
 Writes the folder SPRITE (manifest.json, sprite.npz: RGBA frames registered on the alpha
-centroid + velocities; control.npz: links and the per-direction future-cost tables), which
-`framechain steer SPRITE` plays. `--export FILE.webm|FILE.png` also writes the RGBA frames as a
-video with alpha (VP9 webm, or animated PNG).
+centroid, stored cropped, + velocities; control.npz: links and the per-direction future-cost
+tables), which `framechain steer SPRITE` plays. `--export FILE.webm|FILE.png` also writes the RGBA
+frames as a video with alpha (VP9 webm, or animated PNG).
+
+A sprite is one subject. `--subject N` picks the N-th subject by the frames it is seen whole
+(0, the default: the one seen longest); `--pick X,Y[,FRAME]` the one under that pixel of that
+frame (default frame 0); `--all -o FOLDER` writes one sprite per subject into FOLDER
+(FOLDER/subject-00, subject-01, ... and a manifest.json of format "framechain-sprite-set").
+The clip is streamed (three passes), so memory stays about one frame beyond the output.
 """
 from __future__ import annotations
 
@@ -26,8 +32,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="background image for the difference method (default: per-pixel median)")
     parser.add_argument("--low", type=float, default=None, help="difference where alpha starts (0..255)")
     parser.add_argument("--high", type=float, default=None, help="difference where alpha is 1 (0..255)")
-    parser.add_argument("--subject", type=int, default=0,
-                        help="which subject to follow: 0 = the one seen whole longest, 1 the next...")
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument("--subject", type=int, default=None, metavar="N",
+                       help="which subject: 0 = the one seen whole longest (default), 1 the next...")
+    which.add_argument("--pick", default=None, metavar="X,Y[,FRAME]",
+                       help="the subject under pixel X,Y of frame FRAME (default frame 0)")
+    which.add_argument("--all", action="store_true",
+                       help="one sprite per subject: -o names a folder that receives them all")
     parser.add_argument("--mirror", action="store_true", help="add left-right mirrored frames")
     parser.add_argument("--keep-colourless", action="store_true",
                         help="keep frames whose subject is grey (by default a matte pass is dropped)")
@@ -41,19 +52,48 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="also write the RGBA frames as .webm (VP9 alpha) or .png (APNG)")
 
 
+def _parse_pick(text: str) -> tuple:
+    import math
+
+    from precompute.errors import ConfigError
+
+    try:
+        parts = [float(v) for v in text.split(",")]
+    except ValueError:
+        parts = []
+    ok = len(parts) in (2, 3) and all(math.isfinite(v) and abs(v) <= 1e6 for v in parts) and \
+        (len(parts) == 2 or (parts[2] >= 0 and parts[2] == int(parts[2])))
+    if not ok:
+        raise ConfigError(f"--pick must be X,Y or X,Y,FRAME (pixels, and a frame number >= 0), "
+                          f"e.g. 320,180,0; got {text!r}")
+    return tuple(parts[:2]) + ((int(parts[2]),) if len(parts) == 3 else ())
+
+
+def _describe(sprite) -> str:
+    colour = sprite.info.get("subject_colour")
+    colour = f", colour {tuple(int(round(c)) for c in colour)}" if colour else ""
+    return (f"subject {sprite.info.get('subject', 0)} of {sprite.info.get('subjects', 1)}: "
+            f"{sprite.n_frames} frames in {sprite.info['segments']} segments, "
+            f"{sprite.size}x{sprite.size} registered{colour}")
+
+
 def run(args: argparse.Namespace) -> int:
     import dataclasses
 
     import numpy as np
 
     from engine.commands._common import output_plan, require_output
-    from precompute.control import ControlConfig, analyze_control, save_sprite
+    from precompute.control import ControlConfig, analyze_control, save_sprite, save_sprite_set
     from precompute.bundle import source_identity
-    from precompute.errors import ClipError
-    from precompute.sprites import ExtractionConfig, extract_sprite
-    from precompute.video_io import decode_clip
+    from precompute.errors import ClipError, ConfigError
+    from precompute.sprites import ExtractionConfig, extract_sprites
+    from precompute.video_io import open_clip, say_notes
 
     require_output(args)
+    if args.all and args.export:
+        raise ConfigError("--export writes one sprite's frames; with --all, export each written "
+                          "sprite separately (or drop --all)")
+    pick = _parse_pick(args.pick) if args.pick is not None else None
     plan = output_plan(args, args.clip, args.plate)
     plan.add("-o", args.output, kind="folder")
     plan.add("--export", args.export, suffixes=(".webm", ".png"))
@@ -62,8 +102,8 @@ def run(args: argparse.Namespace) -> int:
         from precompute.files import check_input
 
         check_input(args.plate, what="--plate", hint="give the background plate as PNG/JPEG")
-    changes = {"method": args.method, "key": args.key, "subject": args.subject, "mirror": args.mirror,
-               "drop_colourless": not args.keep_colourless}
+    changes = {"method": args.method, "key": args.key, "subject": args.subject or 0, "pick": pick,
+               "mirror": args.mirror, "drop_colourless": not args.keep_colourless}
     if args.low is not None:
         changes["low"] = args.low
     if args.high is not None:
@@ -78,28 +118,47 @@ def run(args: argparse.Namespace) -> int:
             raise ClipError(f"{args.plate}: not a readable image; give the background plate as PNG/JPEG")
         plate = np.ascontiguousarray(image[:, :, ::-1])
     started = time.perf_counter()
-    frames, info = decode_clip(args.clip, fps=args.input_fps, allow_truncated=args.allow_truncated)
-    if plate is not None and plate.shape != frames.shape[1:]:
+    notes: list = []
+    with open_clip(args.clip, fps=args.input_fps, allow_truncated=args.allow_truncated) as reader:
+        info = reader.info  # what the header says; the frames are decoded pass by pass below
+    if plate is not None and plate.shape[:2] != (info.height, info.width):
         raise ClipError(f"{args.plate}: plate is {plate.shape[1]}x{plate.shape[0]}, the clip "
-                        f"{frames.shape[2]}x{frames.shape[1]}; give a plate of the clip's size")
-    sprite = extract_sprite(frames, fps=info.fps, config=extraction, plate=plate)
-    del frames
-    print(f"extracted {sprite.n_frames} sprite frames of {sprite.size}x{sprite.size} from "
-          f"{sprite.info['source_frames']} ({sprite.info['segments']} segments, "
-          f"{sprite.info['colourless_frames']} matte-pass frames dropped)")
-    control = None
-    if not args.no_control:
-        config = ControlConfig() if args.directions is None else ControlConfig(directions=args.directions)
-        control = analyze_control(sprite, config)
-        print(f"control: {control.stats['links']} links, {len(control.directions)} directions x "
-              f"{len(control.speeds)} speeds ({', '.join(f'{s:.2f}' for s in control.speeds)} px/frame)")
-    out = save_sprite(args.output, sprite, control, source=source_identity(args.clip), extraction=extraction)
+                        f"{info.width}x{info.height}; give a plate of the clip's size")
+
+    def frames():  # one streaming pass per call: the clip is never held whole
+        with open_clip(args.clip, fps=args.input_fps, allow_truncated=args.allow_truncated) as reader:
+            yield from reader
+            notes[:] = reader.notes
+
+    sprites = extract_sprites(frames, fps=info.fps, config=extraction, plate=plate, every=args.all,
+                              progress=not getattr(args, "quiet", False))
+    say_notes(notes)
+    first = sprites[0]
+    print(f"extracted {sum(s.n_frames for s in sprites)} sprite frames from {first.info['source_frames']} "
+          f"({first.info['colourless_frames']} matte-pass frames dropped); "
+          f"{first.info['subjects']} subjects seen whole")
+    config = ControlConfig() if args.directions is None else ControlConfig(directions=args.directions)
+    controls = []
+    for sprite in sprites:
+        print(f"  {_describe(sprite)}")
+        control = None
+        if not args.no_control:
+            control = analyze_control(sprite, config)
+            print(f"  control: {control.stats['links']} links, {len(control.directions)} directions x "
+                  f"{len(control.speeds)} speeds ({', '.join(f'{v:.2f}' for v in control.speeds)} px/frame)")
+        controls.append(control)
+    source = source_identity(args.clip)
+    if args.all:
+        out = save_sprite_set(args.output, sprites, controls, source=source, extraction=extraction)
+        print(f"wrote {len(sprites)} sprites into {out} in {time.perf_counter() - started:.1f} s")
+        return 0
+    out = save_sprite(args.output, first, controls[0], source=source, extraction=extraction)
     print(f"wrote {out} in {time.perf_counter() - started:.1f} s")
     if args.export:
         from precompute.video_io import open_writer
 
-        with open_writer(args.export, fps=sprite.fps, size=(sprite.size, sprite.size), alpha=True) as writer:
-            for frame in sprite.rgba:
-                writer.write(frame)
+        with open_writer(args.export, fps=first.fps, size=(first.size, first.size), alpha=True) as writer:
+            for i in range(first.n_frames):
+                writer.write(first.frame(i))
         print(f"wrote {args.export}")
     return 0

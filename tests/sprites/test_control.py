@@ -4,7 +4,7 @@ import json
 import numpy as np
 import pytest
 
-from precompute.control import (ControlConfig, base_costs, control_costs, is_sprite,
+from precompute.control import (FORMAT_VERSION, ControlConfig, base_costs, control_costs, is_sprite,
                                 load_sprite, save_sprite)
 from precompute.errors import AnalysisError, ConfigError
 
@@ -67,7 +67,7 @@ def test_save_load_round_trip_and_refusals(tmp_path, steerable_sprite):
     np.testing.assert_array_equal(loaded.velocities, sprite.velocities)
     np.testing.assert_array_equal(loaded_control.future_values, control.future_values)
     assert loaded_control.config == control.config
-    assert manifest["format_version"] == 1
+    assert manifest["format_version"] == FORMAT_VERSION == 2  # 2: frames stored cropped
     # nothing pickled: plain arrays only
     with np.load(folder / "control.npz", allow_pickle=False) as data:
         assert set(data.files) >= {"link_offsets", "future_values"}
@@ -77,7 +77,7 @@ def test_save_load_round_trip_and_refusals(tmp_path, steerable_sprite):
     (folder / "manifest.json").write_text(json.dumps(text))
     with pytest.raises(AnalysisError, match="version"):
         load_sprite(folder)
-    text["format_version"] = 1
+    text["format_version"] = FORMAT_VERSION
     (folder / "manifest.json").write_text(json.dumps(text))
     with open(folder / "control.npz", "ab") as handle:
         handle.write(b"x")
