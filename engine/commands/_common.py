@@ -83,6 +83,7 @@ LIMITS = {
     "--width": Limit(16, 8192), "--max-jumps": Limit(1, 10**9),
     ("steer", "--speed"): Limit(0.1, 10),
     "--port": Limit(0, 65535), "--jpeg-quality": Limit(0, 100),
+    "--audio-fade": Limit(0, 1000),  # ms: the sound's crossfade at jumps (issue 18)
 }
 
 # A requested output above this many pixels (frames x width x height) asks for --force: about
@@ -171,6 +172,23 @@ def output_plan(args: argparse.Namespace, *inputs):
 
 
 # --- analysis --------------------------------------------------------------------------------
+def add_audio_arguments(parser) -> None:
+    """The sound's flags (issue 18), the same on play and export."""
+    parser.add_argument("--no-audio", action="store_true",
+                        help="leave the clip's sound out (default: play or export it where the "
+                             "clip has sound and the output carries it)")
+    parser.add_argument("--audio-fade", type=float, default=50.0, metavar="MS",
+                        help="the sound's equal-power crossfade at each jump, 0-1000 ms, centred "
+                             "on the picture's (default 50; 100-200 for noise-like sound)")
+
+
+def audio_config(args):
+    """engine.audio.AudioConfig from --no-audio and --audio-fade."""
+    from engine.audio import AudioConfig
+
+    return AudioConfig(fade_ms=float(args.audio_fade), enabled=not args.no_audio)
+
+
 def add_analysis_arguments(parser: argparse.ArgumentParser, *, fps_alias: bool = True) -> None:
     """The analysis settings (a clip is analysed, or found in the cache, with them), the image
     folder rate `--input-fps` (`--fps` too where the command has no output rate: `fps_alias`),
