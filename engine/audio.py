@@ -126,8 +126,9 @@ class AudioFollower:
     def ready(self, n: int) -> bool:
         return n + 1 + self.lookahead < self.fed or (self._end is not None and n < self.fed)
 
-    def _ramp(self, z: np.ndarray) -> np.ndarray:
-        return np.clip(z / self.fade + 0.5, 0.0, 1.0)
+    def _ramp(self, z: float) -> float:
+        """P(z) = clip(z / fade + 1/2, 0, 1): the power ramp of a stream fading in at z = 0."""
+        return min(1.0, max(0.0, z / self.fade + 0.5))
 
     def describe(self, n: int) -> list:
         """[x_n, [[src, [[offset, weight], ...]], ...]] for output frame n (see module docstring)."""
@@ -148,11 +149,11 @@ class AudioFollower:
                     ((following - self.half, following + self.half) if following is not None else ()):
                 if a < kink < b:
                     points.add(kink)
-            xs = np.array(sorted(points), np.float64)
-            weight = (self._ramp(xs - start) if fades_in else np.ones_like(xs))
+            xs = sorted(points)  # a few points: plain floats beat numpy here
+            weight = [self._ramp(x - start) if fades_in else 1.0 for x in xs]
             if following is not None:
-                weight = weight - self._ramp(xs - following)
-            if not np.any(weight > 1e-12):
+                weight = [w - self._ramp(x - following) for x, w in zip(xs, weight)]
+            if max(weight) <= 1e-12:
                 continue
             entries.append([src + (a - start), [[int(x - a), float(w)] for x, w in zip(xs, weight)]])
         self._forget(n, a)
@@ -185,8 +186,13 @@ def render_entries(samples: np.ndarray, entries: list, *, end: int, start: int |
         count = x_next - int(x)
         if count <= 0:
             continue
-        offsets = np.arange(count, dtype=np.float64)
         block = out[int(x) - start: x_next - start]
+        if len(streams) == 1 and all(w == 1.0 for _, w in streams[0][1]):  # between jumps: a copy
+            first = int(round(streams[0][0]))
+            if 0 <= first and first + count <= length:
+                block += samples[first:first + count]
+                continue
+        offsets = np.arange(count, dtype=np.float64)
         for src, points in streams:
             points = np.asarray(points, np.float64)  # (P, 2) offset, weight
             gain = np.sqrt(np.clip(np.interp(offsets, points[:, 0], points[:, 1]), 0.0, 1.0))

@@ -135,7 +135,7 @@ def run(args) -> int:
 
     audio = audio_config(args)
     sound = load_audio(analysis) if audio.enabled else None
-    if audio.enabled and sound is None and not args.quiet and \
+    if audio.enabled and sound is None and not getattr(args, "quiet", False) and \
             analysis.manifest.get("format_version", 3) < 3:  # a clip without sound plays quietly
         print(f"framechain: sound {audio_note(analysis)}", file=sys.stderr)
     bridges = None
@@ -176,7 +176,7 @@ def run(args) -> int:
         flows = analysis_flows(analysis, progress=not args.headless)
     result = play(texture, playback=playback, config=config, flows=flows, sound=sound,
                   state_frame=state_frame)
-    if result.audio_note and not args.quiet:
+    if result.audio_note and not getattr(args, "quiet", False):
         print(f"framechain: {result.audio_note}", file=sys.stderr)
     audio_log = None
     if sound is not None and result.audio_frames:
