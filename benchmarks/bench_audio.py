@@ -197,18 +197,41 @@ def costs(root: Path, *, pairs: int) -> dict:
 
     clip = _timing_clip(root)
     analyze_clip(clip, out=root / "warm", progress=False)  # numba compiled, file cached
-    times = {"analyze_with": [], "analyze_without": [], "export_with": [], "export_without": []}
+    times = {"analyze_with": [], "analyze_without": [], "export_with": [], "export_without": [],
+             "audio_decode": []}
     for pair in range(pairs):
         for audio in ((True, False) if pair % 2 == 0 else (False, True)):
             started = time.perf_counter()
             analysis = analyze_clip(clip, out=root / f"ana-{audio}-{pair}", progress=False, audio=audio)
             times["analyze_with" if audio else "analyze_without"].append(time.perf_counter() - started)
+            if audio:  # decode_audio's own time, as the analysis records it
+                times["audio_decode"].append(analysis.stats["timings"]["audio_s"])
         for audio in ((True, False) if pair % 2 == 0 else (False, True)):
             started = time.perf_counter()
             export_random(analysis if audio else analysis, root / f"e-{audio}-{pair}.mp4", seconds=20.0,
                           progress=False, config=ExportConfig(audio=AudioConfig(enabled=audio)))
             times["export_with" if audio else "export_without"].append(time.perf_counter() - started)
-    ratios = {}
+    ratios = {"analyze_audio_decode_share": round(float(np.median(
+        [a / t for a, t in zip(times["audio_decode"], times["analyze_with"])])) * 100, 2)}
+    # what the sound alone costs an export, measured by itself (less noisy than the pairs):
+    # path_audio and encoding the track alone to AAC, over the export without sound
+    from engine.audio import path_audio
+    from precompute.bundle import load_audio
+    from precompute.video_io import open_writer
+
+    sound = load_audio(analysis)
+    path = np.arange(600) % analysis.n_frames
+    alone = []
+    for run in range(3):
+        started = time.perf_counter()
+        samples, _ = path_audio(sound.samples, path, rate=sound.rate, fps_clip=analysis.fps)
+        with open_writer(root / f"alone{run}.mp4", fps=analysis.fps, size=(2, 2),
+                         audio_rate=sound.rate) as writer:
+            writer.write(np.zeros((2, 2, 3), np.uint8))
+            writer.write_audio(samples)
+        alone.append(time.perf_counter() - started)
+    ratios["export_sound_alone_s"] = round(float(np.median(alone)), 3)
+    ratios["export_sound_alone_share"] = round(float(np.median(alone) / np.median(times["export_without"]) * 100), 2)
     for what in ("analyze", "export"):
         paired = np.array(times[f"{what}_with"]) / np.array(times[f"{what}_without"])
         ratios[what] = {"median_with_s": round(float(np.median(times[f"{what}_with"])), 3),
@@ -222,6 +245,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--minutes", type=float, default=10.0, help="headless play length (goal 2)")
     parser.add_argument("--pairs", type=int, default=5, help="with/without pairs (goal 3)")
+    parser.add_argument("--only", choices=("seams", "offset", "costs"), help="one part only")
     args = parser.parse_args()
     from precompute import analyze_clip
 
@@ -229,24 +253,30 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         tone = tone_analysis(root)
-        report["seams"] = {"tone": seams(tone, seconds=60.0)}
-        for name in REAL:
-            if (CLIPS / name).exists():
-                analysis = analyze_clip(CLIPS / name, out=root / name, progress=False)
-                report["seams"][name] = seams(analysis, seconds=60.0)
-            else:
-                report["seams"][name] = f"missing: {CLIPS / name}"
-        for name, figures in report["seams"].items():
-            print(f"seams {name}: {figures}")
-        report["av_offset_play"] = av_offset(tone, minutes=args.minutes)
-        print(f"A/V offset, headless play: {report['av_offset_play']}")
-        report["av_offset_exports_frames"] = export_offsets(tone, root)
-        print(f"A/V offset, exports (sound - picture, frames): {report['av_offset_exports_frames']}")
-        report["costs"] = costs(root, pairs=args.pairs)
+        if args.only in (None, "seams"):
+            report["seams"] = {"tone": seams(tone, seconds=60.0)}
+            for name in REAL:
+                if (CLIPS / name).exists():
+                    analysis = analyze_clip(CLIPS / name, out=root / name, progress=False)
+                    report["seams"][name] = seams(analysis, seconds=60.0)
+                else:
+                    report["seams"][name] = f"missing: {CLIPS / name}"
+            for name, figures in report["seams"].items():
+                print(f"seams {name}: {figures}")
+        if args.only in (None, "offset"):
+            report["av_offset_play"] = av_offset(tone, minutes=args.minutes)
+            print(f"A/V offset, headless play: {report['av_offset_play']}")
+            report["av_offset_exports_frames"] = export_offsets(tone, root)
+            print(f"A/V offset, exports (sound - picture, frames): {report['av_offset_exports_frames']}")
+        if args.only in (None, "costs"):
+            report["costs"] = costs(root, pairs=args.pairs)
         for what, figures in report["costs"].items():
-            print(f"cost of sound, {what}: {figures} (goal <= 10%: ratio to goal "
-                  f"{figures['added_percent'] / 10:.2f})")
-    print(f"saved {save('audio', report)}")
+            if isinstance(figures, dict):
+                print(f"cost of sound, {what}: {figures} (goal <= 10%: ratio to goal "
+                      f"{figures['added_percent'] / 10:.2f})")
+            else:
+                print(f"cost of sound, {what}: {figures}{'%' if 'share' in what else ' s'}")
+    print(f"saved {save('audio' if args.only is None else f'audio-{args.only}', report)}")
 
 
 if __name__ == "__main__":
