@@ -206,9 +206,10 @@ def costs(root: Path, *, pairs: int) -> dict:
             times["analyze_with" if audio else "analyze_without"].append(time.perf_counter() - started)
             if audio:  # decode_audio's own time, as the analysis records it
                 times["audio_decode"].append(analysis.stats["timings"]["audio_s"])
+                with_sound = analysis
         for audio in ((True, False) if pair % 2 == 0 else (False, True)):
             started = time.perf_counter()
-            export_random(analysis if audio else analysis, root / f"e-{audio}-{pair}.mp4", seconds=20.0,
+            export_random(with_sound, root / f"e-{audio}-{pair}.mp4", seconds=20.0,
                           progress=False, config=ExportConfig(audio=AudioConfig(enabled=audio)))
             times["export_with" if audio else "export_without"].append(time.perf_counter() - started)
     ratios = {"analyze_audio_decode_share": round(float(np.median(
@@ -219,6 +220,7 @@ def costs(root: Path, *, pairs: int) -> dict:
     from precompute.bundle import load_audio
     from precompute.video_io import open_writer
 
+    analysis = with_sound
     sound = load_audio(analysis)
     path = np.arange(600) % analysis.n_frames
     alone = []
