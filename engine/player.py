@@ -296,7 +296,7 @@ def _open_sound(sound, config: PlayerConfig, texture: VideoTexture, fps: float, 
 
         try:
             speaker = Speaker(sound.rate)
-        except (OSError, Exception) as error:  # pygame.error: no sound device; play on silent
+        except Exception as error:  # pygame.error or OSError: no sound device; play on silent
             result.audio_note = f"no sound device ({error}); playing silent"
             window.say("no sound device: silent")
     return player_sound, speaker, ([] if config.keep_audio else None)

@@ -76,6 +76,7 @@ LIMITS = {
     "--best": Limit(0, 10**6), "--max-seconds": _SECONDS, "--rows": Limit(1, 10**4),
     "--primitives": Limit(1, 1000), "--speed": Limit(0.1, 4), "--variety": Limit(0.1, 10),
     "--range": Limit(0, 10**9), "--low": Limit(0, 255), "--high": Limit(0, 255),
+    "--audio-fade": Limit(0, 1000),  # ms: the sound's crossfade at jumps (issue 18)
     "--subject": Limit(0, 10**4), "--directions": Limit(1, 360), "--scale": Limit(0, 100, True),
     "--sprites": Limit(1, 1000), "--temperature": Limit(0, 1000), "--duration": Limit(0, 86400, True),
     "--train-minutes": Limit(0, 10080, True), "--bridge-frames": Limit(1, 64),
@@ -83,7 +84,6 @@ LIMITS = {
     "--width": Limit(16, 8192), "--max-jumps": Limit(1, 10**9),
     ("steer", "--speed"): Limit(0.1, 10),
     "--port": Limit(0, 65535), "--jpeg-quality": Limit(0, 100),
-    "--audio-fade": Limit(0, 1000),  # ms: the sound's crossfade at jumps (issue 18)
 }
 
 # A requested output above this many pixels (frames x width x height) asks for --force: about

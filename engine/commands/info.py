@@ -18,6 +18,19 @@ def add_arguments(parser):
     add_analysis_arguments(parser)
 
 
+def _audio(analysis) -> dict:
+    """The sound kept with the analysis (issue 18): {"present", "text", rate, ...}."""
+    from precompute.bundle import audio_note
+
+    entry = analysis.manifest.get("audio") or {}
+    present = entry.get("file") is not None
+    info = {"present": present, "text": audio_note(analysis)}
+    if present:
+        info.update(rate=entry["rate"], channels=entry["channels"], samples=entry["samples"],
+                    seconds=round(entry["samples"] / entry["rate"], 4), source=entry.get("source"))
+    return info
+
+
 def describe(analysis, best: int = 10) -> dict:
     offsets = analysis.link_offsets
     targets = analysis.link_targets
@@ -50,19 +63,6 @@ def describe(analysis, best: int = 10) -> dict:
         "stats": stats,
         "config": analysis.config.to_dict(),
     }
-
-
-def _audio(analysis) -> dict:
-    """The sound kept with the analysis (issue 18): {"present", "text", rate, ...}."""
-    from precompute.bundle import audio_note
-
-    entry = analysis.manifest.get("audio") or {}
-    present = entry.get("file") is not None
-    info = {"present": present, "text": audio_note(analysis)}
-    if present:
-        info.update(rate=entry["rate"], channels=entry["channels"], samples=entry["samples"],
-                    seconds=round(entry["samples"] / entry["rate"], 4), source=entry.get("source"))
-    return info
 
 
 def run(args) -> int:
