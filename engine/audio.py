@@ -89,8 +89,11 @@ class AudioFollower:
     have been fed (`lookahead` frames after it; `end` closes the timeline instead).
     """
 
-    def __init__(self, *, rate: int, fps_out: float, fade: int, tolerance: float | None = None):
+    def __init__(self, *, rate: int, fps_out: float, fade: int, tolerance: float | None = None,
+                 ramp_in: bool = False):
         self.rate = int(rate)
+        self.ramp_in = bool(ramp_in)  # the first stream fades in from silence (a player starting
+        #   or resuming) instead of starting at full level (an export: a loop must not dip)
         self.fade = int(fade)
         self.half = self.fade // 2
         self.frame_samples = self.rate / float(fps_out)
@@ -115,9 +118,20 @@ class AudioFollower:
                 self._starts.append(x)
                 return
             self._streams.append((x, float(round(s)), True))
+        elif self.ramp_in:  # P(x' - B) rises from 0 at x to 1 at x + fade; plays s at x
+            self._streams.append((x + self.half, float(round(s)) + self.half, True))
         else:
             self._streams.append((x, float(round(s)), False))
         self._starts.append(x)
+
+    def fade_out(self, x: int, count: int) -> list:
+        """The description of a frame at x that ends the sound (a pause): the stream in force
+        plays on, fading out over the fade (or the frame), then silence."""
+        if not self._streams:
+            return [int(x), []]
+        b, src, _ = self._streams[-1]
+        end = max(1, min(self.fade, count))
+        return [int(x), [[src + (x - b), [[0, 1.0], [end, 0.0]] + ([[count, 0.0]] if count > end else [])]]]
 
     def end(self, x: int) -> None:
         """The timeline ends at output sample x (no frame follows the last fed)."""
@@ -242,7 +256,8 @@ class PlayerSound:
     sample is where the play position sits; frames within the fade's reach ahead are fed from
     the position predicted at the speed in force (exact when time advances one output frame per
     frame, as headless; otherwise the next frames correct it, within the half-frame tolerance,
-    by a crossfade). While paused the frame is silent and the streams start afresh on resume.
+    by a crossfade). Play starts by fading in from silence; a pause fades the sound out and
+    rests silent; resuming fades in afresh (no click either way).
 
     samples: the clip's sound (S, 2) int16 at `rate`; fps_clip: the clip's frame rate;
     state_frame: maps a texture state to a clip frame (generated bridge states), or None.
@@ -272,13 +287,15 @@ class PlayerSound:
     def frame(self, n: int, playback) -> tuple[list, np.ndarray]:
         """(description, sound (len, 2) int16) of output frame n, the playback showing it now."""
         start, stop = self.output_start(n), self.output_start(n + 1)
-        if playback.paused:
+        if playback.paused:  # the sound fades out (no click) and rests
+            entry = [start, []] if self._follower is None else \
+                self._follower.fade_out(start, stop - start)
             self._follower = None
-            return [start, []], np.zeros((stop - start, self.samples.shape[1]), np.int16)
+            return entry, render_entries(self.samples, [entry], end=stop)
         follower = self._follower
-        if follower is None:
+        if follower is None:  # starting or resuming: fade in from silence
             follower = self._follower = AudioFollower(rate=self.rate, fps_out=self.fps_out,
-                                                      fade=self.fade)
+                                                      fade=self.fade, ramp_in=True)
             follower._base = n
         step = playback.config.speed * self.fps_clip / self.fps_out  # positions per output frame
         while not follower.ready(n):

@@ -64,12 +64,38 @@ def test_jumps_make_no_click_and_no_dropout(played, tone_analysis):
     clip = np.asarray(load_audio(tone_analysis).samples)
     jumps = [x for x, streams in result.audio_frames if len(streams) > 1]
     assert jumps
-    steps = _steps(result.audio)
+    played_sound = result.audio[2400:]  # after the player's 50 ms fade-in from silence
+    steps = _steps(played_sound)
     # equal-power fades of two tones may add up to sqrt(2) where they are in phase; a cut
     # would step by up to the whole 2 x amplitude (10x the clip's largest step)
     assert steps.max() <= 1.5 * _steps(clip).max()
     clip_energy = _energy(clip)
-    assert _energy(result.audio).min() >= 0.7 * clip_energy.min()
+    assert _energy(played_sound).min() >= 0.7 * clip_energy.min()
+
+
+def test_pause_and_resume_fade_instead_of_clicking(tone_analysis):
+    import pygame
+
+    from engine.player import PlayerConfig, play
+    from engine.playback import PlaybackConfig
+    from engine.texture import VideoTexture
+
+    def on_frame(index, blend, window):
+        if index in (10, 20):  # space: pause after frame 10, resume after frame 20
+            pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_SPACE, mod=0,
+                                                 unicode=" ", scancode=0))
+
+    result = play(VideoTexture.from_analysis(tone_analysis), playback=PlaybackConfig(seed=2),
+                  config=PlayerConfig(frames=40, headless=True, keep_log=True, keep_audio=True,
+                                      controls=False, audio=AudioConfig()),
+                  sound=load_audio(tone_analysis), on_frame=on_frame)
+    clip = np.asarray(load_audio(tone_analysis).samples)
+    silent = [n for n, (x, streams) in enumerate(result.audio_frames)
+              if not np.any(result.audio[x:x + SPAN])]
+    assert silent and min(silent) >= 11 and max(silent) <= 21  # paused: silent, after a fade
+    assert _steps(result.audio).max() <= 1.5 * _steps(clip).max()  # start, pause, resume: no click
+    resumed = result.audio_frames[max(silent) + 1]
+    assert resumed[1] and resumed[1][0][1][0][1] == 0.0  # resuming fades in from silence
 
 
 def test_the_play_log_rebuilds_the_sound(played, tone_analysis, tmp_path):
