@@ -272,7 +272,7 @@ def main() -> None:
             print(f"A/V offset, exports (sound - picture, frames): {report['av_offset_exports_frames']}")
         if args.only in (None, "costs"):
             report["costs"] = costs(root, pairs=args.pairs)
-        for what, figures in report["costs"].items():
+        for what, figures in report.get("costs", {}).items():
             if isinstance(figures, dict):
                 print(f"cost of sound, {what}: {figures} (goal <= 10%: ratio to goal "
                       f"{figures['added_percent'] / 10:.2f})")
