@@ -12,6 +12,11 @@ Random mode (`export_random`): S seconds of random play from `engine.playback.Pl
 
 Both write through `precompute.video_io.open_writer` (a temporary file renamed when complete) and
 can write the play log (docs/ARCHITECTURE.md), one entry per output frame.
+
+Sound (issue 18): when the analysis kept the clip's sound and the format carries sound (mp4:
+AAC, webm: Opus), `engine.audio.path_audio` cuts it along the same path, crossfading each jump
+(a loop's wrap too, cyclically, so the file repeats without a click), and the track is exactly
+as long as the picture (round(frames x rate / fps) samples, written frame by frame beside it).
 """
 from __future__ import annotations
 
@@ -44,6 +49,8 @@ class ExportConfig:
     seed: int = 0  # random mode: the generator's seed; the same seed writes the same file
     loop: LoopConfig = field(default_factory=LoopConfig)  # the loop search (K primitives, +-10%)
     encode: EncodeConfig = field(default_factory=EncodeConfig)  # codec quality per format
+    audio: object = None  # engine.audio.AudioConfig (None: its defaults): the clip's sound in
+    #   mp4/webm, crossfaded at jumps; AudioConfig(enabled=False) is --no-audio
 
     def __post_init__(self):
         from engine.renderers import transition
@@ -71,6 +78,10 @@ class ExportResult:
     log_path: Path | None = None
     generated: dict = field(default_factory=dict, repr=False)  # output index -> bridge state
     notes: tuple = ()  # things to tell the user (a fallback taken)
+    audio_samples: int = 0  # sound samples written (0: silent file)
+    audio_rate: int | None = None
+    audio_frames: list = field(default_factory=list, repr=False)  # per output frame, the
+    #   sound's description (engine.audio), as the play log writes it
 
     @property
     def seconds(self) -> float:
@@ -189,14 +200,21 @@ def render_blends(analysis, blends, *, config: ExportConfig, source_frames: np.n
 
 
 def _write(out, frames_iter, *, count: int, fps: float, size: tuple[int, int], config: ExportConfig,
-           progress: bool, what: str) -> Path:
+           progress: bool, what: str, sound=None) -> Path:
+    """sound: None, or (samples (S, 2) int16, rate, starts (count + 1,) output sample of each
+    frame): each frame's span is written beside it, so the muxer interleaves as it goes."""
     from tqdm import tqdm
 
     bar = tqdm(total=count, unit="frame", desc=what, disable=not progress, leave=False)
+    audio_rate = sound[1] if sound is not None else None
     try:
-        with open_writer(out, fps=fps, size=size, config=config.encode) as writer:
-            for frame in frames_iter:
+        with open_writer(out, fps=fps, size=size, config=config.encode,
+                         audio_rate=audio_rate) as writer:
+            for position, frame in enumerate(frames_iter):
                 writer.write(frame)
+                if sound is not None:
+                    samples, _, starts = sound
+                    writer.write_audio(samples[starts[position]:starts[position + 1]])
                 bar.update(1)
     except FramechainError as error:
         if isinstance(error, ExportError):
@@ -293,16 +311,50 @@ def _finish(analysis, out, mode: str, source_frames, blends, *, loop, config: Ex
                                                 fade_frames=_fade(config), cyclic=cyclic)
     frames = render_blends(analysis, blends, config=config, source_frames=source_frames,
                            generated=generated)
+    sound, audio_frames, audio_header, sound_notes = _path_sound(analysis, out, source_frames,
+                                                                 config=config, fps=fps, cyclic=cyclic)
+    notes = tuple(notes) + sound_notes
     path = _write(out, frames, count=len(blends), fps=fps, size=_output_size(analysis, config),
-                  config=config, progress=progress, what=f"export {mode}")
+                  config=config, progress=progress, what=f"export {mode}", sound=sound)
     log_path = None
     states = generated.get("states", {}) if generated else {}
     if log is not None:
         described = {position: generated["bridges"].describe(state) for position, state in states.items()}
         log_path = write_play_log(log, blends, source=_source_path(analysis), fps=fps,
-                                  generated=described)
+                                  generated=described,
+                                  audio=dict(audio_header, frames=audio_frames) if sound else None)
     return ExportResult(Path(path), mode, len(blends), fps, np.asarray(source_frames, np.int32),
-                        blends, loop, log_path, states, notes)
+                        blends, loop, log_path, states, notes,
+                        audio_samples=int(sound[0].shape[0]) if sound else 0,
+                        audio_rate=sound[1] if sound else None, audio_frames=audio_frames)
+
+
+def _path_sound(analysis, out, source_frames, *, config: ExportConfig, fps: float, cyclic: bool):
+    """The sound along the path, or why there is none: (sound for _write or None, descriptions,
+    the play log's audio header, notes)."""
+    from engine.audio import AudioConfig, path_audio
+    from engine.playlog import audio_header
+    from precompute.bundle import audio_note, load_audio
+    from precompute.video_io import writer_class
+
+    audio = config.audio if config.audio is not None else AudioConfig()
+    if not audio.enabled:
+        return None, [], {}, ()
+    clip_sound = load_audio(analysis) if hasattr(analysis, "manifest") else None
+    if clip_sound is None:
+        if hasattr(analysis, "manifest") and writer_class(out).AUDIO_CODEC:
+            return None, [], {}, (f"sound: {audio_note(analysis)}",)
+        return None, [], {}, ()
+    if not writer_class(out).AUDIO_CODEC:
+        return None, [], {}, (f"sound: {writer_class(out).KIND} files carry no sound; "
+                              "write .mp4 (AAC) or .webm (Opus) to keep it",)
+    samples, entries = path_audio(clip_sound.samples, source_frames, rate=clip_sound.rate,
+                                  fps_clip=float(analysis.fps), fps_out=fps,
+                                  fade_ms=audio.fade_ms, cyclic=cyclic)
+    starts = [entry[0] for entry in entries] + [samples.shape[0]]
+    header = audio_header(rate=clip_sound.rate, channels=samples.shape[1], fade_ms=audio.fade_ms,
+                          source_samples=clip_sound.samples.shape[0], samples=samples.shape[0])
+    return (samples, clip_sound.rate, starts), entries, header, ()
 
 
 def export_random(analysis, out: str | os.PathLike, *, seconds: float,

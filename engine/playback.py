@@ -212,6 +212,22 @@ class Playback:
         position = int(math.floor(self.position + 0.5))
         return self._path[position - self._path_base]
 
+    def path_frame(self, position: int) -> int:
+        """The frame at path position `position` (>= the oldest kept), choosing the path on to it
+        if it lies beyond the look-ahead (the sound reads a few frames ahead: issue 18)."""
+        position = int(position)
+        if position < self._path_base:
+            raise IndexError(f"path position {position} was dropped (oldest kept {self._path_base})")
+        if self._path_base + len(self._path) <= position and self._probabilities_dirty:
+            self._refresh_probabilities()
+        while self._path_base + len(self._path) <= position:
+            current = self._path[-1]
+            following = self._choose_next(current)
+            if following != current + 1:
+                self.jumps += 1
+            self._path.append(following)
+        return self._path[position - self._path_base]
+
     def path_window(self) -> tuple[int, list[int]]:
         """(path position of the first kept frame, kept path frames): for overlays and tests."""
         return self._path_base, list(self._path)

@@ -30,6 +30,7 @@ APP_KEYS_HELP = [  # short: at 320x240 the help shares the window with the overl
     ("up / down", "speed"),
     ("+ / -", "variety"),
     ("t", "cut / fade"),
+    ("m", "mute"),
 ]
 
 
@@ -50,6 +51,11 @@ class PlayerConfig:
     #   off by default so that an endless session's memory stays flat
     keep_timings: bool = False  # keep every frame's work time in PlayResult.frame_ms (for stats)
     keep_shown: bool = False  # keep a copy of every shown frame in PlayResult.shown (tests)
+    audio: object = None  # engine.audio.AudioConfig: play the clip's sound (issue 18) when
+    #   `play(..., sound=...)` gets it; None: silent
+    keep_audio: bool = False  # keep the whole sound played in PlayResult.audio (tests, benchmarks)
+    speaker: bool | None = None  # send the sound to the sound card; None: unless headless and
+    #   unpaced (faster than real time, nobody listens)
 
 
 @dataclass
@@ -62,6 +68,11 @@ class PlayResult:
     jumps: int = 0
     played: int = 0  # output frames shown
     shown: list = field(default_factory=list)  # copies of the shown frames when keep_shown
+    audio_frames: list = field(default_factory=list)  # per output frame, the sound's
+    #   description (engine.audio; the play log's "audio") when keep_log and sound plays
+    audio: np.ndarray | None = None  # (S, 2) int16, the sound played, when keep_audio
+    audio_rate: int | None = None
+    audio_note: str = ""  # why there is no sound, or what the sound did (the speaker's drops)
 
 
 def _transitions_text(playback: Playback, transitions: str) -> str:
@@ -130,7 +141,14 @@ def _apply_slider(playback: Playback, window: Window, name: str, value: float) -
 
 
 def _apply_key(playback: Playback, window: Window, name: str, state: dict) -> None:
-    if name == "space":
+    if name == "m":
+        state["muted"] = not state.get("muted", False)
+        speaker = state.get("speaker")
+        if speaker is not None:
+            speaker.set_muted(state["muted"])
+        window.say("sound off" if state["muted"] else
+                   ("sound on" if state.get("sound") else "no sound to play"))
+    elif name == "space":
         playback.pause()
     elif name in ("right", "."):
         playback.step()
@@ -156,9 +174,13 @@ def _apply_key(playback: Playback, window: Window, name: str, state: dict) -> No
 
 
 def play(texture: VideoTexture, *, playback: PlaybackConfig = PlaybackConfig(),
-         config: PlayerConfig = PlayerConfig(), flows=None, on_frame=None, clock=None) -> PlayResult:
+         config: PlayerConfig = PlayerConfig(), flows=None, on_frame=None, clock=None,
+         sound=None, state_frame=None) -> PlayResult:
     """Run the player. `flows` (precompute.flows.LinkFlows) is needed for transitions="morph"
     (computed here when None). `on_frame(index, blend, window)` is called after each frame.
+    `sound`: the clip's sound (precompute.bundle.ClipAudio: samples (S, 2) int16 and rate),
+    played along the chain when `config.audio` is set (engine.audio.PlayerSound);
+    `state_frame` maps a texture state to a clip frame for it (generated bridge states).
     `clock(fps) -> seconds since the previous frame` paces the loop (fps None: do not wait);
     default: the window's `tick`, on the wall clock. Tests pass their own, so time is exact."""
     if config.frames is not None and config.frames < 1:
@@ -192,6 +214,10 @@ def play(texture: VideoTexture, *, playback: PlaybackConfig = PlaybackConfig(),
                  "fades": not renderer.needs_flows, "fade_frames": max(2, playback.fade_frames)}
     clock = clock or window.tick
     result = PlayResult(frames=[], frame_ms=[], size=window.size)
+    player_sound, speaker, kept_audio = _open_sound(sound, config, texture, fps, window, paced,
+                                                    state_frame, result)
+    key_state["sound"] = player_sound is not None
+    key_state["speaker"] = speaker
     dt_s = 1.0 / fps
     measured_fps = fps
     index = 0
@@ -213,6 +239,14 @@ def play(texture: VideoTexture, *, playback: PlaybackConfig = PlaybackConfig(),
             shown = compositor.compose(blend)
             overlay = (_overlay_lines(state, measured_fps, key_state["transitions"])
                        if window.overlay_visible else None)
+            if player_sound is not None:  # this frame's sound, made as it is shown
+                entry, chunk = player_sound.frame(index, state)
+                if speaker is not None:
+                    speaker.play(chunk)
+                if config.keep_log:
+                    result.audio_frames.append(entry)
+                if kept_audio is not None:
+                    kept_audio.append(chunk)
             window.show(shown, overlay=overlay, dt_s=dt_s)
             result.size = window.size
             if config.keep_timings:
@@ -232,16 +266,53 @@ def play(texture: VideoTexture, *, playback: PlaybackConfig = PlaybackConfig(),
                 dt_s = 1.0 / fps  # headless, unpaced: one clip frame of time per output frame
         result.jumps = state.jumps
         result.played = index
+        if kept_audio is not None:
+            result.audio = (np.concatenate(kept_audio) if kept_audio
+                            else np.zeros((0, 2), np.int16))
+        if speaker is not None and speaker.dropped_samples:
+            result.audio_note = (f"the sound card ran {speaker.dropped_samples / speaker.rate * 1000:.0f} ms"
+                                 " behind in all; that much was skipped to keep it with the picture")
     finally:
+        if speaker is not None:
+            speaker.close()
         window.close()
     return result
 
 
-def write_play_log(path: str | os.PathLike, result: PlayResult, *, source: str, fps: float) -> Path:
-    """Write the play log of a run (docs/ARCHITECTURE.md: "framechain-playlog" version 1)."""
+def _open_sound(sound, config: PlayerConfig, texture: VideoTexture, fps: float, window: Window,
+                paced: bool, state_frame, result: PlayResult):
+    """(PlayerSound or None, Speaker or None, list for the kept sound or None)."""
+    if sound is None or config.audio is None or not config.audio.enabled:
+        return None, None, None
+    from engine.audio import PlayerSound
+
+    player_sound = PlayerSound(sound.samples, rate=sound.rate, fps_clip=texture.fps, fps_out=fps,
+                               config=config.audio, state_frame=state_frame)
+    result.audio_rate = int(sound.rate)
+    speaker = None
+    wanted = config.speaker if config.speaker is not None else (paced or not config.headless)
+    if wanted:
+        from engine.window import Speaker
+
+        try:
+            speaker = Speaker(sound.rate)
+        except Exception as error:  # pygame.error or OSError: no sound device; play on silent
+            result.audio_note = f"no sound device ({error}); playing silent"
+            window.say("no sound device: silent")
+    return player_sound, speaker, ([] if config.keep_audio else None)
+
+
+def write_play_log(path: str | os.PathLike, result: PlayResult, *, source: str, fps: float,
+                   audio: dict | None = None) -> Path:
+    """Write the play log of a run (docs/ARCHITECTURE.md: "framechain-playlog" version 1).
+    audio: the sound's header (engine.playlog.audio_header) when sound played."""
     from engine.playlog import write_play_log as write
 
-    return write(path, result.frames, source=str(source), fps=fps)
+    if audio is not None and result.audio_frames:
+        audio = dict(audio, frames=result.audio_frames)
+    else:
+        audio = None
+    return write(path, result.frames, source=str(source), fps=fps, audio=audio)
 
 
 def write_stats(path: str | os.PathLike, result: PlayResult, **extra) -> Path:

@@ -47,7 +47,7 @@ import numpy as np
 from engine.layout import Layout, compute_layout, default_window_size
 from precompute.errors import ConfigError, ExportError
 
-__all__ = ["Window", "WindowConfig", "WindowEvent", "STANDARD_KEYS_HELP"]
+__all__ = ["Window", "WindowConfig", "WindowEvent", "STANDARD_KEYS_HELP", "Speaker"]
 
 STANDARD_KEYS_HELP = [  # short: at 320x240 the help shares the window with the overlay
     ("F1 / h", "this help"),
@@ -558,3 +558,77 @@ class Window:
         elapsed = now - (self._last_tick if self._last_tick is not None else now)
         self._last_tick = now
         return elapsed
+
+
+class Speaker:
+    """Sound out through pygame's mixer (issue 18): the player hands it each output frame's
+    sound, (n, 2) int16 at `rate`, as it shows the frame.
+
+    The mixer plays one channel with one sound queued behind the playing one; what arrives while
+    both are taken waits in `pending` and goes out as one sound when the queue frees. The sound
+    for a frame is made when the frame is shown, so the picture and the sound stay together as
+    long as the queue stays short: when the display clock runs ahead of the sound card's (they
+    drift apart by tens of parts per million), or frames come faster than real time, the oldest
+    pending sound beyond `max_pending_s` is dropped, so the offset is bounded (about a frame of
+    queue plus the mixer's buffer) and never grows with time. A late display starves the
+    mixer for a moment; the next frame's sound is its own frame's, so they are together again.
+    """
+
+    def __init__(self, rate: int, *, buffer_samples: int = 512, max_pending_s: float = 0.05):
+        self.rate = int(rate)
+        self.muted = False
+        self.dropped_samples = 0
+        self._max_pending = int(max_pending_s * self.rate)
+        self._pending: list[np.ndarray] = []
+        self._pending_samples = 0
+        import pygame
+
+        self._pg = pygame
+        pygame.mixer.init(frequency=self.rate, size=-16, channels=2, buffer=int(buffer_samples))
+        got = pygame.mixer.get_init()
+        if got is None or got[0] != self.rate or got[2] != 2:
+            pygame.mixer.quit()
+            raise OSError(f"the sound device opened as {got}, not {self.rate} Hz stereo")
+        self._channel = pygame.mixer.Channel(0)
+
+    def play(self, samples: np.ndarray) -> None:
+        """Queue one frame's sound, (n, 2) int16 (silence while muted, so the clock runs on)."""
+        if samples.size == 0:
+            return
+        self._pending.append(np.zeros_like(samples) if self.muted else samples)
+        self._pending_samples += samples.shape[0]
+        excess = self._pending_samples - self._max_pending
+        while excess > 0 and self._pending:  # bounded offset: drop the oldest
+            head = self._pending[0]
+            if head.shape[0] <= excess:
+                self._pending.pop(0)
+                self._pending_samples -= head.shape[0]
+                self.dropped_samples += head.shape[0]
+                excess -= head.shape[0]
+            else:
+                self._pending[0] = head[excess:]
+                self._pending_samples -= excess
+                self.dropped_samples += excess
+                excess = 0
+        self._pump()
+
+    def _pump(self) -> None:
+        channel = self._channel
+        if not self._pending or channel.get_queue() is not None:
+            return
+        block = np.ascontiguousarray(np.concatenate(self._pending))  # (n, 2) int16
+        self._pending.clear()
+        self._pending_samples = 0
+        sound = self._pg.mixer.Sound(buffer=block.tobytes())
+        if channel.get_busy():
+            channel.queue(sound)
+        else:
+            channel.play(sound)
+
+    def set_muted(self, muted: bool) -> None:
+        self.muted = bool(muted)
+        self._channel.set_volume(0.0 if self.muted else 1.0)
+
+    def close(self) -> None:
+        if self._pg.mixer.get_init() is not None:
+            self._pg.mixer.quit()

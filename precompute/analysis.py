@@ -279,8 +279,11 @@ def _use_sparse(n: int, config: AnalysisConfig) -> bool:
 def analyze_clip(path: str | os.PathLike, config: AnalysisConfig = AnalysisConfig(), *,
                  out: str | os.PathLike | None = None, fps: float | None = None,
                  progress: bool = True, source: dict | None = None,
-                 allow_truncated: bool = False) -> Analysis:
-    """Analyse a clip and save it (to `out`, or the cache); returns the loaded Analysis."""
+                 allow_truncated: bool = False, audio: bool = True) -> Analysis:
+    """Analyse a clip and save it (to `out`, or the cache); returns the loaded Analysis.
+
+    audio: also decode the clip's sound and keep it beside the analysis (issue 18; False saves
+    it silent: benchmarks measure what sound costs)."""
     from precompute.files import check_input
 
     path = check_input(path)  # a FIFO or a device would block or never end
@@ -296,6 +299,13 @@ def analyze_clip(path: str | os.PathLike, config: AnalysisConfig = AnalysisConfi
                 feature_file=Path(tmp) / "features.bin", allow_truncated=allow_truncated)
             decode_s = time.perf_counter() - started
             n = features.shape[0]
+            sound = None
+            if audio:
+                from precompute.video_io import decode_audio
+
+                started_audio = time.perf_counter()
+                sound = decode_audio(path, n_frames=n, fps=info.fps, input_fps=fps)
+                audio_s = time.perf_counter() - started_audio
             if _use_sparse(n, config):
                 from precompute.sparse import sparse_links  # issue 7: k-NN candidates, sparse graph
 
@@ -304,12 +314,14 @@ def analyze_clip(path: str | os.PathLike, config: AnalysisConfig = AnalysisConfi
                 arrays, stats = analyze_features(np.asarray(features, dtype=np.float32), config,
                                                  fps=info.fps)
             stats["timings"]["decode_s"] = decode_s
+            if sound is not None:
+                stats["timings"]["audio_s"] = audio_s
             stats["timings"]["total_s"] = time.perf_counter() - started
             source.update(frames=n, fps=info.fps, width=info.width or store_shape[2],
                           height=info.height or store_shape[1], kind=info.kind)
             save_analysis(target, config=config, source=source, fps=info.fps, arrays=arrays,
                           store_file=store_file, store_shape=store_shape, stats=stats,
-                          store_digest=store_digest)
+                          store_digest=store_digest, audio=sound)
     except OSError as error:  # a full disk, a read-only folder: one line naming where
         if isinstance(error, FramechainError):
             raise

@@ -21,10 +21,14 @@ from precompute.config import AnalysisConfig
 from precompute.errors import AnalysisError, ClipError
 
 __all__ = ["Analysis", "FORMAT", "FORMAT_VERSION", "save_analysis", "load_analysis",
-           "is_analysis", "source_identity", "ARRAY_KEYS", "sha256_file"]
+           "is_analysis", "source_identity", "ARRAY_KEYS", "sha256_file", "ClipAudio",
+           "load_audio", "audio_note"]
 
 FORMAT = "framechain-analysis"
-FORMAT_VERSION = 2  # 2: `playable` frames, and links that form one closed class on them
+FORMAT_VERSION = 3  # 2: `playable` frames, and links that form one closed class on them;
+#   3: the clip's sound (manifest "audio", file audio.s16; issue 18)
+READABLE_VERSIONS = (2, 3)  # version 2 analyses load as silent (they predate sound)
+AUDIO_FILE = "audio.s16"  # raw interleaved stereo int16 PCM, little-endian, sha256 in "files"
 MANIFEST = "manifest.json"
 ARRAYS = "analysis.npz"
 STORE = "frames.u8"
@@ -131,11 +135,12 @@ def is_analysis(path: str | os.PathLike) -> bool:
 
 def save_analysis(out: str | os.PathLike, *, config: AnalysisConfig, source: dict, fps: float,
                   arrays: dict, store_file: str | os.PathLike, store_shape: tuple,
-                  stats: dict, extra_files: dict | None = None, store_digest: str | None = None) -> Path:
+                  stats: dict, extra_files: dict | None = None, store_digest: str | None = None,
+                  audio=None) -> Path:
     """Write an analysis folder atomically. `store_file` (raw uint8 frames) is moved into it.
 
     `store_digest`: the store's hash (`store_hasher`), taken while it was written (else it is
-    read once more).
+    read once more). `audio`: the clip's sound (precompute.video_io.DecodedAudio) or None.
     An existing `out` is replaced only if it is empty or an analysis framechain wrote
     (precompute.files.replace_folder): a folder of the user's is never emptied."""
     from precompute.files import ordinary_mode, replace_folder, temp_folder, write_text
@@ -154,6 +159,7 @@ def save_analysis(out: str | os.PathLike, *, config: AnalysisConfig, source: dic
         for name, src in (extra_files or {}).items():
             shutil.copyfile(src, tmp / name)
             files[name] = sha256_file(tmp / name)
+        audio_entry = _save_audio(tmp, audio, files)
         manifest = {
             "format": FORMAT,
             "format_version": FORMAT_VERSION,
@@ -167,6 +173,7 @@ def save_analysis(out: str | os.PathLike, *, config: AnalysisConfig, source: dic
             "files": files,
             "store_hash": STORE_HASH,
             "stats": stats,
+            "audio": audio_entry,
         }
         write_text(tmp / MANIFEST, json.dumps(manifest, indent=1))
         replace_folder(tmp, out)
@@ -202,9 +209,11 @@ def load_analysis(path: str | os.PathLike, *, clip: str | os.PathLike | None = N
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise _refuse(path, f"{MANIFEST} is not a {FORMAT} manifest")
     version = manifest.get("format_version")
-    if version != FORMAT_VERSION:
-        raise _refuse(path, f"format version {version!r}, this framechain reads version {FORMAT_VERSION}")
+    if version not in READABLE_VERSIONS:
+        raise _refuse(path, f"format version {version!r}, this framechain reads versions "
+                            f"{', '.join(map(str, READABLE_VERSIONS))}")
     config, shape, files = _check_manifest(path, manifest)
+    _check_audio_entry(path, manifest)
     if (path / STORE).stat().st_size != int(np.prod(shape)):
         raise _refuse(path, f"{STORE} has the wrong size for {shape}")
     full_store_hash = manifest.get("store_hash") == STORE_HASH
@@ -245,6 +254,76 @@ def load_analysis(path: str | os.PathLike, *, clip: str | os.PathLike | None = N
     return Analysis(path=path, config=config, source=source, fps=float(manifest["fps"]),
                     n_frames=int(manifest["n_frames"]), frames=frames, arrays=arrays,
                     stats=manifest.get("stats", {}), manifest=manifest)
+
+
+def _save_audio(folder: Path, audio, files: dict) -> dict:
+    """Write the clip's sound beside the analysis; returns the manifest's "audio" entry."""
+    if audio is None:
+        return {"file": None, "note": "the sound was not decoded"}
+    if audio.samples is None:
+        return {"file": None, "note": audio.note, "source": audio.source}
+    samples = np.ascontiguousarray(audio.samples, dtype="<i2")  # (S, 2) interleaved
+    with open(folder / AUDIO_FILE, "wb") as out:
+        out.write(samples.data)
+    from precompute.files import ordinary_mode
+
+    ordinary_mode(folder / AUDIO_FILE, folder=False)
+    files[AUDIO_FILE] = sha256_file(folder / AUDIO_FILE)  # ~11 MB a minute: hashed in ms
+    return {"file": AUDIO_FILE, "rate": int(audio.rate), "channels": int(samples.shape[1]),
+            "samples": int(samples.shape[0]), "sample_format": "s16le", "source": audio.source,
+            "note": audio.note}
+
+
+def _check_audio_entry(path: Path, manifest: dict) -> None:
+    entry = manifest.get("audio")
+    if entry is None:
+        return
+    if not isinstance(entry, dict):
+        raise _refuse(path, f"{MANIFEST} field audio is {entry!r}, which is not valid")
+    if entry.get("file") is None:
+        return
+    ok = (entry.get("file") == AUDIO_FILE and AUDIO_FILE in manifest.get("files", {})
+          and _is_int(entry.get("rate"), 1) and entry.get("channels") == 2
+          and _is_int(entry.get("samples"), 1))
+    if not ok:
+        raise _refuse(path, f"{MANIFEST} field audio is not valid")
+    if (path / AUDIO_FILE).stat().st_size != entry["samples"] * entry["channels"] * 2:
+        raise _refuse(path, f"{AUDIO_FILE} has the wrong size for {entry['samples']} samples")
+
+
+@dataclass(frozen=True)
+class ClipAudio:
+    """The sound of an analysed clip: frame i's span is samples
+    [round(i * rate / fps), round((i + 1) * rate / fps))."""
+
+    samples: np.ndarray  # (S, 2) int16 stereo, memory-mapped, read-only
+    rate: int  # Hz
+    source: dict  # what the clip carried: codec, rate, channels, layout
+
+
+def load_audio(analysis: Analysis) -> ClipAudio | None:
+    """The analysis' sound (checked with the rest when it was loaded), or None: silent."""
+    entry = analysis.manifest.get("audio")
+    if not isinstance(entry, dict) or entry.get("file") is None:
+        return None
+    samples = np.memmap(Path(analysis.path) / AUDIO_FILE, dtype="<i2", mode="r",
+                        shape=(entry["samples"], entry["channels"]))
+    return ClipAudio(samples, int(entry["rate"]), dict(entry.get("source") or {}))
+
+
+def audio_note(analysis: Analysis) -> str:
+    """One line on the analysis' sound, for `info` and for commands that play it silent."""
+    entry = analysis.manifest.get("audio")
+    if analysis.manifest.get("format_version", FORMAT_VERSION) < 3 or entry is None:
+        return ("none: the analysis predates sound (format version "
+                f"{analysis.manifest.get('format_version')}); analyze the clip again to add it")
+    if entry.get("file") is None:
+        return f"none: {entry.get('note') or 'the clip has no audio track'}"
+    source = entry.get("source") or {}
+    seconds = entry["samples"] / entry["rate"]
+    text = (f"{entry['rate']} Hz stereo, {seconds:.2f} s (from {source.get('codec', '?')} "
+            f"{source.get('rate', '?')} Hz {source.get('layout') or str(source.get('channels', '?')) + ' ch'})")
+    return text + (f"; {entry['note']}" if entry.get("note") else "")
 
 
 def _is_int(value, low: int = 0) -> bool:

@@ -3,7 +3,8 @@
 Decoding streams frames as `(H, W, 3) uint8` RGB, once, in order, from every container FFmpeg
 reads (mp4, mov, mkv, webm, avi, mpeg, animated GIF, ...) and from a folder of numbered PNG/JPEG
 images. The frame count is the number of frames actually decoded: container headers are hints
-only (edit lists and header-less MPEG streams say otherwise). Audio streams are ignored.
+only (edit lists and header-less MPEG streams say otherwise). The picture's decode ignores audio;
+`decode_audio` reads it in a pass of its own (issue 18, at the end of this module).
 """
 from __future__ import annotations
 
@@ -376,6 +377,7 @@ class VideoWriter:
     KIND: str = ""  # its short name ("mp4", "gif", ...)
     NO_ALPHA: str | None = None  # why RGBA frames are refused (None: alpha is kept)
     MAX_FPS: tuple[float, str] | None = None  # (highest rate, why) where the format limits it
+    AUDIO_CODEC: str | None = None  # FFmpeg audio encoder (issue 18); None: the format is silent
 
     def __new__(cls, path, *args, **kwargs):
         if cls is VideoWriter:
@@ -383,9 +385,15 @@ class VideoWriter:
         return super().__new__(cls)
 
     def __init__(self, path: str | os.PathLike, *, fps: float, size: tuple[int, int],
-                 alpha: bool = False, config: EncodeConfig = EncodeConfig()):
+                 alpha: bool = False, config: EncodeConfig = EncodeConfig(),
+                 audio_rate: int | None = None):
         self.path = Path(path)
         self.kind = self.KIND
+        # sound beside the frames (issue 18): stereo int16 at audio_rate, through write_audio;
+        # a format without AUDIO_CODEC ignores it (the caller asks `has_audio`)
+        self.audio_rate = int(audio_rate) if audio_rate and self.AUDIO_CODEC else None
+        self.samples_written = 0
+        self._audio_stream = None
         self.fps = float(fps)
         self.width, self.height = (int(v) for v in size)
         self.alpha = bool(alpha)
@@ -459,6 +467,33 @@ class VideoWriter:
             self.abort()
             raise self._wrap(error) from None
         self.frames_written += 1
+
+    @property
+    def has_audio(self) -> bool:
+        """The file gets a sound track (an mp4 or webm opened with audio_rate)."""
+        return self.audio_rate is not None
+
+    def write_audio(self, samples: np.ndarray) -> None:
+        """Append sound, (n, 2) int16 stereo at audio_rate (issue 18). Write it beside the frames
+        (per frame or per block) so that the muxer interleaves without holding much."""
+        if not self.has_audio:
+            raise ExportError(f"{self.path}: this writer was opened without sound")
+        samples = np.asarray(samples)
+        if samples.ndim != 2 or samples.shape[1] != 2 or samples.dtype != np.int16:
+            self.abort()
+            raise ExportError(f"{self.path}: sound must be (n, 2) int16, got {samples.shape} "
+                              f"{samples.dtype}; no partial file was left")
+        if samples.shape[0] == 0:
+            return
+        try:
+            self._write_audio(np.ascontiguousarray(samples))
+        except BaseException as error:
+            self.abort()
+            raise self._wrap(error) from None
+        self.samples_written += int(samples.shape[0])
+
+    def _write_audio(self, samples: np.ndarray) -> None:
+        raise NotImplementedError
 
     # --- finishing ---------------------------------------------------------------------------
     def close(self) -> Path:
@@ -562,6 +597,8 @@ class AvWriter(VideoWriter):
         self._stream.pix_fmt = self.PIX_FMT_ALPHA if self.alpha else self.PIX_FMT
         self._stream.width, self._stream.height = self._encoded_size()
         self._stream.time_base = self._time_base(rate)
+        if self.audio_rate:
+            self._open_audio()
 
     def _time_base(self, rate) -> fractions.Fraction:
         return fractions.Fraction(1, 1) / rate
@@ -588,8 +625,33 @@ class AvWriter(VideoWriter):
         for packet in self._stream.encode(video_frame):
             self._container.mux(packet)
 
+    def _open_audio(self) -> None:
+        # FFmpeg's "fast" AAC coder: 2.5x faster than its default two-loop search, which
+        # would take ~15% of a small export; at 160 kb/s stereo the difference is not heard
+        # on ambient sound. Opus at its default complexity (10) is as fast as that already.
+        options = {"b": "160k", "aac_coder": "fast"} if self.AUDIO_CODEC == "aac" else {"b": "128k"}
+        self._audio_stream = self._container.add_stream(self.AUDIO_CODEC, rate=self.audio_rate,
+                                                        layout="stereo", options=options)
+        self._audio_stream.time_base = fractions.Fraction(1, self.audio_rate)
+
+    def _write_audio(self, samples: np.ndarray) -> None:
+        import av
+
+        frame = av.AudioFrame.from_ndarray(samples.reshape(1, -1), format="s16", layout="stereo")
+        frame.sample_rate = self.audio_rate
+        frame.pts = self.samples_written  # in 1/audio_rate: the sound's clock is its sample count
+        frame.time_base = fractions.Fraction(1, self.audio_rate)
+        for packet in self._audio_stream.encode(frame):  # PyAV cuts it to the codec's frame size
+            self._container.mux(packet)
+
+    def _flush_audio(self) -> None:
+        if self._audio_stream is not None:
+            for packet in self._audio_stream.encode(None):
+                self._container.mux(packet)
+
     def _finish(self) -> None:
         self._encode(None)  # flush the encoder
+        self._flush_audio()
         self._container.close()
         self._container = None
 
@@ -603,6 +665,7 @@ class Mp4Writer(AvWriter):
                 ".png (APNG) or a folder of PNGs")
     CONTAINER, CODEC, PIX_FMT, EVEN_SIZE = "mp4", "libx264", "yuv420p", True
     CONTAINER_OPTIONS = {"movflags": "+faststart"}
+    AUDIO_CODEC = "aac"  # FFmpeg's own AAC-LC: every player decodes it
 
     def codec_options(self) -> dict:
         return {"crf": str(self.config.h264_crf), "preset": self.config.h264_preset}
@@ -614,7 +677,7 @@ class WebmWriter(AvWriter):
 
     SUFFIXES, KIND = (".webm",), "webm"
     CONTAINER, CODEC, PIX_FMT, PIX_FMT_ALPHA = "webm", "libvpx-vp9", "yuv420p", "yuva420p"
-
+    AUDIO_CODEC = "libopus"  # webm's sound codec
     def codec_options(self) -> dict:
         return {"crf": str(self.config.vp9_crf), "b": "0",
                 "cpu-used": str(self.config.vp9_cpu_used), "row-mt": "1"}
@@ -776,7 +839,8 @@ QUALITY_PRESETS = {  # quality= shorthand -> EncodeConfig changes (None or "defa
 
 
 def open_writer(path: str | os.PathLike, *, fps: float, size: tuple[int, int], alpha: bool = False,
-                config: EncodeConfig = EncodeConfig(), quality: str | None = None) -> VideoWriter:
+                config: EncodeConfig = EncodeConfig(), quality: str | None = None,
+                audio_rate: int | None = None) -> VideoWriter:
     """Open a writer chosen by the path's extension (.mp4, .webm, .gif, .png, or a folder).
 
     size: (width, height) of the frames; alpha: frames are (H, W, 4) RGBA; quality: None,
@@ -790,6 +854,9 @@ def open_writer(path: str | os.PathLike, *, fps: float, size: tuple[int, int], a
         import dataclasses
 
         config = dataclasses.replace(config, **QUALITY_PRESETS[quality])
+    if audio_rate:  # issue 18: a sound track where the format has one (writer.has_audio)
+        return writer_class(path)(path, fps=fps, size=size, alpha=alpha, config=config,
+                                  audio_rate=audio_rate)
     return writer_class(path)(path, fps=fps, size=size, alpha=alpha, config=config)
 
 
@@ -889,3 +956,193 @@ class HlsWriter:
             self._container.close()
         finally:
             self._container = None
+
+
+# --- audio (issue 18: sound that follows the chain) ------------------------------------------
+#
+# The clip's audio is decoded once, beside the analysis, resampled to one rate and layout
+# (AUDIO_RATE, AUDIO_LAYOUT) and aligned to the picture: sample 0 is the presentation time of
+# video frame 0, and frame i's span is samples [round(i * rate / fps), round((i + 1) * rate / fps)).
+# Writers of mp4 (AAC) and webm (Opus) take samples beside the frames (`write_audio`).
+__all__ += ["AUDIO_RATE", "AUDIO_LAYOUT", "DecodedAudio", "decode_audio", "write_test_clip"]
+
+AUDIO_RATE = 48000  # Hz: Opus encodes only 48 kHz (and lower rates), AAC takes it as it is
+AUDIO_LAYOUT = "stereo"  # every clip's sound is kept as stereo: mono is doubled, 5.1 downmixed
+#   by FFmpeg's matrix (swresample), so play and export handle one layout
+_AUDIO_FPS_TOLERANCE = 1e-3  # an --input-fps this far from the container's rate retimes the
+#   picture; its sound would no longer match and is left out (said plainly)
+
+
+@dataclass(frozen=True)
+class DecodedAudio:
+    """A clip's sound, resampled and aligned to its frames, or why it has none.
+
+    samples: (S, 2) int16 interleaved stereo at `rate`, S = round(n_frames * rate / fps), or None.
+    source: what the clip carried {"codec", "rate", "channels", "layout"} (None without audio).
+    note: why there is no audio, or what was changed to fit (padding, trimming), or "".
+    """
+
+    samples: np.ndarray | None
+    rate: int
+    source: dict | None
+    note: str = ""
+
+    @property
+    def channels(self) -> int:
+        return 0 if self.samples is None else int(self.samples.shape[1])
+
+
+def decode_audio(path: str | os.PathLike, *, n_frames: int, fps: float,
+                 input_fps: float | None = None, rate: int = AUDIO_RATE,
+                 layout: str = AUDIO_LAYOUT) -> DecodedAudio:
+    """Decode the first audio stream of a clip to `(S, 2) int16` at `rate`, aligned to its frames.
+
+    A second demux pass that decodes audio packets only (video packets are skipped undecoded),
+    so it costs a small part of the picture's decode. Alignment: the audio stream's start time
+    against the video stream's (sample 0 = frame 0's time); missing sound at either end is
+    silence, sound beyond the last frame is dropped. An image folder, a clip without an audio
+    stream, or one whose picture is retimed by `input_fps` gives `samples=None` and a note."""
+    import av
+
+    path = Path(path)
+    total = int(round(n_frames * rate / fps))
+    if path.is_dir():
+        return DecodedAudio(None, rate, None, "an image folder carries no sound")
+    try:
+        container = av.open(str(path))
+    except av.FFmpegError as error:
+        return DecodedAudio(None, rate, None, f"its audio could not be read ({_ffmpeg_message(error)})")
+    with container:
+        if not container.streams.audio:
+            return DecodedAudio(None, rate, None, "the clip has no audio track")
+        stream = container.streams.audio[0]
+        context = stream.codec_context
+        source = {"codec": context.name, "rate": int(context.sample_rate or 0),
+                  "channels": int(context.channels or 0),
+                  "layout": context.layout.name if context.layout is not None else ""}
+        video = container.streams.video[0] if container.streams.video else None
+        if video is not None and input_fps is not None:
+            native = video.average_rate or video.guessed_rate or video.base_rate
+            if native and abs(float(native) - float(input_fps)) > _AUDIO_FPS_TOLERANCE * float(native):
+                return DecodedAudio(None, rate, source,
+                                    f"--input-fps {input_fps:g} retimes the picture "
+                                    f"(the file says {float(native):g} fps), so its sound is left out")
+        video_start_s = (float(video.start_time * video.time_base)
+                         if video is not None and video.start_time is not None else 0.0)
+        resampler = av.AudioResampler(format="s16", layout=layout, rate=rate)
+        channels = len(av.AudioLayout(layout).channels)
+        chunks = []
+        first_time_s = None
+        try:
+            for packet in container.demux(stream):
+                for frame in packet.decode():
+                    if first_time_s is None and frame.time is not None:
+                        first_time_s = float(frame.time)
+                    for out in resampler.resample(frame):
+                        chunks.append(out.to_ndarray().reshape(-1, channels))  # packed s16
+            for out in resampler.resample(None):
+                chunks.append(out.to_ndarray().reshape(-1, channels))
+        except av.FFmpegError as error:
+            if not chunks:
+                return DecodedAudio(None, rate, source,
+                                    f"its audio could not be decoded ({_ffmpeg_message(error)})")
+    decoded = np.concatenate(chunks) if chunks else np.zeros((0, channels), np.int16)  # (S', 2)
+    audio_start_s = first_time_s if first_time_s is not None else video_start_s
+    lead = int(round((audio_start_s - video_start_s) * rate))  # > 0: sound starts after frame 0
+    samples = np.zeros((total, channels), np.int16)  # silence where the clip has no sound
+    source_from = max(0, -lead)
+    target_from = max(0, lead)
+    count = max(0, min(total - target_from, decoded.shape[0] - source_from))
+    samples[target_from:target_from + count] = decoded[source_from:source_from + count]
+    missing_ms = (total - count) * 1000.0 / rate
+    note = (f"its sound covers {count * 1000.0 / rate:.0f} of the picture's {total * 1000.0 / rate:.0f} ms;"
+            " the rest is silent" if missing_ms > 1000.0 / fps else "")
+    if count == 0:
+        return DecodedAudio(None, rate, source, "its audio track holds no sound within the picture")
+    return DecodedAudio(samples, rate, source, note)
+
+
+def _audio_codec_name(kind: str) -> str | None:
+    return {"mp4": "aac", "webm": "libopus"}.get(kind)
+
+
+def write_test_clip(path: str | os.PathLike, frames: np.ndarray, *, fps: int = 30,
+                    audio: np.ndarray | None = None, audio_rate: int = 48000,
+                    audio_layout: str = "stereo", codec: str = "libx264",
+                    audio_codec: str = "aac", container_format: str | None = None) -> Path:
+    """Write a clip with an optional audio track (tests and benchmarks build their inputs):
+    frames (T, H, W, 3) uint8 losslessly (x264 crf 0, yuv444p), audio (S, C) float in -1..1 at
+    `audio_rate` with `audio_layout` ("mono", "stereo", "5.1", ...), encoded with `audio_codec`
+    ("aac", "pcm_s16le" in .mov/.mkv, "libopus" in .webm/.mkv)."""
+    import av
+
+    path = Path(path)
+    with av.open(str(path), "w", format=container_format) as container:
+        stream = container.add_stream(codec, rate=fps)
+        stream.width, stream.height = frames.shape[2], frames.shape[1]
+        stream.pix_fmt = "yuv444p" if codec == "libx264" else "yuv420p"
+        if codec == "libx264":
+            stream.options = {"crf": "0"}
+        sound = None
+        if audio is not None:
+            sound = container.add_stream(audio_codec, rate=int(audio_rate), layout=audio_layout)
+            sound.time_base = fractions.Fraction(1, int(audio_rate))
+        for index, frame in enumerate(frames):
+            video_frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")
+            for packet in stream.encode(video_frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+        if sound is not None:
+            pcm = np.clip(np.asarray(audio, np.float32), -1, 1)  # (S, C)
+            fmt = "fltp" if audio_codec in ("aac", "libopus") else "s16"
+            step = 1024
+            for start in range(0, pcm.shape[0], step):
+                block = pcm[start:start + step]  # (n, C)
+                if fmt == "fltp":
+                    data = np.ascontiguousarray(block.T)  # (C, n) planar
+                else:
+                    data = np.ascontiguousarray((block * 32767).round().astype(np.int16).reshape(1, -1))
+                audio_frame = av.AudioFrame.from_ndarray(data, format=fmt, layout=audio_layout)
+                audio_frame.sample_rate = int(audio_rate)
+                audio_frame.pts = start
+                for packet in sound.encode(audio_frame):
+                    container.mux(packet)
+            for packet in sound.encode(None):
+                container.mux(packet)
+    return path
+
+
+def read_audio_stream(path: str | os.PathLike) -> dict | None:
+    """What an exported file's first audio stream holds: {"codec", "rate", "channels",
+    "samples" (decoded, after the encoder's priming is dropped), "seconds", "video_seconds"
+    (frames x frame duration), "pcm" (S, C) float32}. None: no audio stream."""
+    import av
+
+    with av.open(str(path)) as container:
+        if not container.streams.audio:
+            return None
+        stream = container.streams.audio[0]
+        context = stream.codec_context
+        blocks = []
+        for frame in container.decode(stream):
+            array = frame.to_ndarray()
+            if frame.format.is_planar:
+                array = array.T  # (C, n) -> (n, C)
+            else:
+                array = array.reshape(-1, len(frame.layout.channels))
+            if array.dtype == np.int16:
+                array = array.astype(np.float32) / 32768.0
+            blocks.append(np.asarray(array, np.float32))
+        pcm = np.concatenate(blocks) if blocks else np.zeros((0, context.channels), np.float32)
+    with av.open(str(path)) as container:
+        video = container.streams.video[0]
+        rate = video.average_rate or video.guessed_rate
+        frames = sum(1 for _ in container.decode(video))
+        video_seconds = frames / float(rate)
+    return {"codec": context.name, "rate": int(context.sample_rate), "channels": pcm.shape[1],
+            "samples": pcm.shape[0], "seconds": pcm.shape[0] / float(context.sample_rate),
+            "video_seconds": video_seconds, "pcm": pcm}
+
+
+__all__ += ["read_audio_stream"]

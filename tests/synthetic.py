@@ -84,3 +84,45 @@ def write_video(frames: np.ndarray, path: Path, *, fps: int = 30, codec: str = "
         for packet in stream.encode():
             container.mux(packet)
     return path
+
+
+def pitch_tone(n_frames: int, *, fps: float, rate: int = 48000, base_hz: float = 300.0,
+               step_hz: float = 20.0, amplitude: float = 0.5) -> np.ndarray:
+    """(S,) float32 tone whose pitch encodes the frame index: base_hz + step_hz * i during frame
+    i's span [round(i * rate / fps), round((i + 1) * rate / fps)), continuous phase (no step at
+    the switches). S = round(n_frames * rate / fps)."""
+    starts = np.round(np.arange(n_frames + 1) * rate / fps).astype(np.int64)
+    frequency = np.repeat(base_hz + step_hz * np.arange(n_frames), np.diff(starts))  # (S,)
+    phase = 2 * np.pi * np.cumsum(frequency) / rate
+    return (amplitude * np.sin(phase)).astype(np.float32)
+
+
+def frame_of_pitch(frequency_hz: float, *, base_hz: float = 300.0, step_hz: float = 20.0) -> float:
+    return (frequency_hz - base_hz) / step_hz
+
+
+def peak_hz(samples: np.ndarray, rate: int) -> float:
+    """The strongest frequency of a span (Hann window, 16x zero padding, parabolic peak)."""
+    x = np.asarray(samples, np.float64)
+    if x.ndim == 2:
+        x = x.mean(axis=1)
+    size = 16 * len(x)
+    spectrum = np.abs(np.fft.rfft(x * np.hanning(len(x)), size))
+    k = int(np.argmax(spectrum[1:-1])) + 1
+    a, b, c = np.log(spectrum[k - 1:k + 2] + 1e-12)
+    shift = 0.5 * (a - c) / (a - 2 * b + c) if (a - 2 * b + c) != 0 else 0.0
+    return (k + shift) * rate / size
+
+
+def write_clip_with_sound(path: Path, frames: np.ndarray, *, fps: int, sound: np.ndarray | None,
+                          rate: int = 48000, layout: str = "stereo", audio_codec: str = "pcm_s16le"
+                          ) -> Path:
+    """A clip with a sound track (S,) or (S, C) float in -1..1 spread to `layout`'s channels,
+    through precompute.video_io (the one module that imports av)."""
+    from precompute.video_io import write_test_clip
+
+    channels = {"mono": 1, "stereo": 2, "5.1": 6, "5.1(side)": 6}[layout]
+    if sound is not None and sound.ndim == 1:
+        sound = np.repeat(sound[:, None], channels, axis=1)  # (S, C)
+    return write_test_clip(path, frames, fps=fps, audio=sound, audio_rate=rate,
+                           audio_layout=layout, audio_codec=audio_codec)

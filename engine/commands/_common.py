@@ -76,6 +76,7 @@ LIMITS = {
     "--best": Limit(0, 10**6), "--max-seconds": _SECONDS, "--rows": Limit(1, 10**4),
     "--primitives": Limit(1, 1000), "--speed": Limit(0.1, 4), "--variety": Limit(0.1, 10),
     "--range": Limit(0, 10**9), "--low": Limit(0, 255), "--high": Limit(0, 255),
+    "--audio-fade": Limit(0, 1000),  # ms: the sound's crossfade at jumps (issue 18)
     "--subject": Limit(0, 10**4), "--directions": Limit(1, 360), "--scale": Limit(0, 100, True),
     "--sprites": Limit(1, 1000), "--temperature": Limit(0, 1000), "--duration": Limit(0, 86400, True),
     "--train-minutes": Limit(0, 10080, True), "--bridge-frames": Limit(1, 64),
@@ -173,6 +174,23 @@ def output_plan(args: argparse.Namespace, *inputs):
 
 
 # --- analysis --------------------------------------------------------------------------------
+def add_audio_arguments(parser) -> None:
+    """The sound's flags (issue 18), the same on play and export."""
+    parser.add_argument("--no-audio", action="store_true",
+                        help="leave the clip's sound out (default: play or export it where the "
+                             "clip has sound and the output carries it)")
+    parser.add_argument("--audio-fade", type=float, default=50.0, metavar="MS",
+                        help="the sound's equal-power crossfade at each jump, 0-1000 ms, centred "
+                             "on the picture's (default 50; 100-200 for noise-like sound)")
+
+
+def audio_config(args):
+    """engine.audio.AudioConfig from --no-audio and --audio-fade."""
+    from engine.audio import AudioConfig
+
+    return AudioConfig(fade_ms=float(args.audio_fade), enabled=not args.no_audio)
+
+
 def add_analysis_arguments(parser: argparse.ArgumentParser, *, fps_alias: bool = True) -> None:
     """The analysis settings (a clip is analysed, or found in the cache, with them), the image
     folder rate `--input-fps` (`--fps` too where the command has no output rate: `fps_alias`),

@@ -32,12 +32,15 @@ def add_arguments(parser) -> None:
     parser.add_argument("--fps", type=float, metavar="F",
                         help="output frame rate (default: the clip's; frames are not resampled)")
     parser.add_argument("--log", metavar="play.json", help="also write the play log (JSON)")
+    from engine.commands._common import add_audio_arguments
+
+    add_audio_arguments(parser)
     add_analysis_arguments(parser, fps_alias=False)  # --fps here is the output rate
 
 
 def run(args) -> int:
-    from engine.commands._common import (check_loop_length, check_output_size, open_analysis,
-                                         output_plan, require_output)
+    from engine.commands._common import (audio_config, check_loop_length, check_output_size,
+                                         open_analysis, output_plan, require_output)
     from precompute.video_io import WRITER_SUFFIXES, writer_kind
 
     require_output(args)
@@ -49,7 +52,8 @@ def run(args) -> int:
     from engine.export import ExportConfig, export_loop, export_random, parse_size
 
     config = ExportConfig(fade_frames=args.fade, transitions=args.transitions,
-                          size=parse_size(args.size), fps=args.fps, seed=args.seed)
+                          size=parse_size(args.size), fps=args.fps, seed=args.seed,
+                          audio=audio_config(args))
     analysis = open_analysis(args.clip, args)
     fps = float(args.fps or analysis.fps)
     width, height = config.size or analysis.frame_size
@@ -73,6 +77,10 @@ def run(args) -> int:
               f"= {args.seconds:g} s), {len(result.loop.jumps)} jumps, total cost "
               f"{result.loop.cost:.3f}")
     print(f"wrote {result.describe()}")
+    if result.audio_samples:
+        print(f"sound: {result.audio_samples} samples at {result.audio_rate} Hz "
+              f"({result.audio_samples / result.audio_rate:.3f} s, as long as the picture), "
+              f"crossfaded {args.audio_fade:g} ms at each jump")
     if result.log_path is not None:
         print(f"play log: {result.log_path}")
     return 0

@@ -23,6 +23,19 @@ def add_arguments(parser):
     add_analysis_arguments(parser)
 
 
+def _audio(analysis) -> dict:
+    """The sound kept with the analysis (issue 18): {"present", "text", rate, ...}."""
+    from precompute.bundle import audio_note
+
+    entry = analysis.manifest.get("audio") or {}
+    present = entry.get("file") is not None
+    info = {"present": present, "text": audio_note(analysis)}
+    if present:
+        info.update(rate=entry["rate"], channels=entry["channels"], samples=entry["samples"],
+                    seconds=round(entry["samples"] / entry["rate"], 4), source=entry.get("source"))
+    return info
+
+
 def describe(analysis, best: int = 10) -> dict:
     offsets = analysis.link_offsets
     targets = analysis.link_targets
@@ -45,6 +58,7 @@ def describe(analysis, best: int = 10) -> dict:
         "excluded_frames": stats.get("excluded_frames", []),
         "jump_rate_per_s": stats.get("jump_rate_per_s"),
         "suggested_transition": stats.get("suggested_transition"),
+        "audio": _audio(analysis),
         "best_jumps": [
             {"from": int(sources[jumps][k]), "to": int(targets[jumps][k]),
              "cost": round(float(analysis.link_visual_costs[jumps][k]), 4),
@@ -194,6 +208,7 @@ def run(args) -> int:
     print(f"frames    {info['frames']} at {info['fps']:g} fps; source {info['source_size'][0]}x"
           f"{info['source_size'][1]}, store {info['store_size'][0]}x{info['store_size'][1]}")
     s = info["stats"]
+    print(f"audio     {info['audio']['text']}")
     print(f"links     {info['links']} ({info['jump_links']} jumps, {info['links_per_frame']} per frame)")
     print(f"costs     median natural step {s.get('median_natural_step', 0):.3f}, mean cost "
           f"{s.get('mean_cost', 0):.3f}, sigma {s.get('sigma', 0):.3f} (RMS units, 0..255)")

@@ -65,8 +65,9 @@ def add_arguments(parser) -> None:
                              "or auto/cuda (torch), and the analysis' distances (default auto)")
     parser.add_argument("--overlay", action="store_true", help="start with the status overlay on")
     parser.add_argument("--no-controls", action="store_true", help="no sliders")
-    from engine.commands._common import add_analysis_arguments
+    from engine.commands._common import add_analysis_arguments, add_audio_arguments
 
+    add_audio_arguments(parser)  # the clip's sound follows the chain (m mutes it)
     add_analysis_arguments(parser)  # used when CLIP is analysed first (the cache keys on them)
 
 
@@ -83,6 +84,19 @@ def _bridged_log(frames, bridges):
                 merged[index] = merged.get(index, 0.0) + float(weight) * part
         blends.append(list(merged.items()))
     return blends, generated
+
+
+def _bridge_sound_frame(bridges, state: int) -> int:
+    """The clip frame a texture state sounds as: a generated frame of a bridge i -> exit sounds
+    as the nearer end's stream (i + step before its middle, exit - (of + 1 - step) after)."""
+    if not bridges.is_generated(state):
+        return int(state)
+    described = bridges.describe(state)
+    first, exit_frame = described["bridge"]
+    step, of = described["step"], described["of"]
+    if 2 * step <= of + 1:
+        return int(min(first + step, bridges.n_frames - 1))
+    return int(max(0, exit_frame - (of + 1 - step)))
 
 
 def run(args) -> int:
@@ -116,6 +130,14 @@ def run(args) -> int:
         raise ConfigError(f"--range must be START STOP with 0 <= START < STOP <= "
                           f"{analysis.n_frames} (the clip's frames), got {args.range[0]} {args.range[1]}")
     texture = VideoTexture.from_analysis(analysis)
+    from engine.commands._common import audio_config
+    from precompute.bundle import audio_note, load_audio
+
+    audio = audio_config(args)
+    sound = load_audio(analysis) if audio.enabled else None
+    if audio.enabled and sound is None and not getattr(args, "quiet", False) and \
+            analysis.manifest.get("format_version", 3) < 3:  # a clip without sound plays quietly
+        print(f"framechain: sound {audio_note(analysis)}", file=sys.stderr)
     bridges = None
     from engine.renderers import transition
 
@@ -142,22 +164,37 @@ def run(args) -> int:
                           paced=True if args.paced else None, display_fps=args.display_fps,
                           transitions=args.transitions, device=render_device, window=window,
                           controls=not args.no_controls, keep_log=bool(args.log),
-                          keep_timings=bool(args.stats) or args.headless)
+                          keep_timings=bool(args.stats) or args.headless,
+                          audio=audio if sound is not None else None)
+    state_frame = None
+    if bridges is not None:  # a generated state sounds as the clip frame it stands for
+        state_frame = lambda state: _bridge_sound_frame(bridges, state)  # noqa: E731
     flows = None
     if transition(args.transitions).needs_flows:
         from precompute.analysis import analysis_flows
 
         flows = analysis_flows(analysis, progress=not args.headless)
-    result = play(texture, playback=playback, config=config, flows=flows)
+    result = play(texture, playback=playback, config=config, flows=flows, sound=sound,
+                  state_frame=state_frame)
+    if result.audio_note and not getattr(args, "quiet", False):
+        print(f"framechain: {result.audio_note}", file=sys.stderr)
+    audio_log = None
+    if sound is not None and result.audio_frames:
+        from engine.playlog import audio_header
+
+        audio_log = dict(audio_header(rate=sound.rate, channels=sound.samples.shape[1],
+                                      fade_ms=audio.fade_ms, source_samples=sound.samples.shape[0]),
+                         frames=result.audio_frames)
     if args.log and bridges is not None:
         from engine.playlog import write_play_log as write_blends
 
         blends, generated = _bridged_log(result.frames, bridges)
         write_blends(args.log, blends, source=texture.source or args.clip,
-                     fps=args.display_fps or texture.fps, generated=generated)
+                     fps=args.display_fps or texture.fps, generated=generated, audio=audio_log)
     elif args.log:
         write_play_log(args.log, result, source=texture.source or args.clip,
-                       fps=args.display_fps or texture.fps)
+                       fps=args.display_fps or texture.fps,
+                       audio={k: v for k, v in audio_log.items() if k != "frames"} if audio_log else None)
     if args.stats:
         write_stats(args.stats, result, transitions=args.transitions, device=render_device,
                     fps=args.display_fps or texture.fps)

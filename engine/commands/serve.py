@@ -100,6 +100,11 @@ def run(args) -> int:
         args.input_fps = args.fps
     analysis = open_analysis(args.clip, args, progress=True)
     texture = VideoTexture.from_analysis(analysis)
+    from precompute.bundle import load_audio
+
+    if load_audio(analysis) is not None:  # issue 18: the live stream stays silent, and says so
+        print("framechain: the live stream is silent (MJPEG and its HLS carry video only); "
+              "`framechain play` or an .mp4/.webm export plays the clip's sound", file=sys.stderr)
     transitions, fade = args.transitions, args.fade
     flows = None
     if transitions == "generated":

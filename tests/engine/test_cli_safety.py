@@ -192,6 +192,8 @@ BAD = {
                                       ("--calm-jump-motion",)),
     "analyze --alpha nan": (["analyze", "{ws}/clip", "--alpha", "nan"], ("--alpha",)),
     "play --display-fps 0": (PLAY + ["--display-fps", "0"], ("--display-fps",)),
+    "play --audio-fade -5": (PLAY + ["--audio-fade", "-5"], ("--audio-fade",)),
+    "export --audio-fade nan": (EXPORT + ["-o", "{ws}/x.mp4", "--audio-fade", "nan"], ("--audio-fade",)),
     "info --best -1": (["info", "{ws}/ana", "--best", "-1"], ("--best",)),
     "steer --duration nan": (STEER + ["--targets", "{ws}/targets.json", "--duration", "nan"],
                              ("--duration",)),
@@ -240,6 +242,7 @@ CLEAN = {
                                               "--alpha", "0.99"], (), ("ana",)),
     "analyze -o an empty folder": (["analyze", "{ws}/clip", "-o", "{ws}/empty", "--quiet"], (), ("empty",)),
     "export with a log": (EXPORT + ["-o", "{ws}/x.mp4", "--log", "{ws}/x.json"], ("x.mp4", "x.json"), ()),
+    "export --no-audio": (EXPORT + ["-o", "{ws}/x.webm", "--no-audio", "--audio-fade", "0"], ("x.webm",), ()),
     "export a truncated mp4 with --allow-truncated": (
         ["export", "{ws}/clip.mp4", "--allow-truncated", "-o", "{ws}/x.gif", "--seconds", "0.5",
          "--quiet"], ("x.gif",), ()),
