@@ -76,7 +76,10 @@ class ExtractionConfig:
     subject: int = 0             # which subject: 0 = the one with most clean frames, 1 next..
     pick: tuple | None = None    # (x, y) or (x, y, frame): the subject under that point of that
                                  # frame (default frame 0) instead of `subject`
-    mirror: bool = False         # append left-right mirrored frames (doubles the directions)
+    mirror: bool | None = None   # append left-right mirrored frames (doubles the headings a
+                                 # course can use: one real fish swims mostly left or right);
+                                 # None: mirror a subject that travels, not one that walks in
+                                 # place (the player mirrors a walker as it turns, gait.py)
     drop_colourless: bool = True  # drop frames whose foreground is grey (mean channel spread < 4)
                                   # while others are coloured: a matte pass appended to footage,
                                   # as from frame ~750 of the shared fish clip
@@ -826,7 +829,12 @@ def _assemble(crops: _CropBuffer, lefts: list, tops: list, centroids: np.ndarray
     sprite = SpriteClip(stored, velocities, centroids.astype(np.float32), segments,
                         frames.astype(np.int32), np.zeros(len(frames), bool), float(fps),
                         dict(info, kept_frames=int(len(frames)), segments=int(segments.max() + 1), size=side))
-    return mirror_sprite(sprite) if config.mirror else sprite
+    mirror = config.mirror
+    if mirror is None:
+        from precompute.gait import analyze_gait
+
+        mirror = not analyze_gait(sprite).in_place
+    return mirror_sprite(sprite) if mirror else sprite
 
 
 def extract_sprites(frames, *, fps: float, config: ExtractionConfig = ExtractionConfig(),

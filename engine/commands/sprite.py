@@ -39,7 +39,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        help="the subject under pixel X,Y of frame FRAME (default frame 0)")
     which.add_argument("--all", action="store_true",
                        help="one sprite per subject: -o names a folder that receives them all")
-    parser.add_argument("--mirror", action="store_true", help="add left-right mirrored frames")
+    parser.add_argument("--mirror", action=argparse.BooleanOptionalAction, default=None,
+                        help="add left-right mirrored frames (default: yes for a subject that travels, no for one walking in place)")
     parser.add_argument("--keep-colourless", action="store_true",
                         help="keep frames whose subject is grey (by default a matte pass is dropped)")
     parser.add_argument("--no-control", action="store_true", help="skip the control analysis")

@@ -62,7 +62,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="seconds to run headless (default: the last target's time + 5 s)")
     parser.add_argument("--start", default=None, help="start position X,Y (default: the centre)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (each sprite gets its own stream)")
-    parser.add_argument("--mirror", action="store_true", help="add mirrored frames when extracting a clip")
+    parser.add_argument("--mirror", action=argparse.BooleanOptionalAction, default=None,
+                        help="add left-right mirrored frames (default: yes for a subject that travels, no for one walking in place)")
 
 
 def _read_targets(path: str) -> list[dict]:

@@ -39,7 +39,7 @@ def _write_png_folder(folder, frames):
 def test_sprite_command_writes_a_loadable_sprite(tmp_path, disc_clip, capsys):
     clip = _write_png_folder(tmp_path / "disc", disc_clip[0][:60])
     out = tmp_path / "disc.sprite"
-    assert main(["sprite", str(clip), "-o", str(out), "--method", "difference", "--fps", "30",
+    assert main(["sprite", str(clip), "-o", str(out), "--method", "difference", "--fps", "30", "--no-mirror",
                  "--directions", "8"]) == 0
     sprite, control, manifest = load_sprite(out)
     assert sprite.n_frames == 60 and control.future_values.shape[:2] == (8, 3)

@@ -20,7 +20,7 @@ def _true_registered_alpha(size):
 
 def test_difference_extraction_recovers_alpha_and_velocities(disc_clip):
     frames, alphas, centres, velocities = disc_clip
-    sprite = extract_sprite(frames, fps=30.0, config=ExtractionConfig(method="difference"))
+    sprite = extract_sprite(frames, fps=30.0, config=ExtractionConfig(method="difference", mirror=False))
     assert sprite.n_frames == len(frames)  # the disc never touches the border: every frame kept
     truth = _true_registered_alpha(sprite.size)
     ious = [_iou(sprite.rgba[i, ..., 3] / 255, truth) for i in range(sprite.n_frames)]
@@ -39,7 +39,7 @@ def test_difference_extraction_recovers_alpha_and_velocities(disc_clip):
 def test_given_plate_matches_median_plate(disc_clip):
     frames = disc_clip[0]
     np.testing.assert_array_equal(median_plate(frames), plate())  # the disc covers each pixel < half the time
-    sprite = extract_sprite(frames, fps=30.0, config=ExtractionConfig(method="difference"), plate=plate())
+    sprite = extract_sprite(frames, fps=30.0, config=ExtractionConfig(method="difference", mirror=False), plate=plate())
     assert sprite.n_frames == len(frames)
 
 
@@ -49,7 +49,7 @@ def test_chroma_key_with_spill_suppression(key, screen):
     backdrop = np.zeros(SIZE + (3,), np.uint8)
     backdrop[:] = screen
     frames, alphas = render_disc_clip(backdrop, centres[:40])
-    sprite = extract_sprite(frames, fps=30.0, config=ExtractionConfig(method="auto", key=key))
+    sprite = extract_sprite(frames, fps=30.0, config=ExtractionConfig(method="auto", key=key, mirror=False))
     assert sprite.info["method"] == "chroma"
     truth = _true_registered_alpha(sprite.size)
     assert min(_iou(sprite.rgba[i, ..., 3] / 255, truth) for i in range(sprite.n_frames)) >= 0.95
@@ -78,7 +78,7 @@ def test_follows_one_subject_and_drops_merges():
         return a, np.array([240.0, 240.0, 240.0])
 
     frames, _ = render_disc_clip(plate(), centres, extra=second)
-    sprite = extract_sprite(frames, fps=30.0, config=ExtractionConfig(method="difference", min_segment=3))
+    sprite = extract_sprite(frames, fps=30.0, config=ExtractionConfig(method="difference", mirror=False, min_segment=3))
     touching = np.hypot(*(centres - path2).T) < RADIUS + 5 + 1  # blobs join
     kept = sprite.source_frames
     assert not np.any(touching[kept])  # merged frames are never kept
@@ -93,7 +93,7 @@ def test_border_frames_are_dropped():
     centres = centres.copy()
     centres[:, 0] -= 58  # the leftward legs now cross the left border
     frames, _ = render_disc_clip(plate(), centres)
-    sprite = extract_sprite(frames, fps=30.0, config=ExtractionConfig(method="difference", min_segment=3))
+    sprite = extract_sprite(frames, fps=30.0, config=ExtractionConfig(method="difference", mirror=False, min_segment=3))
     left_edge = centres[sprite.source_frames, 0] - RADIUS
     assert (left_edge > 0).all()
     assert sprite.n_frames < len(frames)
@@ -102,7 +102,7 @@ def test_border_frames_are_dropped():
 def test_no_subject_is_a_clear_error():
     frames = np.repeat(plate()[None], 20, axis=0)
     with pytest.raises(ClipError, match="no subject"):
-        extract_sprite(frames, fps=30.0, config=ExtractionConfig(method="difference"))
+        extract_sprite(frames, fps=30.0, config=ExtractionConfig(method="difference", mirror=False))
 
 
 def test_subject_always_on_the_border_is_a_clear_error():
@@ -110,7 +110,16 @@ def test_subject_always_on_the_border_is_a_clear_error():
     centres = np.stack([np.full(n, 3.0), np.linspace(30, 90, n)], axis=1)  # hugging the left edge
     frames, _ = render_disc_clip(np.zeros(SIZE + (3,), np.uint8), centres)
     with pytest.raises(ClipError, match="border"):
-        extract_sprite(frames, fps=30.0, config=ExtractionConfig(method="difference"), plate=np.zeros(SIZE + (3,), np.uint8))
+        extract_sprite(frames, fps=30.0, config=ExtractionConfig(method="difference", mirror=False), plate=np.zeros(SIZE + (3,), np.uint8))
+
+
+def test_a_travelling_subject_is_mirrored_by_default(disc_clip):
+    """One real fish swims mostly left or right: by default a subject that travels gets its
+    left-right mirror too, so a course can head both ways (steering within 25 deg)."""
+    frames = disc_clip[0][:40]
+    plain = extract_sprite(frames, fps=30.0, config=ExtractionConfig(method="difference", mirror=False), plate=plate())
+    sprite = extract_sprite(frames, fps=30.0, config=ExtractionConfig(method="difference"), plate=plate())
+    assert sprite.n_frames == 2 * plain.n_frames and sprite.mirrored[plain.n_frames:].all()
 
 
 def test_mirroring_doubles_frames_and_flips_vx(disc_clip):

@@ -116,3 +116,4 @@ def test_an_extracted_green_screen_walker_is_in_place_though_its_centroid_sways(
     assert gait.in_place and gait.period_frames == pytest.approx(WALK_PERIOD, abs=0.5)
     assert gait.ground_speed == pytest.approx(WALK_FOOT_SPEED, rel=0.15) and gait.facing == 1
     assert np.abs(gait.wobble).max() > 0.3  # drawn back in, so the body holds still
+    assert not sprite.mirrored.any(), "a walker in place is mirrored as it turns, not in its frames"

@@ -41,7 +41,7 @@ def _mean_colours(sprite):
 def test_crossing_subjects_are_two_sprites_never_one_segment(crossing):
     """Red and blue discs of one size meet, stay merged (one blob) for 30 frames, and part the way
     they came: position alone cannot tell which is which when they part; colour can."""
-    sprites = extract_sprites(crossing, fps=30.0, config=ExtractionConfig(method="difference"), every=True)
+    sprites = extract_sprites(crossing, fps=30.0, config=ExtractionConfig(method="difference", mirror=False), every=True)
     assert len(sprites) == 2
     owners = [_owner(s) for s in sprites]
     for sprite, owner in zip(sprites, owners):
@@ -62,18 +62,18 @@ def test_crossing_subjects_are_two_sprites_never_one_segment(crossing):
 
 def test_default_is_the_longest_seen_and_pick_chooses_by_point(crossing):
     red, blue = crossing_paths()
-    config = ExtractionConfig(method="difference")
+    config = ExtractionConfig(method="difference", mirror=False)
     longest = extract_sprite(crossing, fps=30.0, config=config)
     both = extract_sprites(crossing, fps=30.0, config=config, every=True)
     assert longest.n_frames == max(s.n_frames for s in both)
     x, y = blue[100]
-    picked = extract_sprite(crossing, fps=30.0, config=ExtractionConfig(method="difference", pick=(x + 3, y - 2, 100)))
+    picked = extract_sprite(crossing, fps=30.0, config=ExtractionConfig(method="difference", mirror=False, pick=(x + 3, y - 2, 100)))
     assert (_owner(picked) == 1).all()
     x, y = red[0]
-    picked = extract_sprite(crossing, fps=30.0, config=ExtractionConfig(method="difference", pick=(x, y)))
+    picked = extract_sprite(crossing, fps=30.0, config=ExtractionConfig(method="difference", mirror=False, pick=(x, y)))
     assert (_owner(picked) == 0).all()
     with pytest.raises(ClipError, match="no subject at that point"):
-        extract_sprite(crossing, fps=30.0, config=ExtractionConfig(method="difference", pick=(100, 5, 0)))
+        extract_sprite(crossing, fps=30.0, config=ExtractionConfig(method="difference", mirror=False, pick=(100, 5, 0)))
 
 
 def test_no_link_joins_two_subjects():
@@ -154,7 +154,7 @@ def _rehash(folder):
 
 
 def test_old_and_tampered_sprites_are_refused(tmp_path, crossing, capsys):
-    sprite = extract_sprite(crossing, fps=30.0, config=ExtractionConfig(method="difference"))
+    sprite = extract_sprite(crossing, fps=30.0, config=ExtractionConfig(method="difference", mirror=False))
     folder = save_sprite(tmp_path / "s", sprite)
     # crop offsets that do not match the boxes, with the manifest's hash made to match
     with np.load(folder / "sprite.npz", allow_pickle=False) as data:
@@ -220,7 +220,7 @@ def test_info_sprite_says_speed_and_headings(disc_clip, tmp_path, capsys):
     90 px/s, and every one of the 8 headings covered by ~20 frames."""
     from engine.commands.info import sprite_motion
 
-    sprite = extract_sprite(disc_clip[0], fps=30.0, config=ExtractionConfig(method="difference"))
+    sprite = extract_sprite(disc_clip[0], fps=30.0, config=ExtractionConfig(method="difference", mirror=False))
     motion = sprite_motion(sprite)
     assert motion["natural_speed_px_s"] == pytest.approx(90.0, rel=0.05)
     assert motion["covered"] == 8
