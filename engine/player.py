@@ -191,6 +191,7 @@ def play(texture: VideoTexture, *, playback: PlaybackConfig = PlaybackConfig(),
     key_state = {"transitions": "crossfade" if config.transitions == "cut" else config.transitions,
                  "fades": not renderer.needs_flows, "fade_frames": max(2, playback.fade_frames)}
     clock = clock or window.tick
+    prefetch = getattr(texture.frames, "prefetch", None)  # a proxy store decodes ahead of play
     result = PlayResult(frames=[], frame_ms=[], size=window.size)
     dt_s = 1.0 / fps
     measured_fps = fps
@@ -209,6 +210,8 @@ def play(texture: VideoTexture, *, playback: PlaybackConfig = PlaybackConfig(),
                 break
             if index > 0:
                 state.update(dt_s)
+            if prefetch is not None:  # the next second of the path, drawn ahead of time
+                prefetch(state.upcoming_sources(int(texture.fps * state.config.speed) + 8))
             blend = state.current_blend()
             shown = compositor.compose(blend)
             overlay = (_overlay_lines(state, measured_fps, key_state["transitions"])
