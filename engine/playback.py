@@ -159,12 +159,18 @@ class Playback:
         path = self.upcoming(count)
         reach = fade_reach(self._config.fade_frames)
         n_frames = self.texture.n_frames
+        if self.texture.cyclic:  # streams run on over the seam (engine.transitions.blend_at)
+            def source(frame):
+                return frame % n_frames
+        else:
+            def source(frame):
+                return min(n_frames - 1, max(0, frame))
         out = []
         for k, frame in enumerate(path):
-            if reach and k and frame != path[k - 1] + 1:
+            if reach and k and frame != source(path[k - 1] + 1):
                 before = path[k - 1]
-                out.extend(f for f in range(frame - reach, frame) if 0 <= f < n_frames)
-                out.extend(f for f in range(before + 1, before + 1 + reach) if f < n_frames)
+                out.extend(source(f) for f in range(frame - reach - 1, frame))
+                out.extend(source(f) for f in range(before + 1, before + reach + 2))
             out.append(frame)
         return out
 

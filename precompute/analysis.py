@@ -165,10 +165,11 @@ def decode_features(path: str | os.PathLike, config: AnalysisConfig, *, store_fi
                 else:
                     state["store_size"] = (decoded.picture.width, decoded.picture.height)
                 if store == "proxy":
-                    from precompute.video_io import ProxyWriter
+                    from precompute.video_io import ProxyWriter, full_chroma
 
                     state["writer"] = ProxyWriter(store_out, size=state["store_size"], fps=info.fps,
                                                   crf=proxy.crf, gop=proxy.gop, preset=proxy.preset,
+                                                  full_chroma=full_chroma(decoded.picture),
                                                   hasher=store_hash)
             if store == "proxy":
                 if decoded.picture is not None:
@@ -227,7 +228,7 @@ def decode_features(path: str | os.PathLike, config: AnalysisConfig, *, store_fi
         if state["writer"] is not None:
             offsets, keys = state["writer"].close()
             if store_index is not None:
-                store_index.update(offsets=offsets, keys=keys)
+                store_index.update(offsets=offsets, keys=keys, pix_fmt=state["writer"].pix_fmt)
     n, length, store_size = state["count"], state["length"], state["store_size"]
     if n < MIN_FRAMES:
         raise ClipError(f"{path}: only {n} frame{'s' if n != 1 else ''} decoded; a video texture "
@@ -371,7 +372,7 @@ def analyze_clip(path: str | os.PathLike, config: AnalysisConfig = AnalysisConfi
                 arrays["proxy_offsets"] = store_index["offsets"]
                 arrays["proxy_keys"] = store_index["keys"]
                 settings = {"codec": "h264", "crf": proxy.crf, "gop": proxy.gop,
-                            "preset": proxy.preset}
+                            "preset": proxy.preset, "pix_fmt": store_index["pix_fmt"]}
             save_analysis(target, config=config, source=source, fps=info.fps, arrays=arrays,
                           store_file=store_file, store_shape=store_shape, stats=stats,
                           store_digest=store_digest, store_kind=store_index["kind"],
