@@ -17,13 +17,21 @@ from precompute.errors import FramechainError
 __all__ = ["main", "build_parser"]
 
 
-def _command_modules():
+def _command_modules(only: str | None = None):
+    """The command modules; with `only` (a command name) just that one, when a module of that
+    name defines it: a command does not pay for importing all the others (issue 17)."""
     import engine.commands as package
 
-    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
-        if info.name.startswith("_"):
+    names = sorted(info.name for info in pkgutil.iter_modules(package.__path__))
+    if only is not None and only.replace("-", "_") in names and not only.startswith("_"):
+        module = importlib.import_module(f"engine.commands.{only.replace('-', '_')}")
+        if getattr(module, "NAME", None) == only and hasattr(module, "run"):
+            yield module
+            return
+    for name in names:
+        if name.startswith("_"):
             continue
-        module = importlib.import_module(f"engine.commands.{info.name}")
+        module = importlib.import_module(f"engine.commands.{name}")
         if hasattr(module, "NAME") and hasattr(module, "run"):
             yield module
 
@@ -50,7 +58,9 @@ def _version() -> str:
         return "dev"
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The whole command line; `only`: a command name, whose sub-parser alone is built when it
+    is one (what `main` does for `framechain COMMAND ...`; help and errors build them all)."""
     from engine.commands._common import add_quiet_argument
 
     parser = argparse.ArgumentParser(
@@ -60,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"framechain {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     parser._commands = {}  # name -> its parser: errors print the sub-command's usage
-    for module in _command_modules():
+    for module in _command_modules(only):
         p = sub.add_parser(module.NAME, help=module.HELP, description=module.HELP,
                            formatter_class=_HelpFormatter)
         module.add_arguments(p)
@@ -73,7 +83,12 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     from engine.commands._common import check_numbers
 
-    parser = build_parser()
+    words = sys.argv[1:] if argv is None else list(argv)
+    first = next((word for word in words if not word.startswith("-")), None)
+    asked_help = any(word in ("-h", "--help", "--version") for word in words[:1])
+    parser = build_parser(None if asked_help else first)
+    if first is not None and first not in parser._commands:  # not a command: the full parser
+        parser = build_parser()
     args, unknown = parser.parse_known_args(argv)
     if not getattr(args, "_run", None):
         parser.print_help()

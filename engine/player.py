@@ -212,6 +212,8 @@ def play(texture: VideoTexture, *, playback: PlaybackConfig = PlaybackConfig(),
                 state.update(dt_s)
             if prefetch is not None:  # the next second of the path, drawn ahead of time
                 prefetch(state.upcoming_sources(int(texture.fps * state.config.speed) + 8))
+                if index == 0:  # the first frames: let the read-ahead start before showing
+                    texture.frames.wait_prefetched(timeout=1.0)
             blend = state.current_blend()
             shown = compositor.compose(blend)
             overlay = (_overlay_lines(state, measured_fps, key_state["transitions"])

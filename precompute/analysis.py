@@ -10,19 +10,17 @@ import tempfile
 import time
 from pathlib import Path
 
-import numba
 import numpy as np
 
 from precompute.bundle import (Analysis, is_analysis, load_analysis, save_analysis, source_identity,
                                store_hasher)
 from precompute.config import AnalysisConfig
-from precompute.distances import frame_distances, rms_scale
-from precompute.dynamics import dynamics_filter, transition_costs
 from precompute.errors import AnalysisError, ClipError, ExportError, FramechainError
-from precompute.features import frame_feature, frame_feature_u8
-from precompute.future_cost import future_cost
-from precompute.links import analysis_arrays, loop_candidates, prune_links
 from precompute.video_io import open_clip, say_notes
+
+# The modules with numba kernels (features, distances, dynamics, future cost, links) are imported
+# where they are used: numba's import and its first kernel load (~0.5 s of CPU, scipy included)
+# then run on the decode loop's worker thread while FFmpeg decodes the first frames (issue 17).
 
 __all__ = ["analyze_clip", "analysis_for", "remember_analysis", "analysis_flows", "analyze_features", "cache_dir", "cached_path",
            "MIN_FRAMES", "decode_features"]
@@ -112,6 +110,13 @@ class _FrameWorker:
 _store_hasher = store_hasher
 
 
+def _queue_depth(info, budget_bytes: int = 64 * 1024**2) -> int:
+    """Frames queued for the worker: ~64 MiB of full-size RGB frames (8 to 256). A deep queue
+    lets FFmpeg decode on while the worker loads numba and its first kernel (~0.5 s of CPU)."""
+    frame_bytes = max(1, info.width * info.height * 3)
+    return int(min(256, max(8, budget_bytes // frame_bytes)))
+
+
 def _store_size(width: int, height: int, config: AnalysisConfig) -> tuple[int, int]:
     """(width, height) of the display frames: the clip's, or scaled to store_max_height."""
     if height > config.store_max_height:
@@ -158,6 +163,8 @@ def decode_features(path: str | os.PathLike, config: AnalysisConfig, *, store_fi
             open(feature_file if feature_file is not None else os.devnull, "wb") as feature_out:
 
         def work(decoded):  # DecodedFrame, on the worker thread
+            from precompute.features import frame_feature, frame_feature_u8  # numba: see above
+
             frame = decoded.rgb  # (H, W, 3) uint8 at the clip's size
             if state["store_size"] is None:
                 if decoded.display is not None:
@@ -204,7 +211,7 @@ def decode_features(path: str | os.PathLike, config: AnalysisConfig, *, store_fi
             state["length"] = feature.shape[0]
 
         with open_clip(path, fps=fps, allow_truncated=allow_truncated) as reader, \
-                _FrameWorker(work) as worker, \
+                _FrameWorker(work, _queue_depth(reader.info)) as worker, \
                 _progress(reader.info.frame_count_hint, "decode", progress) as bar:
             info = reader.info
             display = None
@@ -241,8 +248,23 @@ def decode_features(path: str | os.PathLike, config: AnalysisConfig, *, store_fi
     return features, (n, store_size[1], store_size[0], 3), info, store_hash.hexdigest()
 
 
-@numba.njit(cache=True)
 def _block_finite_means(matrix, step, size):
+    return _block_finite_means_kernel()(matrix, step, size)
+
+
+def _block_finite_means_kernel():
+    import numba
+
+    global _block_finite_means_jit
+    if _block_finite_means_jit is None:
+        _block_finite_means_jit = numba.njit(cache=True)(_block_finite_means_py)
+    return _block_finite_means_jit
+
+
+_block_finite_means_jit = None
+
+
+def _block_finite_means_py(matrix, step, size):
     """(size, size) float32 means of the finite entries of each step x step block (NaN if none)."""
     sums = np.zeros((size, size), np.float64)
     counts = np.zeros((size, size), np.int64)
@@ -278,6 +300,11 @@ def analyze_features(features: np.ndarray, config: AnalysisConfig = AnalysisConf
     Costs are converted to RMS units (distance / sqrt(d)) so thresholds compare with the clip's
     natural steps and with the outside quality measure.
     """
+    from precompute.distances import frame_distances, rms_scale
+    from precompute.dynamics import dynamics_filter, transition_costs
+    from precompute.future_cost import future_cost
+    from precompute.links import analysis_arrays, loop_candidates, prune_links
+
     x = np.asarray(features)
     if x.ndim != 2 or x.dtype != np.float32:
         raise ValueError(f"features must be (N, d) float32, got {x.shape} {x.dtype}")
