@@ -16,6 +16,7 @@ setting changed the path) is decoded on the spot, continuing the previous decode
 from __future__ import annotations
 
 import threading
+import weakref
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
@@ -212,8 +213,10 @@ class ProxyFrames:
         with self._wake:
             self._wanted = wanted
             if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="proxy-read-ahead",
-                                                daemon=True)
+                # the thread holds the store only weakly: a store nobody uses any more is
+                # collected, and its thread ends (close() ends it at once)
+                self._thread = threading.Thread(target=_read_ahead, args=(weakref.ref(self),),
+                                                name="proxy-read-ahead", daemon=True)
                 self._thread.start()
             self._wake.notify()
 
@@ -222,38 +225,60 @@ class ProxyFrames:
         with self._wake:
             return self._wake.wait_for(lambda: not self._wanted and not self._busy, timeout)
 
-    def _run(self) -> None:
-        decoder = self._decoder()
-        try:
-            while True:
-                with self._wake:
-                    self._wake.wait_for(lambda: self._wanted or self._closed)
-                    if self._closed:
-                        return
-                    wanted, self._wanted = self._wanted, []
-                    self._busy = True
-                try:
-                    for start, stop in _runs(wanted):
-                        self._keep(dict(zip(range(start, stop), decoder.frames(start, stop))))
-                        with self._wake:
-                            if self._wanted or self._closed:  # a newer path: follow it
-                                break
-                except Exception as error:  # said on the next prefetch, in the player's thread
-                    self._error = error
-                finally:
-                    with self._wake:
-                        self._busy = False
-                        self._wake.notify_all()
-        finally:
-            decoder.close()
-
     def close(self) -> None:
         with self._wake:
             self._closed = True
             self._wake.notify_all()
-        if self._thread is not None:
+        if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout=5)
         self._reader.close()
+
+    def __del__(self):
+        try:
+            with self._wake:
+                self._closed = True
+                self._wake.notify_all()
+            self._reader.close()
+        except Exception:  # interpreter shutdown
+            pass
+
+
+def _read_ahead(store_ref) -> None:
+    """The read-ahead worker of a ProxyFrames (held weakly): decode what `prefetch` asked for."""
+    store = store_ref()
+    if store is None:
+        return
+    decoder = store._decoder()
+    wake = store._wake
+    del store
+    try:
+        while True:
+            with wake:
+                while True:
+                    store = store_ref()
+                    if store is None or store._closed:
+                        return
+                    if store._wanted:
+                        break
+                    del store
+                    wake.wait(timeout=1.0)
+                wanted, store._wanted = store._wanted, []
+                store._busy = True
+            try:
+                for start, stop in _runs(wanted):
+                    store._keep(dict(zip(range(start, stop), decoder.frames(start, stop))))
+                    with wake:
+                        if store._wanted or store._closed:  # a newer path: follow it
+                            break
+            except Exception as error:  # said on the next prefetch, in the player's thread
+                store._error = error
+            finally:
+                with wake:
+                    store._busy = False
+                    wake.notify_all()
+                del store
+    finally:
+        decoder.close()
 
 
 def _runs(frames: list[int]):

@@ -1130,7 +1130,10 @@ class ProxyDecoder:
         return out
 
     def close(self) -> None:
-        if self._fd is not None:
+        if getattr(self, "_fd", None) is not None:
             os.close(self._fd)
             self._fd = None
         self._context = None
+
+    def __del__(self):
+        self.close()
