@@ -17,23 +17,28 @@ from precompute.errors import FramechainError
 __all__ = ["main", "build_parser"]
 
 
-def _command_modules(only: str | None = None):
-    """The command modules; with `only` (a command name) just that one, when a module of that
-    name defines it: a command does not pay for importing all the others (issue 17)."""
+def _command_modules():
     import engine.commands as package
 
-    names = sorted(info.name for info in pkgutil.iter_modules(package.__path__))
-    if only is not None and only.replace("-", "_") in names and not only.startswith("_"):
-        module = importlib.import_module(f"engine.commands.{only.replace('-', '_')}")
-        if getattr(module, "NAME", None) == only and hasattr(module, "run"):
-            yield module
-            return
-    for name in names:
-        if name.startswith("_"):
+    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
+        if info.name.startswith("_"):
             continue
-        module = importlib.import_module(f"engine.commands.{name}")
+        module = importlib.import_module(f"engine.commands.{info.name}")
         if hasattr(module, "NAME") and hasattr(module, "run"):
             yield module
+
+
+def _command_module(name: str):
+    """The module of command `name` when a module of that name defines it, else None: a
+    command does not pay for importing all the others (issue 17)."""
+    import engine.commands as package
+
+    module_name = name.replace("-", "_")
+    if module_name.startswith("_") or module_name not in {
+            info.name for info in pkgutil.iter_modules(package.__path__)}:
+        return None
+    module = importlib.import_module(f"engine.commands.{module_name}")
+    return module if getattr(module, "NAME", None) == name and hasattr(module, "run") else None
 
 
 class _HelpFormatter(argparse.HelpFormatter):
@@ -70,7 +75,8 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"framechain {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     parser._commands = {}  # name -> its parser: errors print the sub-command's usage
-    for module in _command_modules(only):
+    single = _command_module(only) if only is not None else None
+    for module in [single] if single is not None else _command_modules():
         p = sub.add_parser(module.NAME, help=module.HELP, description=module.HELP,
                            formatter_class=_HelpFormatter)
         module.add_arguments(p)
