@@ -119,3 +119,22 @@ def test_info_says_which_store_and_its_size(analyses, capsys):
 
     assert main(["info", str(proxy.path)]) == 0
     assert "store     proxy, h264 with a key frame every 8 frames" in capsys.readouterr().out
+
+
+def test_format_2_analyses_still_load_and_newer_ones_are_refused(analyses, tmp_path):
+    import shutil
+
+    raw, _ = analyses
+    old = tmp_path / "old"
+    shutil.copytree(raw.path, old)
+    manifest = json.loads((old / "manifest.json").read_text())
+    manifest["format_version"] = 2  # before issue 17: no store kind, always frames.u8
+    for key in ("kind", "bytes"):
+        manifest["store"].pop(key)
+    (old / "manifest.json").write_text(json.dumps(manifest))
+    loaded = load_analysis(old)
+    assert loaded.store_kind == "raw" and np.array_equal(loaded.frames[3], raw.frames[3])
+    manifest["format_version"] = 4
+    (old / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(AnalysisError, match="format version 4"):
+        load_analysis(old)
