@@ -171,7 +171,8 @@ def decode_features(path: str | os.PathLike, config: AnalysisConfig, *, store_fi
                     state["store_size"] = (decoded.display.shape[1], decoded.display.shape[0])
                 else:
                     state["store_size"] = (decoded.picture.width, decoded.picture.height)
-                if store == "proxy":
+                if store == "proxy":  # even sides (a clip whose size was not known ahead)
+                    state["store_size"] = proxy_size(state["store_size"])
                     from precompute.video_io import ProxyWriter, full_chroma
 
                     state["writer"] = ProxyWriter(store_out, size=state["store_size"], fps=info.fps,

@@ -1039,11 +1039,11 @@ class ProxyWriter:
         self._mux(self._context.encode(picture))
 
     def write(self, frame: np.ndarray) -> None:
+        """An (h, w, 3) uint8 RGB frame (scaled to the proxy's size if it differs)."""
         import av
 
-        if frame.shape != (self.height, self.width, 3) or frame.dtype != np.uint8:
-            raise ValueError(f"proxy frames must be ({self.height}, {self.width}, 3) uint8, "
-                             f"got {frame.shape} {frame.dtype}")
+        if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
+            raise ValueError(f"proxy frames must be (h, w, 3) uint8, got {frame.shape} {frame.dtype}")
         self.write_picture(av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24"))
 
     def _mux(self, packets) -> None:
