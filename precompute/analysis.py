@@ -473,7 +473,10 @@ def analysis_flows(analysis: Analysis, *, progress: bool = True):
         if progress:
             print("framechain: computing optical flow for the jumps (once; stored with the analysis)",
                   file=sys.stderr)
-        flows = link_flows(np.asarray(analysis.frames), analysis.link_offsets, analysis.link_targets,
+        from precompute.frame_store import is_frame_store
+
+        frames = analysis.frames if is_frame_store(analysis.frames) else np.asarray(analysis.frames)
+        flows = link_flows(frames, analysis.link_offsets, analysis.link_targets,
                            config=config)
         try:
             save_flows(analysis, flows, settings)
