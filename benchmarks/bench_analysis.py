@@ -158,12 +158,19 @@ def bench_whole(n: int = 800, size: int = 480):
 
 
 def write_tealight(path: Path, frames: int = 800, size: int = 480) -> Path:
-    """The procedural candle (assets.candle) at size x size, `frames` frames, as H.264 mp4."""
-    from assets.candle import candle_frames
-    from precompute.video_io import write_frames
+    """The procedural candle (assets.candle) at size x size, `frames` frames, as H.264 mp4.
+    Drawn in a process of its own: a child's peak RSS counts its parent's at fork (Linux keeps
+    it across exec), and the 553 MB of frames would be counted in every measured process."""
+    import subprocess
+    import sys
 
     if not path.exists():
-        write_frames(path, candle_frames(seconds=frames / 30.0, size=(size, size)), fps=30)
+        code = ("import sys\nfrom assets.candle import candle_frames\n"
+                "from precompute.video_io import write_frames\n"
+                f"write_frames(sys.argv[1], candle_frames(seconds={frames / 30.0!r}, "
+                f"size=({size}, {size})), fps=30)\n")
+        subprocess.run([sys.executable, "-c", code, str(path)], check=True,
+                       cwd=Path(__file__).resolve().parents[1])
     return path
 
 
