@@ -7,10 +7,16 @@
    float32 accuracy on neighbouring frames against a float64 reference.
 2. future cost for N = 1000 and 4000, both forms: time and passes.
 3. whole analysis of an 800-frame 480x480 clip against decoding it alone.
+4. (issue 17) `framechain analyze` of an 800-frame 480x480 candle (the procedural tealight of
+   assets.candle, drawn at 480x480) as a whole process against a process that decodes the same
+   clip to RGB arrays and nothing else (benchmarks/decode_rgb.py: PyAV, FFmpeg threads, one kept
+   converter), in interleaved pairs (median of the pairs' ratios). Goal: <= 1.5x wall. Wall
+   figures on a shared machine move with its load; the CPU ratio is printed beside them.
 """
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import tempfile
 import time
@@ -151,13 +157,62 @@ def bench_whole(n: int = 800, size: int = 480):
                 "ratio": t_analysis / t_decode, "stages": analysis.stats["timings"]}
 
 
+def write_tealight(path: Path, frames: int = 800, size: int = 480) -> Path:
+    """The procedural candle (assets.candle) at size x size, `frames` frames, as H.264 mp4.
+    Drawn in a process of its own: a child's peak RSS counts its parent's at fork (Linux keeps
+    it across exec), and the 553 MB of frames would be counted in every measured process."""
+    import subprocess
+    import sys
+
+    if not path.exists():
+        code = ("import sys\nfrom assets.candle import candle_frames\n"
+                "from precompute.video_io import write_frames\n"
+                f"write_frames(sys.argv[1], candle_frames(seconds={frames / 30.0!r}, "
+                f"size=({size}, {size})), fps=30)\n")
+        subprocess.run([sys.executable, "-c", code, str(path)], check=True,
+                       cwd=Path(__file__).resolve().parents[1])
+    return path
+
+
+def bench_process(runs: int = 5):
+    """`framechain analyze` as a process against a decode-to-RGB process (section 4 above)."""
+    import sys
+
+    from benchmarks._util import process_pairs
+
+    root = Path(__file__).resolve().parents[1]
+    with tempfile.TemporaryDirectory() as tmp:
+        clip = write_tealight(Path(tmp) / "tealight_480.mp4")
+        out = Path(tmp) / "analysis"
+        analyze = [sys.executable, "-m", "engine.cli", "analyze", str(clip), "-o", str(out), "--quiet"]
+        decode = [sys.executable, str(root / "benchmarks" / "decode_rgb.py"), str(clip)]
+        naive = [sys.executable, str(root / "benchmarks" / "decode_rgb.py"), str(clip), "--naive"]
+        env_cache = {"FRAMECHAIN_CACHE": str(Path(tmp) / "cache")}
+        os.environ.update(env_cache)  # remember_analysis links into a cache of its own
+
+        def fresh():  # each analysis is a first one (replacing one would add deleting its store)
+            shutil.rmtree(out, ignore_errors=True)
+
+        result = process_pairs(analyze, decode, runs, before_a=fresh, cwd=root)
+        naive_pairs = process_pairs(naive, decode, 3, cwd=root)
+    result["naive_to_ndarray_over_kept_converter"] = naive_pairs["wall_ratio"]
+    print(f"analyze process (800 frames 480x480): {result['a_wall_s']:.2f} s wall, "
+          f"{result['a_cpu_s']:.2f} s CPU; decode-to-RGB process {result['b_wall_s']:.2f} s wall, "
+          f"{result['b_cpu_s']:.2f} s CPU; ratio (median of {runs} interleaved pairs) "
+          f"{result['wall_ratio']:.2f}x wall (goal <= 1.5x), {result['cpu_ratio']:.2f}x CPU; "
+          f"peak RSS {result['a_peak_rss_bytes'] / 2**20:.0f} MiB", flush=True)
+    print(f"  (frame.to_ndarray(format='rgb24') per frame, a new converter each: "
+          f"{naive_pairs['wall_ratio']:.2f}x the kept converter's process)", flush=True)
+    return result
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true",
                         help="smaller sizes: no N=8000 distances, no expected-form future cost at N=4000")
     parser.add_argument("--no-slow-expected", action="store_true",
                         help="skip only the expected-form future cost at N=4000 (~6 min on its own)")
-    parser.add_argument("--only", choices=["distances", "future_cost", "whole_analysis"],
+    parser.add_argument("--only", choices=["distances", "future_cost", "whole_analysis", "process"],
                         help="run one of the three benchmarks (its figures are saved to analysis_ONLY.json)")
     args = parser.parse_args()
     sizes = [500, 2000] if args.quick else [500, 2000, 8000]
@@ -166,6 +221,7 @@ def main():
         "future_cost": lambda: bench_future_cost(
             [1000, 4000], [1000] if args.quick or args.no_slow_expected else [1000, 4000]),
         "whole_analysis": bench_whole,
+        "process": bench_process,
     }
     picked = [args.only] if args.only else list(benches)
     results = {name: benches[name]() for name in picked}

@@ -28,6 +28,19 @@ def _command_modules():
             yield module
 
 
+def _command_module(name: str):
+    """The module of command `name` when a module of that name defines it, else None: a
+    command does not pay for importing all the others (issue 17)."""
+    import engine.commands as package
+
+    module_name = name.replace("-", "_")
+    if module_name.startswith("_") or module_name not in {
+            info.name for info in pkgutil.iter_modules(package.__path__)}:
+        return None
+    module = importlib.import_module(f"engine.commands.{module_name}")
+    return module if getattr(module, "NAME", None) == name and hasattr(module, "run") else None
+
+
 class _HelpFormatter(argparse.HelpFormatter):
     """Shows each option's default in --help, unless it has none (None, False) or its help
     already says it."""
@@ -50,7 +63,9 @@ def _version() -> str:
         return "dev"
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The whole command line; `only`: a command name, whose sub-parser alone is built when it
+    is one (what `main` does for `framechain COMMAND ...`; help and errors build them all)."""
     from engine.commands._common import add_quiet_argument
 
     parser = argparse.ArgumentParser(
@@ -60,7 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"framechain {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     parser._commands = {}  # name -> its parser: errors print the sub-command's usage
-    for module in _command_modules():
+    single = _command_module(only) if only is not None else None
+    for module in [single] if single is not None else _command_modules():
         p = sub.add_parser(module.NAME, help=module.HELP, description=module.HELP,
                            formatter_class=_HelpFormatter)
         module.add_arguments(p)
@@ -73,7 +89,12 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     from engine.commands._common import check_numbers
 
-    parser = build_parser()
+    words = sys.argv[1:] if argv is None else list(argv)
+    first = next((word for word in words if not word.startswith("-")), None)
+    asked_help = any(word in ("-h", "--help", "--version") for word in words[:1])
+    parser = build_parser(None if asked_help else first)
+    if first is not None and first not in parser._commands:  # not a command: the full parser
+        parser = build_parser()
     args, unknown = parser.parse_known_args(argv)
     if not getattr(args, "_run", None):
         parser.print_help()

@@ -55,8 +55,10 @@ class TorchCompositor:
     def __init__(self, frames: np.ndarray, *, device: str = "auto"):
         import torch
 
-        if not (isinstance(frames, np.ndarray) and frames.ndim == 4 and frames.shape[3] == 3
-                and frames.dtype == np.uint8):
+        from precompute.frame_store import is_frame_store
+
+        if not ((isinstance(frames, np.ndarray) or is_frame_store(frames)) and frames.ndim == 4
+                and frames.shape[3] == 3 and frames.dtype == np.uint8):
             raise ConfigError(f"frames must be (T, H, W, 3) uint8, got {getattr(frames, 'shape', None)}")
         self.frames = frames
         self.device = resolve_device(device)
@@ -64,7 +66,7 @@ class TorchCompositor:
         self._store = None
         if self.device == "cuda":
             free, _ = torch.cuda.mem_get_info()
-            if frames.nbytes < free // 2:
+            if frames.nbytes < free // 2 and not is_frame_store(frames):  # a proxy: per use
                 self._store = torch.from_numpy(np.ascontiguousarray(frames)).to("cuda")  # (T, H, W, 3)
         pin = self.device == "cuda"
         self._host = torch.empty(frames.shape[1:], dtype=torch.uint8, pin_memory=pin)  # (H, W, 3)

@@ -120,6 +120,8 @@ class Playback:
         if seed is not None:
             self._set(seed=int(seed))
         self._rng = np.random.Generator(np.random.PCG64(self._config.seed))
+        self._plan: list[int] = []  # frames foreseen after the path (see upcoming)
+        self._plan_rng = None
         start = self._config.start_frame
         self._path: list[int] = [int(self.texture.first_playable if start is None else start)]
         self._path_base = 0  # path position of self._path[0]
@@ -129,7 +131,51 @@ class Playback:
         self._extend_path()
 
     # ------------------------------------------------------------------ the chain
+    def upcoming(self, count: int) -> list[int]:
+        """The source frames play will show next, `count` of them from the play position on:
+        the path already chosen, then the chain sampled ahead of time with a copy of this
+        instance's generator, so that they are the frames the path will choose (unless a
+        setting changes first). Nothing of the play state changes. For read-ahead of a store
+        that decodes (precompute.frame_store.ProxyFrames.prefetch)."""
+        count = int(count)
+        here = max(self._path_base, int(math.floor(self.position)))
+        chosen = self._path[here - self._path_base:][:count]
+        if len(chosen) >= count:
+            return chosen
+        if self._probabilities_dirty:
+            self._refresh_probabilities()
+        if not self._plan:  # sample on from the path's end with a copy of the generator
+            self._plan_rng = np.random.Generator(np.random.PCG64())
+            self._plan_rng.bit_generator.state = self._rng.bit_generator.state
+        while len(chosen) + len(self._plan) < count:
+            last = self._plan[-1] if self._plan else self._path[-1]
+            self._plan.append(self._choose_next(last, self._plan_rng))
+        return chosen + self._plan[: count - len(chosen)]
+
+    def upcoming_sources(self, count: int) -> list[int]:
+        """Every source frame the next `count` path positions will show: the path's frames
+        (`upcoming`) and, around each jump a -> b, the frames its fade blends in (a+1.. of the
+        stream left, ..b-1 of the stream joined), in the order they are needed."""
+        path = self.upcoming(count)
+        reach = fade_reach(self._config.fade_frames)
+        n_frames = self.texture.n_frames
+        if self.texture.cyclic:  # streams run on over the seam (engine.transitions.blend_at)
+            def source(frame):
+                return frame % n_frames
+        else:
+            def source(frame):
+                return min(n_frames - 1, max(0, frame))
+        out = []
+        for k, frame in enumerate(path):
+            if reach and k and frame != source(path[k - 1] + 1):
+                before = path[k - 1]
+                out.extend(source(f) for f in range(frame - reach - 1, frame))
+                out.extend(source(f) for f in range(before + 1, before + reach + 2))
+            out.append(frame)
+        return out
+
     def _refresh_probabilities(self) -> None:
+        self._plan = []  # drawn with the old probabilities
         texture = self.texture
         config = self._config
         probabilities = texture.link_probabilities(
@@ -142,16 +188,17 @@ class Playback:
         self._cumulative = cumulative
         self._probabilities_dirty = False
 
-    def _choose_next(self, frame: int) -> int:
-        """Sample the next frame from the links of `frame`."""
+    def _choose_next(self, frame: int, rng=None) -> int:
+        """Sample the next frame from the links of `frame` (with `rng`, default the own one)."""
+        rng = self._rng if rng is None else rng
         offsets = self.texture.link_offsets
         lo = int(offsets[frame])
         hi = int(offsets[frame + 1])
         if hi - lo == 1:
-            self._rng.random()  # keep the generator's stream independent of row sizes
+            rng.random()  # keep the generator's stream independent of row sizes
             return int(self.texture.link_targets[lo])
         row = self._cumulative[lo:hi]
-        u = self._rng.random() * row[-1]
+        u = rng.random() * row[-1]
         k = min(hi - 1, lo + int(np.searchsorted(row, u, side="right")))
         return int(self.texture.link_targets[k])
 
@@ -167,6 +214,10 @@ class Playback:
             if following != current + 1:
                 self.jumps += 1
             self._path.append(following)
+            if self._plan and self._plan[0] == following:  # as foreseen: the plan holds
+                self._plan.pop(0)
+            else:
+                self._plan.clear()
         keep_from = int(math.floor(self.position)) - reach - 1
         if keep_from - self._path_base > 256:
             drop = keep_from - self._path_base

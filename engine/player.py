@@ -213,6 +213,7 @@ def play(texture: VideoTexture, *, playback: PlaybackConfig = PlaybackConfig(),
     key_state = {"transitions": "crossfade" if config.transitions == "cut" else config.transitions,
                  "fades": not renderer.needs_flows, "fade_frames": max(2, playback.fade_frames)}
     clock = clock or window.tick
+    prefetch = getattr(texture.frames, "prefetch", None)  # a proxy store decodes ahead of play
     result = PlayResult(frames=[], frame_ms=[], size=window.size)
     player_sound, speaker, kept_audio = _open_sound(sound, config, texture, fps, window, paced,
                                                     state_frame, result)
@@ -235,6 +236,10 @@ def play(texture: VideoTexture, *, playback: PlaybackConfig = PlaybackConfig(),
                 break
             if index > 0:
                 state.update(dt_s)
+            if prefetch is not None:  # the next second of the path, drawn ahead of time
+                prefetch(state.upcoming_sources(int(texture.fps * state.config.speed) + 8))
+                if index == 0:  # the first frames: let the read-ahead start before showing
+                    texture.frames.wait_prefetched(timeout=1.0)
             blend = state.current_blend()
             shown = compositor.compose(blend)
             overlay = (_overlay_lines(state, measured_fps, key_state["transitions"])

@@ -19,8 +19,10 @@ __all__ = ["Compositor", "MorphCompositor", "compose", "make_compositor"]
 
 
 def _check_frames(frames) -> np.ndarray:
-    if not (isinstance(frames, np.ndarray) and frames.ndim == 4 and frames.shape[3] == 3
-            and frames.dtype == np.uint8):
+    from precompute.frame_store import is_frame_store
+
+    if not ((isinstance(frames, np.ndarray) or is_frame_store(frames)) and frames.ndim == 4
+            and frames.shape[3] == 3 and frames.dtype == np.uint8):
         raise ConfigError(f"frames must be (T, H, W, 3) uint8, got {getattr(frames, 'shape', None)} "
                           f"{getattr(frames, 'dtype', type(frames).__name__)}")
     return frames
@@ -80,7 +82,10 @@ def _fixed_weights(weights) -> list:
 
 
 def _flat(frames) -> np.ndarray:
-    """(T, H, W, 3) store -> (T, H*W*3) plain-ndarray view (memmaps included), no copy."""
+    """(T, H, W, 3) store -> (T, H*W*3) plain-ndarray view (memmaps included), no copy; a
+    proxy store's rows, decoded when read."""
+    if not isinstance(frames, np.ndarray):
+        return frames.reshape(frames.shape[0], -1)
     return np.asarray(frames).reshape(frames.shape[0], -1)  # (T, H*W*3)
 
 

@@ -35,7 +35,8 @@ def _read_only(array: np.ndarray, dtype) -> np.ndarray:
 class VideoTexture:
     """Frames and links of one clip.
 
-    frames             (T, H, W, 3) uint8 RGB, an array or a read-only memmap (not copied)
+    frames             (T, H, W, 3) uint8 RGB, an array, a read-only memmap (not copied) or a
+                       proxy store (precompute.frame_store.ProxyFrames, read by index)
     link_offsets       (T+1,) int64 CSR row pointers
     link_targets       (nnz,) int32 destination frame of each link
     link_future_costs  (nnz,) float32 F[i, j], what probabilities use (RMS units)
@@ -66,8 +67,11 @@ class VideoTexture:
 
     def __post_init__(self):
         frames = self.frames
-        if not (isinstance(frames, np.ndarray) and frames.ndim == 4 and frames.shape[3] == 3
-                and frames.dtype == np.uint8):
+        from precompute.frame_store import is_frame_store
+
+        store = is_frame_store(frames)  # the proxy store: read by index like an array
+        if not ((isinstance(frames, np.ndarray) or store) and frames.ndim == 4
+                and frames.shape[3] == 3 and frames.dtype == np.uint8):
             shape = getattr(frames, "shape", None)
             dtype = getattr(frames, "dtype", type(frames).__name__)
             raise AnalysisError(
@@ -76,7 +80,7 @@ class VideoTexture:
         n_frames = frames.shape[0]
         if n_frames < 2:
             raise AnalysisError(f"frames must hold at least 2 frames, got {n_frames}")
-        if not frames.flags.c_contiguous:
+        if not store and not frames.flags.c_contiguous:
             raise AnalysisError("frames must be C-contiguous (T, H, W, 3); pass np.ascontiguousarray(frames)")
         offsets = _read_only(self.link_offsets, np.int64)
         targets = _read_only(self.link_targets, np.int32)
@@ -105,7 +109,7 @@ class VideoTexture:
         if not (np.isfinite(self.sigma) and self.sigma > 0):
             raise AnalysisError(f"sigma must be a positive number, got {self.sigma}")
         frames_view = frames  # a memmap (the analysis store) is shared as it is
-        if frames.flags.writeable and not isinstance(frames, np.memmap):
+        if not store and frames.flags.writeable and not isinstance(frames, np.memmap):
             frames_view = frames.view()  # read-only view; the caller's array stays writable
             frames_view.flags.writeable = False
         sources = np.repeat(np.arange(n_frames, dtype=np.int32), np.diff(offsets))  # (nnz,)

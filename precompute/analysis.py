@@ -10,19 +10,17 @@ import tempfile
 import time
 from pathlib import Path
 
-import numba
 import numpy as np
 
 from precompute.bundle import (Analysis, is_analysis, load_analysis, save_analysis, source_identity,
                                store_hasher)
 from precompute.config import AnalysisConfig
-from precompute.distances import frame_distances, rms_scale
-from precompute.dynamics import dynamics_filter, transition_costs
 from precompute.errors import AnalysisError, ClipError, ExportError, FramechainError
-from precompute.features import frame_feature, frame_feature_u8
-from precompute.future_cost import future_cost
-from precompute.links import analysis_arrays, loop_candidates, prune_links
 from precompute.video_io import open_clip, say_notes
+
+# The modules with numba kernels (features, distances, dynamics, future cost, links) are imported
+# where they are used: numba's import and its first kernel load (~0.5 s of CPU, scipy included)
+# then run on the decode loop's worker thread while FFmpeg decodes the first frames (issue 17).
 
 __all__ = ["analyze_clip", "analysis_for", "remember_analysis", "analysis_flows", "analyze_features", "cache_dir", "cached_path",
            "MIN_FRAMES", "decode_features"]
@@ -112,42 +110,88 @@ class _FrameWorker:
 _store_hasher = store_hasher
 
 
+def _queue_depth(info, budget_bytes: int = 64 * 1024**2) -> int:
+    """Frames queued for the worker: ~64 MiB of full-size RGB frames (8 to 256). A deep queue
+    lets FFmpeg decode on while the worker loads numba and its first kernel (~0.5 s of CPU)."""
+    frame_bytes = max(1, info.width * info.height * 3)
+    return int(min(256, max(8, budget_bytes // frame_bytes)))
+
+
+def _store_size(width: int, height: int, config: AnalysisConfig) -> tuple[int, int]:
+    """(width, height) of the display frames: the clip's, or scaled to store_max_height."""
+    if height > config.store_max_height:
+        return max(1, round(width * config.store_max_height / height)), config.store_max_height
+    return width, height
+
+
 def decode_features(path: str | os.PathLike, config: AnalysisConfig, *, store_file: str | os.PathLike,
                     fps: float | None = None, progress: bool = True,
-                    feature_file: str | os.PathLike | None = None, allow_truncated: bool = False):
-    """Stream the clip once: features (N, d), frames appended to `store_file`.
+                    feature_file: str | os.PathLike | None = None, allow_truncated: bool = False,
+                    store: str = "raw", proxy: "ProxyConfig | None" = None,
+                    store_index: dict | None = None):
+    """Stream the clip once: features (N, d), display frames to `store_file`.
 
     Returns (features, store_shape (N, H, W, 3), ClipInfo, store_digest). The store's hash
-    (xxh3-128) covers every byte and is taken as the frames are written (no second read). Full-resolution frames are never
-    held beyond the few queued for the worker thread. Features are float32 in memory; with
-    `feature_file` they are appended to that file as they come and returned as a read-only
-    np.memmap, so that an hour of footage never holds them all in memory: uint8 (exact:
-    area-downscaled uint8 frames are whole numbers, and a quarter of the size) unless
-    equalize_brightness makes them fractional (float32 then).
-    """
-    import cv2
+    (xxh3-128) covers every byte and is taken as the frames are written (no second read).
 
+    `store`: "raw" (uint8 frames, what `frames.u8` holds), "proxy" (short-GOP H.264 at the
+    display size with even sides, precompute.frame_store) or "auto" (the proxy where the raw
+    store would pass `proxy.raw_limit_bytes`). `store_index`, a dict, receives "kind" (the
+    store written) and for the proxy its index: "offsets" (N+1,) int64 and "keys" (N,) bool. FFmpeg converts each decoded picture
+    once, with one kept scaler: to RGB at the clip's size for the features (block means of it,
+    so they are the numbers of `frame_feature`), and, where the display size differs, scales the
+    picture itself to the display size (RGB for the raw store, yuv420p for the proxy, whose
+    encoder then takes the decoder's own picture: no RGB on the way).
+
+    Full-resolution frames are never held beyond the few queued for the worker thread. Features
+    are float32 in memory; with `feature_file` they are appended to that file as they come and
+    returned as a read-only np.memmap, so that an hour of footage never holds them all in memory:
+    uint8 (exact: area-downscaled uint8 frames are whole numbers, and a quarter of the size)
+    unless equalize_brightness makes them fractional (float32 then).
+    """
+    from precompute.frame_store import ProxyConfig, choose_store, proxy_size
+
+    if store not in ("auto", "raw", "proxy"):
+        raise ValueError(f"store must be 'auto', 'raw' or 'proxy', got {store!r}")
+    proxy = proxy or ProxyConfig()
     whole = not config.equalize_brightness  # features are whole numbers 0..255
-    state = {"count": 0, "length": 0, "store_size": None, "chunk": None, "filled": 0, "features": []}
+    state = {"count": 0, "length": 0, "store_size": None, "chunk": None, "filled": 0, "features": [],
+             "writer": None}
     store_hash = _store_hasher()  # hashlib drops the GIL on large buffers: overlaps decoding
 
-    with open(store_file, "wb") as store, \
+    with open(store_file, "wb") as store_out, \
             open(feature_file if feature_file is not None else os.devnull, "wb") as feature_out:
 
-        def work(frame):  # (H, W, 3) uint8, on the worker thread
+        def work(decoded):  # DecodedFrame, on the worker thread
+            from precompute.features import frame_feature, frame_feature_u8  # numba: see above
+
+            frame = decoded.rgb  # (H, W, 3) uint8 at the clip's size
             if state["store_size"] is None:
-                height, width = frame.shape[:2]
-                if height > config.store_max_height:
-                    state["store_size"] = (max(1, round(width * config.store_max_height / height)),
-                                           config.store_max_height)
+                if decoded.display is not None:
+                    state["store_size"] = (decoded.display.shape[1], decoded.display.shape[0])
                 else:
-                    state["store_size"] = (width, height)
-            store_size = state["store_size"]
-            stored = frame if (frame.shape[1], frame.shape[0]) == store_size else \
-                cv2.resize(frame, store_size, interpolation=cv2.INTER_AREA)
-            stored = np.ascontiguousarray(stored)
-            store.write(stored)
-            store_hash.update(stored)
+                    state["store_size"] = (decoded.picture.width, decoded.picture.height)
+                if store == "proxy":  # even sides (a clip whose size was not known ahead)
+                    state["store_size"] = proxy_size(state["store_size"])
+                    from precompute.video_io import ProxyWriter, full_chroma
+
+                    state["writer"] = ProxyWriter(store_out, size=state["store_size"], fps=info.fps,
+                                                  crf=proxy.crf, gop=proxy.gop, preset=proxy.preset,
+                                                  full_chroma=full_chroma(decoded.picture),
+                                                  hasher=store_hash)
+            if store == "proxy":
+                if decoded.picture is not None:
+                    state["writer"].write_picture(decoded.picture)
+                else:
+                    state["writer"].write(np.ascontiguousarray(decoded.display))
+            else:
+                stored = np.ascontiguousarray(decoded.display)
+                if (stored.shape[1], stored.shape[0]) != state["store_size"]:  # the size changed
+                    import cv2
+
+                    stored = cv2.resize(stored, state["store_size"], interpolation=cv2.INTER_AREA)
+                store_out.write(stored)
+                store_hash.update(stored)
             if feature_file is not None and whole:
                 feature = frame_feature_u8(frame, feature_width=config.feature_width)  # (d,) uint8
                 if state["chunk"] is None:  # uint8 features go to the file 256 frames at a time
@@ -168,15 +212,31 @@ def decode_features(path: str | os.PathLike, config: AnalysisConfig, *, store_fi
             state["length"] = feature.shape[0]
 
         with open_clip(path, fps=fps, allow_truncated=allow_truncated) as reader, \
-                _FrameWorker(work) as worker, \
+                _FrameWorker(work, _queue_depth(reader.info)) as worker, \
                 _progress(reader.info.frame_count_hint, "decode", progress) as bar:
             info = reader.info
-            for frame in reader:  # (H, W, 3) uint8
-                worker.put(frame)
+            display = None
+            if info.width and info.height:
+                display = _store_size(info.width, info.height, config)
+                if store == "auto":  # the frame count is the container's hint here
+                    store = choose_store("auto", frames=info.frame_count_hint, size=display,
+                                         config=proxy)
+                if store == "proxy":
+                    display = proxy_size(display)
+            elif store == "auto":
+                store = "raw"
+            if store_index is not None:
+                store_index["kind"] = store
+            for decoded in reader.decoded(display, pictures=store == "proxy"):
+                worker.put(decoded)
                 bar.update(1)
         say_notes(reader.notes)
         if state["filled"]:
             feature_out.write(state["chunk"][:state["filled"]].data)
+        if state["writer"] is not None:
+            offsets, keys = state["writer"].close()
+            if store_index is not None:
+                store_index.update(offsets=offsets, keys=keys, pix_fmt=state["writer"].pix_fmt)
     n, length, store_size = state["count"], state["length"], state["store_size"]
     if n < MIN_FRAMES:
         raise ClipError(f"{path}: only {n} frame{'s' if n != 1 else ''} decoded; a video texture "
@@ -189,8 +249,23 @@ def decode_features(path: str | os.PathLike, config: AnalysisConfig, *, store_fi
     return features, (n, store_size[1], store_size[0], 3), info, store_hash.hexdigest()
 
 
-@numba.njit(cache=True)
 def _block_finite_means(matrix, step, size):
+    return _block_finite_means_kernel()(matrix, step, size)
+
+
+def _block_finite_means_kernel():
+    import numba
+
+    global _block_finite_means_jit
+    if _block_finite_means_jit is None:
+        _block_finite_means_jit = numba.njit(cache=True)(_block_finite_means_py)
+    return _block_finite_means_jit
+
+
+_block_finite_means_jit = None
+
+
+def _block_finite_means_py(matrix, step, size):
     """(size, size) float32 means of the finite entries of each step x step block (NaN if none)."""
     sums = np.zeros((size, size), np.float64)
     counts = np.zeros((size, size), np.int64)
@@ -226,6 +301,11 @@ def analyze_features(features: np.ndarray, config: AnalysisConfig = AnalysisConf
     Costs are converted to RMS units (distance / sqrt(d)) so thresholds compare with the clip's
     natural steps and with the outside quality measure.
     """
+    from precompute.distances import frame_distances, rms_scale
+    from precompute.dynamics import dynamics_filter, transition_costs
+    from precompute.future_cost import future_cost
+    from precompute.links import analysis_arrays, loop_candidates, prune_links
+
     x = np.asarray(features)
     if x.ndim != 2 or x.dtype != np.float32:
         raise ValueError(f"features must be (N, d) float32, got {x.shape} {x.dtype}")
@@ -279,12 +359,18 @@ def _use_sparse(n: int, config: AnalysisConfig) -> bool:
 def analyze_clip(path: str | os.PathLike, config: AnalysisConfig = AnalysisConfig(), *,
                  out: str | os.PathLike | None = None, fps: float | None = None,
                  progress: bool = True, source: dict | None = None,
-                 allow_truncated: bool = False, audio: bool = True) -> Analysis:
+                 allow_truncated: bool = False, audio: bool = True,
+                 proxy: "ProxyConfig | None" = None) -> Analysis:
     """Analyse a clip and save it (to `out`, or the cache); returns the loaded Analysis.
 
     audio: also decode the clip's sound and keep it beside the analysis (issue 18; False saves
-    it silent: benchmarks measure what sound costs)."""
+    it silent: benchmarks measure what sound costs). The display frames go to the raw store or
+    the proxy as `config.store` says (`proxy`: the proxy's settings,
+    precompute.frame_store.ProxyConfig)."""
     from precompute.files import check_input
+    from precompute.frame_store import ProxyConfig
+
+    proxy = proxy or ProxyConfig()
 
     path = check_input(path)  # a FIFO or a device would block or never end
     source = dict(source or source_identity(path))
@@ -293,10 +379,12 @@ def analyze_clip(path: str | os.PathLike, config: AnalysisConfig = AnalysisConfi
         target.parent.mkdir(parents=True, exist_ok=True)
         started = time.perf_counter()
         with tempfile.TemporaryDirectory(dir=target.parent, prefix=".decode-") as tmp:
-            store_file = Path(tmp) / "frames.u8"
+            store_file = Path(tmp) / "frames.store"
+            store_index: dict = {}
             features, store_shape, info, store_digest = decode_features(
                 path, config, store_file=store_file, fps=fps, progress=progress,
-                feature_file=Path(tmp) / "features.bin", allow_truncated=allow_truncated)
+                feature_file=Path(tmp) / "features.bin", allow_truncated=allow_truncated,
+                store=config.store, proxy=proxy, store_index=store_index)
             decode_s = time.perf_counter() - started
             n = features.shape[0]
             sound = None
@@ -319,9 +407,16 @@ def analyze_clip(path: str | os.PathLike, config: AnalysisConfig = AnalysisConfi
             stats["timings"]["total_s"] = time.perf_counter() - started
             source.update(frames=n, fps=info.fps, width=info.width or store_shape[2],
                           height=info.height or store_shape[1], kind=info.kind)
+            settings = None
+            if store_index["kind"] == "proxy":
+                arrays["proxy_offsets"] = store_index["offsets"]
+                arrays["proxy_keys"] = store_index["keys"]
+                settings = {"codec": "h264", "crf": proxy.crf, "gop": proxy.gop,
+                            "preset": proxy.preset, "pix_fmt": store_index["pix_fmt"]}
             save_analysis(target, config=config, source=source, fps=info.fps, arrays=arrays,
                           store_file=store_file, store_shape=store_shape, stats=stats,
-                          store_digest=store_digest, audio=sound)
+                          store_digest=store_digest, audio=sound, store_kind=store_index["kind"],
+                          store_settings=settings)
     except OSError as error:  # a full disk, a read-only folder: one line naming where
         if isinstance(error, FramechainError):
             raise
@@ -390,7 +485,10 @@ def analysis_flows(analysis: Analysis, *, progress: bool = True):
         if progress:
             print("framechain: computing optical flow for the jumps (once; stored with the analysis)",
                   file=sys.stderr)
-        flows = link_flows(np.asarray(analysis.frames), analysis.link_offsets, analysis.link_targets,
+        from precompute.frame_store import is_frame_store
+
+        frames = analysis.frames if is_frame_store(analysis.frames) else np.asarray(analysis.frames)
+        flows = link_flows(frames, analysis.link_offsets, analysis.link_targets,
                            config=config)
         try:
             save_flows(analysis, flows, settings)

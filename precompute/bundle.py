@@ -1,4 +1,6 @@
-"""The saved analysis: a folder with manifest.json, analysis.npz and the frame store frames.u8.
+"""The saved analysis: a folder with manifest.json, analysis.npz and the frame store: frames.u8
+(raw uint8 frames) or frames.proxy (short-GOP H.264 with its index in analysis.npz, for long
+clips: precompute/frame_store.py).
 
 Written to a temporary folder beside the target and renamed into place, so a crash never leaves
 half an analysis. Loading checks the format version, every file's size and hash, and (when the
@@ -20,18 +22,22 @@ import numpy as np
 from precompute.config import AnalysisConfig
 from precompute.errors import AnalysisError, ClipError
 
-__all__ = ["Analysis", "FORMAT", "FORMAT_VERSION", "save_analysis", "load_analysis",
-           "is_analysis", "source_identity", "ARRAY_KEYS", "sha256_file", "ClipAudio",
+__all__ = ["Analysis", "FORMAT", "FORMAT_VERSION", "READABLE_VERSIONS", "STORE", "PROXY", "save_analysis",
+           "load_analysis", "is_analysis", "source_identity", "ARRAY_KEYS", "sha256_file", "ClipAudio",
            "load_audio", "audio_note"]
 
 FORMAT = "framechain-analysis"
 FORMAT_VERSION = 3  # 2: `playable` frames, and links that form one closed class on them;
-#   3: the clip's sound (manifest "audio", file audio.s16; issue 18)
-READABLE_VERSIONS = (2, 3)  # version 2 analyses load as silent (they predate sound)
+#   3: the clip's sound (manifest "audio", file audio.s16; issue 18) and the manifest's store says
+#   its kind ("raw" or "proxy"; issue 17). Version 2 (raw store, no sound) loads, played silent.
+READABLE_VERSIONS = (2, 3)
 AUDIO_FILE = "audio.s16"  # raw interleaved stereo int16 PCM, little-endian, sha256 in "files"
 MANIFEST = "manifest.json"
 ARRAYS = "analysis.npz"
 STORE = "frames.u8"
+PROXY = "frames.proxy"  # the proxy store; its index: PROXY_ARRAYS in analysis.npz
+PROXY_ARRAYS = ("proxy_offsets", "proxy_keys")
+STORE_FILES = {"raw": STORE, "proxy": PROXY}
 # arrays every analysis holds (see docs/ARCHITECTURE.md)
 ARRAY_KEYS = ("link_offsets", "link_targets", "link_visual_costs", "link_future_costs",
               "link_probabilities", "future_value", "natural_steps", "loop_sources",
@@ -54,7 +60,8 @@ class Analysis:
     source: dict  # path, size_bytes, sha256, frames, fps, width, height
     fps: float
     n_frames: int
-    frames: np.ndarray  # (T, H, W, 3) uint8 RGB, display resolution, memory-mapped
+    frames: np.ndarray  # (T, H, W, 3) uint8 RGB, display resolution: the raw store memory-mapped,
+    #   or a precompute.frame_store.ProxyFrames read like it
     arrays: dict = field(repr=False)  # name -> read-only ndarray (ARRAY_KEYS and extras)
     stats: dict = field(default_factory=dict)
     manifest: dict = field(default_factory=dict, repr=False)
@@ -73,6 +80,16 @@ class Analysis:
     def frame_size(self) -> tuple[int, int]:
         """(width, height) of the frame store."""
         return int(self.frames.shape[2]), int(self.frames.shape[1])
+
+    @property
+    def store_kind(self) -> str:
+        """"raw" (frames.u8) or "proxy" (frames.proxy)."""
+        return self.manifest.get("store", {}).get("kind", "raw")
+
+    @property
+    def store_bytes(self) -> int:
+        """Size of the frame store file on disk."""
+        return int((self.path / STORE_FILES[self.store_kind]).stat().st_size)
 
 
 def sha256_file(path: str | os.PathLike, chunk: int = 1 << 22) -> str:
@@ -136,8 +153,10 @@ def is_analysis(path: str | os.PathLike) -> bool:
 def save_analysis(out: str | os.PathLike, *, config: AnalysisConfig, source: dict, fps: float,
                   arrays: dict, store_file: str | os.PathLike, store_shape: tuple,
                   stats: dict, extra_files: dict | None = None, store_digest: str | None = None,
-                  audio=None) -> Path:
-    """Write an analysis folder atomically. `store_file` (raw uint8 frames) is moved into it.
+                  audio=None, store_kind: str = "raw", store_settings: dict | None = None) -> Path:
+    """Write an analysis folder atomically. `store_file` is moved into it: raw uint8 frames, or
+    with `store_kind="proxy"` the proxy file, whose index must be in `arrays` (PROXY_ARRAYS);
+    `store_settings` (the proxy's codec settings) go into the manifest's store entry.
 
     `store_digest`: the store's hash (`store_hasher`), taken while it was written (else it is
     read once more). `audio`: the clip's sound (precompute.video_io.DecodedAudio) or None.
@@ -146,16 +165,21 @@ def save_analysis(out: str | os.PathLike, *, config: AnalysisConfig, source: dic
     from precompute.files import ordinary_mode, replace_folder, temp_folder, write_text
 
     out = Path(out)
-    missing = [k for k in ARRAY_KEYS if k not in arrays]
+    required = ARRAY_KEYS + (PROXY_ARRAYS if store_kind == "proxy" else ())
+    missing = [k for k in required if k not in arrays]
     if missing:
         raise ValueError(f"analysis arrays missing {missing}")
+    if store_kind not in STORE_FILES:
+        raise ValueError(f"store_kind must be 'raw' or 'proxy', got {store_kind!r}")
+    store_name = STORE_FILES[store_kind]
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = temp_folder(out)
     try:
         np.savez(tmp / ARRAYS, **{k: np.ascontiguousarray(v) for k, v in arrays.items()})
-        shutil.move(str(store_file), tmp / STORE)
-        ordinary_mode(tmp / STORE, folder=False)
-        files = {ARRAYS: sha256_file(tmp / ARRAYS), STORE: store_digest or hash_store_file(tmp / STORE)}
+        shutil.move(str(store_file), tmp / store_name)
+        ordinary_mode(tmp / store_name, folder=False)
+        files = {ARRAYS: sha256_file(tmp / ARRAYS),
+                 store_name: store_digest or hash_store_file(tmp / store_name)}
         for name, src in (extra_files or {}).items():
             shutil.copyfile(src, tmp / name)
             files[name] = sha256_file(tmp / name)
@@ -168,8 +192,9 @@ def save_analysis(out: str | os.PathLike, *, config: AnalysisConfig, source: dic
             "source": source,
             "fps": float(fps),
             "n_frames": int(store_shape[0]),
-            "store": {"file": STORE, "frames": int(store_shape[0]), "height": int(store_shape[1]),
-                      "width": int(store_shape[2])},
+            "store": {"kind": store_kind, "file": store_name, "frames": int(store_shape[0]),
+                      "height": int(store_shape[1]), "width": int(store_shape[2]),
+                      "bytes": int((tmp / store_name).stat().st_size), **(store_settings or {})},
             "files": files,
             "store_hash": STORE_HASH,
             "stats": stats,
@@ -211,17 +236,19 @@ def load_analysis(path: str | os.PathLike, *, clip: str | os.PathLike | None = N
     version = manifest.get("format_version")
     if version not in READABLE_VERSIONS:
         raise _refuse(path, f"format version {version!r}, this framechain reads versions "
-                            f"{', '.join(map(str, READABLE_VERSIONS))}")
+                      f"{', '.join(map(str, READABLE_VERSIONS))}")
     config, shape, files = _check_manifest(path, manifest)
     _check_audio_entry(path, manifest)
-    if (path / STORE).stat().st_size != int(np.prod(shape)):
+    kind = manifest["store"].get("kind", "raw")
+    store_name = STORE_FILES[kind]
+    if kind == "raw" and (path / STORE).stat().st_size != int(np.prod(shape)):
         raise _refuse(path, f"{STORE} has the wrong size for {shape}")
     full_store_hash = manifest.get("store_hash") == STORE_HASH
     for name, digest in files.items():
         file = path / name
-        if name == STORE and not check_store:  # hashed while it was written, just now
+        if name == store_name and not check_store:  # hashed while it was written, just now
             continue
-        if name == STORE:
+        if name == store_name:
             actual = hash_store_file(file) if full_store_hash else _sampled_hash(file)
         else:
             actual = sha256_file(file)
@@ -237,7 +264,7 @@ def load_analysis(path: str | os.PathLike, *, clip: str | os.PathLike | None = N
             arrays = {k: data[k] for k in data.files}
     except (OSError, ValueError) as error:
         raise _refuse(path, f"{ARRAYS} is unreadable ({error})") from None
-    missing = [k for k in ARRAY_KEYS if k not in arrays]
+    missing = [k for k in ARRAY_KEYS + (PROXY_ARRAYS if kind == "proxy" else ()) if k not in arrays]
     if missing:
         raise _refuse(path, f"{ARRAYS} lacks {missing}")
     _check_links(path, arrays, shape[0])
@@ -250,7 +277,10 @@ def load_analysis(path: str | os.PathLike, *, clip: str | os.PathLike | None = N
         raise _refuse(path, f"its link graph is unsound ({error})") from None
     for array in arrays.values():
         array.flags.writeable = False
-    frames = np.memmap(path / STORE, dtype=np.uint8, mode="r", shape=shape)
+    if kind == "proxy":
+        frames = _proxy_frames(path, arrays, shape)
+    else:
+        frames = np.memmap(path / STORE, dtype=np.uint8, mode="r", shape=shape)
     return Analysis(path=path, config=config, source=source, fps=float(manifest["fps"]),
                     n_frames=int(manifest["n_frames"]), frames=frames, arrays=arrays,
                     stats=manifest.get("stats", {}), manifest=manifest)
@@ -324,6 +354,19 @@ def audio_note(analysis: Analysis) -> str:
     text = (f"{entry['rate']} Hz stereo, {seconds:.2f} s (from {source.get('codec', '?')} "
             f"{source.get('rate', '?')} Hz {source.get('layout') or str(source.get('channels', '?')) + ' ch'})")
     return text + (f"; {entry['note']}" if entry.get("note") else "")
+def _proxy_frames(path: Path, arrays: dict, shape: tuple):
+    """The proxy store of a loaded analysis, its index checked against the file."""
+    from precompute.frame_store import ProxyFrames
+
+    offsets = np.asarray(arrays["proxy_offsets"], np.int64)
+    keys = np.asarray(arrays["proxy_keys"], np.bool_)
+    if offsets.shape != (shape[0] + 1,) or keys.shape != (shape[0],) or \
+            int(offsets[-1]) != (path / PROXY).stat().st_size:
+        raise _refuse(path, f"{ARRAYS}'s proxy index does not fit {PROXY}")
+    try:
+        return ProxyFrames(path / PROXY, offsets, keys, shape)
+    except ValueError as error:
+        raise _refuse(path, f"{ARRAYS}'s proxy index is not valid ({error})") from None
 
 
 def _is_int(value, low: int = 0) -> bool:
@@ -346,11 +389,14 @@ def _check_manifest(path: Path, manifest: dict):
     need(isinstance(store, dict), "store", store)
     for key in ("frames", "height", "width"):
         need(_is_int(store.get(key), 1), f"store.{key}", store.get(key))
-    need(store.get("file", STORE) == STORE, "store.file", store.get("file"))
+    need(isinstance(store.get("kind", "raw"), str) and store.get("kind", "raw") in STORE_FILES,
+         "store.kind", store.get("kind"))
+    store_name = STORE_FILES.get(store.get("kind", "raw"), STORE)
+    need(store.get("file", STORE) == store_name, "store.file", store.get("file"))
     n_frames = manifest.get("n_frames")
     need(_is_int(n_frames, 2) and n_frames == store["frames"], "n_frames", n_frames)
     files = manifest.get("files")
-    need(isinstance(files, dict) and ARRAYS in files and STORE in files, "files", files)
+    need(isinstance(files, dict) and ARRAYS in files and store_name in files, "files", files)
     for name, digest in files.items():
         need(isinstance(name, str) and "/" not in name and name not in ("", ".", ".."),
              "files", name)

@@ -23,6 +23,9 @@ class AnalysisConfig:
     #   auto-exposure; leave off for flames, whose brightness IS the motion.
     store_max_height: int = 1080  # px; frame store height cap (display resolution). Lower it for
     #   long or 4K clips to save disk and memory bandwidth.
+    store: str = "auto"  # the display frames' store: "raw" (uint8 frames, memory-mapped: the
+    #   fastest to read), "proxy" (short-GOP H.264 with an index, ~100x smaller, decoded ahead of
+    #   play: precompute/frame_store.py) or "auto" (the proxy where the raw store would pass 2 GiB).
 
     # dynamics
     filter_half_taps: int = 2  # m: 1 -> taps [1,1]/2, 2 -> [1,3,3,1]/8. Larger keeps motion
@@ -94,6 +97,7 @@ class AnalysisConfig:
             (0 <= self.min_playable_share <= 1, "min_playable_share must be in [0, 1]"),
             (0 < self.max_jump_probability <= 1, "max_jump_probability must be in (0, 1]"),
             (self.device in ("auto", "cpu", "cuda"), "device must be auto, cpu or cuda"),
+            (self.store in ("auto", "raw", "proxy"), "store must be auto, raw or proxy"),
         ]
         for ok, message in checks:
             if not ok:

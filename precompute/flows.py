@@ -61,7 +61,8 @@ def link_flows(frames: np.ndarray, link_offsets: np.ndarray, link_targets: np.nd
                config: FlowConfig = FlowConfig()) -> LinkFlows:
     """DIS optical flow for every jump of a link graph (CSR, docs/ARCHITECTURE.md).
 
-    frames        (T, H, W, 3) uint8 RGB (array or memmap; only the frames of jumps are read)
+    frames        (T, H, W, 3) uint8 RGB (array, memmap or proxy store; only the frames of jumps
+                  are read)
     link_offsets  (T+1,) int CSR row pointers; link_targets (nnz,) int
     link_probabilities  (nnz,) optional; with `config.min_probability` it skips unlikely jumps
     Returns LinkFlows with one flow per distinct (i+1, j) pair (i+1 clamped to T-1).
@@ -81,8 +82,10 @@ def link_flows(frames: np.ndarray, link_offsets: np.ndarray, link_targets: np.nd
 
 
 def _check_frames(frames) -> np.ndarray:
-    if not (isinstance(frames, np.ndarray) and frames.ndim == 4 and frames.shape[3] == 3
-            and frames.dtype == np.uint8):
+    from precompute.frame_store import is_frame_store
+
+    if not ((isinstance(frames, np.ndarray) or is_frame_store(frames)) and frames.ndim == 4
+            and frames.shape[3] == 3 and frames.dtype == np.uint8):
         raise ConfigError(f"frames must be (T, H, W, 3) uint8, got {getattr(frames, 'shape', None)}")
     return frames
 

@@ -18,7 +18,7 @@ import numpy as np
 
 from precompute.errors import ClipError
 
-__all__ = ["ClipInfo", "ClipReader", "open_clip", "decode_clip", "IMAGE_SUFFIXES", "DEFAULT_FOLDER_FPS"]
+__all__ = ["ClipInfo", "ClipReader", "DecodedFrame", "open_clip", "decode_clip", "IMAGE_SUFFIXES", "DEFAULT_FOLDER_FPS"]
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 DEFAULT_FOLDER_FPS = 30.0  # an image folder carries no rate; --fps overrides
@@ -60,6 +60,56 @@ def _read_image(path: Path) -> np.ndarray:
     if image is None:
         raise ClipError(f"{path}: not a readable PNG/JPEG image; replace or remove it")
     return np.ascontiguousarray(image[:, :, ::-1])  # BGR -> RGB
+
+
+def full_chroma(picture) -> bool:
+    """True when a decoded picture (DecodedFrame.picture) has colour at full resolution."""
+    if picture is None:
+        return True  # an image: RGB
+    planes = picture.planes
+    return len(planes) < 3 or (planes[1].width == picture.width and planes[1].height == picture.height)
+
+
+@dataclass(frozen=True)
+class DecodedFrame:
+    """One decoded frame (`ClipReader.decoded`): `rgb` (H, W, 3) uint8 at the clip's size;
+    `display` (h, w, 3) uint8 RGB at the display size (None when only `picture` was asked for);
+    `picture` the decoder's picture at the display size, for `ProxyWriter.write_picture` (None
+    for image folders and unless asked for)."""
+
+    rgb: np.ndarray
+    display: np.ndarray | None
+    picture: object | None
+
+
+class _Converter:
+    """FFmpeg's scaler (swscale) with one context kept for the whole clip. PyAV's
+    `frame.to_ndarray(format=...)` makes a new context for every frame, which cost 0.3 ms a
+    frame: 6x the decoding of a 128x72 clip (issue 17); one kept context costs ~0.01 ms."""
+
+    def __init__(self):
+        from av.video.reformatter import VideoReformatter
+
+        self._reformatter = VideoReformatter()
+
+    def rgb_picture(self, picture):
+        """The picture converted to RGB at its own size, as an av.VideoFrame (FFmpeg's memory)."""
+        return self._reformatter.reformat(picture, format="rgb24")
+
+    def rgb(self, picture, size: tuple[int, int] | None = None) -> np.ndarray:
+        """(h, w, 3) uint8 RGB of an av.VideoFrame, at `size` (width, height; area-scaled) or its own."""
+        if size is None or size == (picture.width, picture.height):
+            # same conversion (bilinear chroma, threads 0) as frame.to_ndarray(format="rgb24")
+            out = self._reformatter.reformat(picture, format="rgb24")
+        else:
+            out = self._reformatter.reformat(picture, width=size[0], height=size[1],
+                                             format="rgb24", interpolation="AREA")
+        return out.to_ndarray()
+
+    def scaled(self, picture, size: tuple[int, int], format: str):
+        """An av.VideoFrame at `size` (width, height) in `format`, area-scaled."""
+        return self._reformatter.reformat(picture, width=size[0], height=size[1], format=format,
+                                          interpolation="AREA")
 
 
 class ClipReader:
@@ -104,7 +154,10 @@ class ClipReader:
         clip_fps = float(fps or (float(rate) if rate else DEFAULT_FOLDER_FPS))
         width = int(stream.codec_context.width or 0)
         height = int(stream.codec_context.height or 0)
-        self.info = ClipInfo(str(self.path), "video", width, height, clip_fps, int(stream.frames or 0))
+        count = int(stream.frames or 0)
+        if not count and self._container.duration:  # webm/mkv list no frames: from the duration
+            count = int(round(self._container.duration / 1e6 * clip_fps))
+        self.info = ClipInfo(str(self.path), "video", width, height, clip_fps, count)
 
     def __iter__(self) -> Iterator[np.ndarray]:
         if self._images is not None:
@@ -124,7 +177,43 @@ class ClipReader:
             yield image
 
     def _iter_video(self) -> Iterator[np.ndarray]:
-        """Demux and decode packet by packet. Frame-threaded decoding does not raise on a
+        rgb = _Converter()
+        for picture in self._pictures():
+            yield rgb.rgb(picture)  # (H, W, 3) uint8, a new array per frame
+
+    def decoded(self, display_size: tuple[int, int] | None = None, *,
+                pictures: bool = False) -> Iterator["DecodedFrame"]:
+        """Stream the clip as `DecodedFrame`s: the full-size RGB frame (for features) and the
+        frame at `display_size` (width, height; None: the clip's size), scaled by FFmpeg from
+        the decoded picture (area), never from the RGB frame. `pictures`: the display frame is
+        also kept as the decoder's own picture (`DecodedFrame.picture`), which `ProxyWriter`
+        encodes without any conversion to RGB and back; `display` is then None unless it is
+        the RGB frame itself. The frame count and the damage checks are those of iteration."""
+        if self._images is not None:
+            import cv2
+
+            for image in self._iter_images():
+                display = image
+                if display_size is not None and display_size != (image.shape[1], image.shape[0]):
+                    display = cv2.resize(image, display_size, interpolation=cv2.INTER_AREA)
+                yield DecodedFrame(image, display, None)
+            return
+        full_rgb, scaled = _Converter(), _Converter()
+        for picture in self._pictures():
+            rgb_picture = full_rgb.rgb_picture(picture)
+            rgb = rgb_picture.to_ndarray()  # (H, W, 3): the features are block means of it
+            same = display_size is None or display_size == (picture.width, picture.height)
+            if pictures:  # the proxy's encoder takes the picture as it is (no RGB on the way)
+                small = picture if same else scaled.scaled(picture, display_size,
+                                                           picture.format.name)
+                yield DecodedFrame(rgb, rgb if same else None, small)
+            else:  # area-scaled from the RGB picture: a picture's half-size chroma scaled on
+                #   its own would differ from the RGB frame's by ~15 levels on fine colour detail
+                yield DecodedFrame(rgb, rgb if same else scaled.rgb(rgb_picture, display_size), None)
+
+    def _pictures(self):
+        """Demux and decode packet by packet; yields the decoder's pictures (av.VideoFrame).
+        Frame-threaded decoding does not raise on a
         damaged packet (it drops frames silently), so damage is also read from the demuxer:
         a packet flagged corrupt, or fewer packets than an mp4/mov index lists (a file cut
         short). Either is an error, or with allow_truncated a note of the frames kept."""
@@ -143,7 +232,7 @@ class ClipReader:
                     decoded += 1
                     if frame.time is not None:
                         times.append(frame.time)
-                    yield frame.to_ndarray(format="rgb24")  # (H, W, 3) uint8
+                    yield frame
         except av.FFmpegError as error:
             problem = f"damaged after {decoded} frames ({error.strerror or error})"
         listed = int(stream.frames or 0)
@@ -1146,3 +1235,160 @@ def read_audio_stream(path: str | os.PathLike) -> dict | None:
 
 
 __all__ += ["read_audio_stream"]
+# --- the proxy frame store (issue 17): short-GOP H.264, one packet per frame, with an index ---
+__all__ += ["ProxyWriter", "ProxyDecoder"]
+
+
+class ProxyWriter:
+    """Encodes display frames into a proxy file: H.264 (libx264) without B-frames and with a
+    key frame (IDR, headers in band) every `gop` frames, the packets written one after the
+    other with no container. The index (`close()`) gives each frame's byte offset and whether
+    it is a key frame, so a reader seeks to a frame's key frame with one file read and decodes
+    at most `gop` - 1 frames before it. `hasher` (optional) is fed every byte written.
+
+    Frames: `write_picture(picture)` takes `DecodedFrame.picture` (the decoder's own picture at
+    the display size: no RGB on the way), `write(rgb)` an (h, w, 3) uint8 RGB array."""
+
+    CODEC = "h264"  # what ProxyDecoder decodes
+
+    def __init__(self, file, *, size: tuple[int, int], fps: float, crf: int = 18, gop: int = 8,
+                 preset: str = "ultrafast", full_chroma: bool = False, hasher=None):
+        import av
+
+        self.width, self.height = (int(v) for v in size)
+        if self.width % 2 or self.height % 2:
+            raise ValueError(f"proxy frames need even sides (yuv420p), got {size}")
+        # the chroma resolution of the source: yuv420p for video as cameras and the web deliver
+        # it; yuv444p for a source with full colour (image folders, 4:4:4 video), where
+        # halving it would lose ~15 levels on fine colour detail
+        self.pix_fmt = "yuv444p" if full_chroma else "yuv420p"
+        self._file = file  # an open binary file, appended to
+        self._hasher = hasher
+        self._context = av.CodecContext.create("libx264", "w")
+        self._context.width, self._context.height = self.width, self.height
+        self._context.pix_fmt = self.pix_fmt
+        self._context.time_base = fractions.Fraction(1, 1) / _fps_fraction(fps)
+        # no B-frames: packets come in display order, one per frame; a fixed GOP (no scene-cut
+        # key frames) so that every frame is at most gop - 1 frames from its key frame
+        self._context.options = {"crf": str(int(crf)), "preset": preset, "g": str(int(gop)),
+                                 "keyint_min": str(int(gop)), "bf": "0", "sc_threshold": "0"}
+        self._converter = None
+        self._offsets = [0]
+        self._keys: list[bool] = []
+        self.frames_in = 0
+
+    def write_picture(self, picture) -> None:
+        import av
+
+        if (picture.width, picture.height) != (self.width, self.height) or \
+                picture.format.name != self.pix_fmt:
+            if self._converter is None:
+                self._converter = _Converter()
+            picture = self._converter.scaled(picture, (self.width, self.height), self.pix_fmt)
+        picture.pts = self.frames_in
+        picture.time_base = self._context.time_base  # a decoded picture has its stream's: x264's
+        #   rate control reads the frame times (at 1/15360 s apart it spent 20% fewer bits)
+        picture.pict_type = av.video.frame.PictureType.NONE  # the encoder chooses (a decoded
+        #   picture carries its own type, which would force it)
+        self.frames_in += 1
+        self._mux(self._context.encode(picture))
+
+    def write(self, frame: np.ndarray) -> None:
+        """An (h, w, 3) uint8 RGB frame (scaled to the proxy's size if it differs)."""
+        import av
+
+        if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
+            raise ValueError(f"proxy frames must be (h, w, 3) uint8, got {frame.shape} {frame.dtype}")
+        self.write_picture(av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24"))
+
+    def _mux(self, packets) -> None:
+        for packet in packets:
+            data = bytes(packet)
+            self._file.write(data)
+            if self._hasher is not None:
+                self._hasher.update(data)
+            self._offsets.append(self._offsets[-1] + len(data))
+            self._keys.append(bool(packet.is_keyframe))
+
+    def close(self) -> tuple[np.ndarray, np.ndarray]:
+        """Flush the encoder. Returns (offsets (T+1,) int64 byte offsets of the frames' packets,
+        keys (T,) bool key frames)."""
+        self._mux(self._context.encode(None))
+        if len(self._keys) != self.frames_in or (self._keys and not self._keys[0]):
+            raise ExportError(f"the proxy encoder gave {len(self._keys)} packets for "
+                              f"{self.frames_in} frames; use the raw store (--store raw)")
+        return np.asarray(self._offsets, np.int64), np.asarray(self._keys, np.bool_)
+
+
+class ProxyDecoder:
+    """Decodes frames of a proxy file (ProxyWriter) by index: `frames(start, stop)` -> a list of
+    (h, w, 3) uint8 RGB arrays. Continues without seeking where the previous call ended;
+    otherwise starts at the key frame at or before `start`. One thread: one packet in, one
+    picture out, at once (a frame-threaded decoder would hold pictures back). Not thread-safe:
+    one decoder per thread."""
+
+    def __init__(self, path: str | os.PathLike, offsets: np.ndarray, keys: np.ndarray,
+                 size: tuple[int, int]):
+        self.path = Path(path)
+        self._offsets = offsets
+        self._key_frames = np.flatnonzero(keys)  # (K,) frame numbers of the key frames
+        self._size = (int(size[0]), int(size[1]))
+        self._fd = os.open(self.path, os.O_RDONLY)
+        self._context = None
+        self._converter = None
+        self._next = -1  # the frame the decoder would give next without seeking
+        self.decoded = 0  # pictures decoded (key frame lead-ins included)
+
+    def _open_context(self):
+        import av
+
+        self._context = av.CodecContext.create(ProxyWriter.CODEC, "r")
+        self._context.thread_count = 1
+        self._converter = _Converter()
+
+    def frames(self, start: int, stop: int) -> list[np.ndarray]:
+        import av
+
+        if self._context is None:
+            self._open_context()
+        if start != self._next:
+            key = int(self._key_frames[np.searchsorted(self._key_frames, start, side="right") - 1])
+            if self._next > start or self._next < key:  # before the key frame: decode from it
+                self._context.flush_buffers()
+                self._next = key
+        first = self._next
+        data = os.pread(self._fd, int(self._offsets[stop] - self._offsets[first]),
+                        int(self._offsets[first]))
+        out = []
+        base = int(self._offsets[first])
+        try:
+            for index in range(first, stop):
+                begin = int(self._offsets[index]) - base
+                end = int(self._offsets[index + 1]) - base
+                pictures = self._context.decode(av.Packet(data[begin:end]))
+                if len(pictures) != 1:
+                    raise av.InvalidDataError(0, "no picture for a packet")
+                self.decoded += 1
+                if index >= start:
+                    out.append(self._converter.rgb(pictures[0]))
+        except av.FFmpegError as error:
+            self._next = -1
+            self._context = None
+            raise ClipError(f"{self.path}: the proxy store does not decode at frame {index} "
+                            f"({error}); run `framechain analyze` on the clip again") from None
+        self._next = stop
+        for index, frame in enumerate(out):
+            if frame.shape[:2] != (self._size[1], self._size[0]):
+                raise ClipError(f"{self.path}: the proxy store holds {frame.shape[1]}x"
+                                f"{frame.shape[0]} frames, its index says {self._size[0]}x"
+                                f"{self._size[1]}; run `framechain analyze` on the clip again")
+        return out
+
+    def close(self) -> None:
+        if getattr(self, "_fd", None) is not None:
+            os.close(self._fd)
+            self._fd = None
+        self._context = None
+
+    def __del__(self):
+        self.close()

@@ -204,6 +204,10 @@ def add_analysis_arguments(parser: argparse.ArgumentParser, *, fps_alias: bool =
                            help=f"{text} (default {getattr(defaults, field)})")
     group.add_argument("--equalize", action="store_true", default=None,
                        help="equalise brightness before comparing frames")
+    group.add_argument("--store", choices=("raw", "proxy", "auto"), default=None,
+                       help="where the display frames go: raw (uint8 frames, fastest to read), "
+                            "proxy (short-GOP H.264 with an index, decoded ahead of play: for "
+                            "long clips) or auto (the proxy above a 2 GiB raw store; the default)")
     spellings = ("--input-fps", "--fps") if fps_alias else ("--input-fps",)
     group.add_argument(*spellings, dest="input_fps", type=float, default=None, metavar="F",
                        help="frame rate of an image folder (default 30), or an override of a video's")
@@ -238,6 +242,8 @@ def config_from_args(args: argparse.Namespace) -> AnalysisConfig:
         values["equalize_brightness"] = True
     if getattr(args, "device", None):
         values["device"] = args.device
+    if getattr(args, "store", None):
+        values["store"] = args.store
     values = {k: v for k, v in values.items() if v is not None}
     try:
         return dataclasses.replace(AnalysisConfig(), **values)

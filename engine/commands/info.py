@@ -51,6 +51,9 @@ def describe(analysis, best: int = 10) -> dict:
         "fps": analysis.fps,
         "source_size": [analysis.source.get("width"), analysis.source.get("height")],
         "store_size": list(analysis.frame_size),
+        "store": {"kind": analysis.store_kind, "bytes": analysis.store_bytes,
+                  **{k: v for k, v in analysis.manifest.get("store", {}).items()
+                     if k in ("codec", "crf", "gop")}},
         "links": analysis.n_links,
         "jump_links": int(jumps.sum()),
         "links_per_frame": round(analysis.n_links / analysis.n_frames, 2),
@@ -194,6 +197,11 @@ def _is_sprite_or_set(path: str) -> bool:
         return manifest.is_file() and json.loads(manifest.read_text()).get("format") == SET_FORMAT
     except (OSError, ValueError):
         return False
+def _size_text(size: int) -> str:
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if size >= scale:
+            return f"{size / scale:.1f} {unit}"
+    return f"{size} bytes"
 
 
 def run(args) -> int:
@@ -207,6 +215,11 @@ def run(args) -> int:
     print(f"analysis  {info['analysis']}\nsource    {info['source']}")
     print(f"frames    {info['frames']} at {info['fps']:g} fps; source {info['source_size'][0]}x"
           f"{info['source_size'][1]}, store {info['store_size'][0]}x{info['store_size'][1]}")
+    store = info["store"]
+    kind = ("raw uint8 frames (frames.u8)" if store["kind"] == "raw" else
+            f"proxy, {store.get('codec', 'h264')} with a key frame every {store.get('gop')} frames "
+            "(frames.proxy)")
+    print(f"store     {kind}, {_size_text(store['bytes'])}")
     s = info["stats"]
     print(f"audio     {info['audio']['text']}")
     print(f"links     {info['links']} ({info['jump_links']} jumps, {info['links_per_frame']} per frame)")
