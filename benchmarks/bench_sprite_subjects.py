@@ -119,7 +119,7 @@ def fish(clip: Path, subjects: int, scale: float, mirror: bool) -> dict:
 
     started = time.perf_counter()
     sprites = extract_sprites(frames, fps=fps, config=ExtractionConfig(mirror=mirror), every=True)[:subjects]
-    print(f"fish{' --mirror' if mirror else ''}: {len(sprites)} subjects extracted in "
+    print(f"fish {'(default: mirrored)' if mirror else '--no-mirror'}: {len(sprites)} subjects extracted in "
           f"{time.perf_counter() - started:.1f} s ({sprites[0].info['subjects']} seen whole)")
     results = []
     for sprite in sprites:
@@ -163,7 +163,7 @@ def main(argv=None) -> int:
         if not Path(args.fish_clip).exists():
             print(f"fish: {args.fish_clip} is missing; skipped")
         else:
-            for mirror in (False, True):  # as `framechain sprite` makes it, and with --mirror
+            for mirror in (False, True):  # --no-mirror, and as `framechain sprite` makes a fish (mirrored)
                 results["fish" + ("_mirror" if mirror else "")] = fish(Path(args.fish_clip), args.subjects,
                                                                        args.scale, mirror)
     out = Path(args.out)
