@@ -12,8 +12,9 @@
 - `composite(background, sprites)`: alpha-composites the sprites over a background frame
   (an image, or the current frame of a playing video texture) at their scales, mirrored where a
   walker faces the other way.
-- `steer_group(sprites, targets, frames=...)`: a school sharing one texture, stepped together;
-  each sees the others as neighbours and keeps apart (Schödl & Essa 2002's anti-collision: links
+- `steer_group(sprites, targets, frames=...)`: a school stepped together (one shared texture, or
+  one texture per subject of a sprite set, `sprite_set_for`: neighbours are positions, so keeping
+  apart works across textures); each sees the others as neighbours and keeps apart (Schödl & Essa 2002's anti-collision: links
   whose frames move toward a neighbour within reach cost more, `avoid_weight`, and the wanted
   direction leans away from it).
 
@@ -46,7 +47,8 @@ from precompute.errors import ConfigError
 from precompute.sprites import SpriteClip
 
 __all__ = ["SteeringConfig", "SpriteTexture", "SpriteState", "Sprite", "composite", "steer_course",
-           "steer_group", "default_scale", "subject_extent", "PointerTarget", "default_fish", "sprite_for"]
+           "steer_group", "default_scale", "subject_extent", "PointerTarget", "default_fish", "sprite_for",
+           "sprite_set_for"]
 
 MODES = ("future", "greedy", "random")
 LEAN = 5.0  # how hard the wanted direction leans away from a touching neighbour (vs 1 toward the target)
@@ -595,3 +597,24 @@ def sprite_for(path=None, *, extraction=None, control_config=None, fps=None, pro
     control = analyze_control(sprite, control_config)
     save_sprite(folder, sprite, control, source=source, extraction=extraction)
     return sprite, control
+
+
+def sprite_set_for(path, *, control_config=None) -> list[tuple[str, SpriteClip, SpriteControl]]:
+    """A saved sprite set (`framechain sprite CLIP --all -o FOLDER`): (folder name, SpriteClip,
+    SpriteControl) per subject, in the set's order; a subject saved without its control tables is
+    analysed here. The subjects come from one clip, so they must share one frame rate (a school is
+    stepped on one clock)."""
+    from precompute.control import ControlConfig, analyze_control, load_sprite, sprite_set_folders
+
+    control_config = control_config or ControlConfig()
+    subjects = []
+    for folder in sprite_set_folders(path):
+        sprite, control, _ = load_sprite(folder)
+        if control is None:
+            control = analyze_control(sprite, control_config)
+        subjects.append((folder.name, sprite, control))
+    rates = {round(float(sprite.fps), 6) for _, sprite, _ in subjects}
+    if len(rates) > 1:
+        raise ConfigError(f"{path}: the set's sprites play at different frame rates ({sorted(rates)} fps); "
+                          "make the set from one clip with `framechain sprite CLIP --all -o FOLDER`")
+    return subjects

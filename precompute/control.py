@@ -49,8 +49,8 @@ from precompute.sprites import ExtractionConfig, SpriteClip, SpriteFrames
 
 __all__ = ["ControlConfig", "SpriteControl", "sprite_features", "frame_colours", "colour_gate",
            "base_costs", "control_costs",
-           "analyze_control", "save_sprite", "save_sprite_set", "load_sprite", "is_sprite", "FORMAT",
-           "FORMAT_VERSION", "SET_FORMAT"]
+           "analyze_control", "save_sprite", "save_sprite_set", "load_sprite", "is_sprite", "is_sprite_set",
+           "sprite_set_folders", "load_sprite_set", "FORMAT", "FORMAT_VERSION", "SET_FORMAT"]
 
 FORMAT = "framechain-sprite"
 FORMAT_VERSION = 2  # 2: frames stored cropped (pixels, crop_offsets, crop_boxes, size), compressed
@@ -377,6 +377,49 @@ def save_sprite_set(out: str | os.PathLike, sprites: list, controls: list, *, so
         shutil.rmtree(temp, ignore_errors=True)
         raise
     return out
+
+
+def is_sprite_set(path: str | os.PathLike) -> bool:
+    """True when `path` is a saved sprite set (a manifest of the set format, `sprite --all`)."""
+    manifest = Path(path) / "manifest.json"
+    if not manifest.is_file():
+        return False
+    try:
+        data = json.loads(manifest.read_text())
+        return isinstance(data, dict) and data.get("format") == SET_FORMAT
+    except (OSError, ValueError):
+        return False
+
+
+def sprite_set_folders(path: str | os.PathLike) -> list[Path]:
+    """The sprite folders a set's manifest lists, in order, each checked to be a name inside the
+    set and a sprite folder there (a missing or foreign one is one AnalysisError naming it)."""
+    path = Path(path)
+    try:
+        manifest = json.loads((path / "manifest.json").read_text())
+    except (OSError, ValueError) as error:
+        raise AnalysisError(f"{path}: unreadable sprite-set manifest ({error}); re-run "
+                            "`framechain sprite CLIP --all -o FOLDER`") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != SET_FORMAT:
+        raise AnalysisError(f"{path}: not a sprite set ({SET_FORMAT}); make one with "
+                            "`framechain sprite CLIP --all -o FOLDER`")
+    names = manifest.get("folders")
+    if not isinstance(names, list) or not names or not all(
+            isinstance(n, str) and n not in ("", ".", "..") and "/" not in n and "\\" not in n for n in names):
+        raise AnalysisError(f"{path}: manifest.json field folders is {names!r}, which is not a list of "
+                            "sub-folder names; re-run `framechain sprite CLIP --all -o FOLDER`")
+    folders = [path / name for name in names]
+    for folder in folders:
+        if not is_sprite(folder):
+            raise AnalysisError(f"{path}: the set lists {folder.name!r}, which is not a sprite folder there "
+                                "(missing or damaged); re-run `framechain sprite CLIP --all -o FOLDER`")
+    return folders
+
+
+def load_sprite_set(path: str | os.PathLike) -> list[tuple[SpriteClip, SpriteControl | None, dict]]:
+    """Read a sprite set: one (SpriteClip, SpriteControl or None, manifest) per subject, in the
+    set's order (see `load_sprite`; every folder is checked the same way)."""
+    return [load_sprite(folder) for folder in sprite_set_folders(path)]
 
 
 def _load_npz(path: Path, keys) -> dict:

@@ -167,12 +167,10 @@ def describe_sprite(path) -> tuple[dict, list[str]]:
 def _run_sprite(args) -> int:
     from pathlib import Path
 
-    from precompute.control import SET_FORMAT
+    from precompute.control import is_sprite_set, sprite_set_folders
 
     path = Path(args.path)
-    manifest = json.loads((path / "manifest.json").read_text())
-    folders = [path / name for name in manifest.get("folders", [])] if manifest.get("format") == SET_FORMAT \
-        else [path]
+    folders = sprite_set_folders(path) if is_sprite_set(path) else [path]  # a set: checked, one line if bad
     described = [describe_sprite(folder) for folder in folders]
     if args.json:
         print(json.dumps(described[0][0] if len(described) == 1 and folders[0] == path
@@ -186,17 +184,9 @@ def _run_sprite(args) -> int:
 
 
 def _is_sprite_or_set(path: str) -> bool:
-    from pathlib import Path
+    from precompute.control import is_sprite, is_sprite_set
 
-    from precompute.control import SET_FORMAT, is_sprite
-
-    if is_sprite(path):
-        return True
-    manifest = Path(path) / "manifest.json"
-    try:
-        return manifest.is_file() and json.loads(manifest.read_text()).get("format") == SET_FORMAT
-    except (OSError, ValueError):
-        return False
+    return is_sprite(path) or is_sprite_set(path)
 def _size_text(size: int) -> str:
     for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
         if size >= scale:

@@ -1,12 +1,20 @@
 """`framechain steer`: a video sprite that swims where it is told.
 
 Scripted and headless (what the outside check measures):
-    framechain steer [SPRITE_OR_CLIP] --targets targets.json --headless --log steer.json [-o video]
+    framechain steer [SPRITE_OR_SET_OR_CLIP] --targets targets.json --headless --log steer.json [-o video]
 moves a virtual mouse through `targets.json` (a JSON list of {"t": seconds, "x": px, "y": px} in
 background pixels; the target at time t is the latest one listed at or before t) and writes
 `steer.json`: {"fps": ..., "frames": [{"frame", "x", "y", "vx", "vy", "target_x", "target_y"}, ...]},
 one entry per output frame (sprite frame index, position in background px, velocity in px per
-frame). Without SPRITE_OR_CLIP it steers the embedded procedural fish over a 1280x720 pond.
+frame). Without SPRITE_OR_SET_OR_CLIP it steers the embedded procedural fish over a 1280x720 pond.
+With several sprites (`--sprites N`, or a sprite set) "frames" follows the first and "sprites"
+holds every sprite's log: [{"subject": folder name or null, "frames": [...]}, ...].
+
+A sprite set (`framechain sprite CLIP --all -o FOLDER`: one sprite per subject) is a school of
+different subjects: each subject is its own texture, `--sprites N` spreads N sprites over the
+subjects round robin (default: one per subject), and all chase the target and keep apart (the
+anti-collision sees positions, whatever the texture). One display scale serves the whole set (the
+largest subject fits a third of the background), so the subjects keep their relative sizes.
 
 Interactive (without --headless): the fish follows the mouse; sliders set the speed (playback
 rate and travel together) and the number of fish (one shared texture; they keep apart); a click
@@ -32,7 +40,8 @@ HELP = "steer a video sprite (default: the embedded fish) with the mouse or scri
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("sprite", nargs="?", default=None,
-                        help="a sprite folder (framechain sprite) or a clip to extract one from; "
+                        help="a sprite folder (framechain sprite), a sprite set (sprite --all: one texture per "
+                             "subject) or a clip to extract one from; "
                              "default: the embedded procedural fish")
     parser.add_argument("--clip", default=None, help="real footage to extract the sprite from")
     parser.add_argument("--targets", default=None, help='JSON list of {"t", "x", "y"} (s, px)')
@@ -50,8 +59,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ground-speed", type=float, default=None, metavar="PX_PER_S",
                         help="a subject walking in place: its travel in background px/s (default: its "
                              "gait's own, from the treadmill speed and the scale: the stride matches)")
-    parser.add_argument("--sprites", type=int, default=1,
-                        help="how many sprites of one texture (they keep apart; the log follows the first)")
+    parser.add_argument("--sprites", type=int, default=None,
+                        help="how many sprites (they keep apart; the log's \"frames\" follows the first); "
+                             "a sprite set spreads them over its subjects round robin (default: 1, or "
+                             "one per subject of a set)")
     parser.add_argument("--mode", choices=("future", "greedy", "random"), default="future",
                         help="frame choice: future costs (default), greedy, or no control")
     parser.add_argument("--temperature", type=float, default=0.0,
@@ -159,30 +170,37 @@ def _start(text: str) -> tuple[float, float]:
     return x, y
 
 
-def _scale(texture, args, size) -> float:
+def _scale(textures, args, size) -> float:
+    """One display scale for every texture: the default fits the largest subject (a set's subjects
+    keep their relative sizes)."""
     from engine.sprite import default_scale
 
     if args.scale is not None:
         return args.scale
     preferred = 1.2 if args.sprite is None and args.clip is None else 2.0
-    return default_scale(texture, size[1], preferred=preferred)
+    return min(default_scale(texture, size[1], preferred=preferred) for texture in textures)
 
 
-def _make_sprites(texture, args, size):
+def _make_sprites(textures, args, size):
+    """args.sprites instances (default: one per texture), spread over `textures` (one
+    SpriteTexture or a list: a set's subjects) round robin."""
     import numpy as np
 
-    from engine.sprite import Sprite, SpriteState, SteeringConfig
+    from engine.sprite import Sprite, SpriteState, SpriteTexture, SteeringConfig
 
+    textures = [textures] if isinstance(textures, SpriteTexture) else list(textures)
     width, height = size
-    scale = _scale(texture, args, size)
+    scale = _scale(textures, args, size)
+    count = args.sprites if args.sprites is not None else len(textures)
     config = SteeringConfig(mode=args.mode, temperature=args.temperature, ground_speed_px_s=args.ground_speed)
     if args.start:
         x, y = _start(args.start)
     else:
         x, y = width / 2, height / 2
-    streams = np.random.SeedSequence(args.seed).spawn(max(1, args.sprites))
+    streams = np.random.SeedSequence(args.seed).spawn(max(1, count))
     sprites = []
     for k, stream in enumerate(streams):  # each instance: own state, own generator
+        texture = textures[k % len(textures)]
         rng = np.random.default_rng(stream)
         offset = (0.0, 0.0) if k == 0 else (rng.uniform(-0.3, 0.3) * width, rng.uniform(-0.3, 0.3) * height)
         state = SpriteState(x=x + offset[0], y=y + offset[1], frame=int(rng.integers(texture.n_frames)) if k else 0,
@@ -196,7 +214,8 @@ def run(args: argparse.Namespace) -> int:
 
     import numpy as np
 
-    from engine.sprite import SpriteTexture, composite, sprite_for, steer_course, steer_group
+    from engine.sprite import SpriteTexture, composite, sprite_for, sprite_set_for, steer_course, steer_group
+    from precompute.control import is_sprite_set
     from precompute.errors import ConfigError
     from precompute.sprites import ExtractionConfig
 
@@ -221,17 +240,29 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"--targets {args.targets}: the course ends after {_MAX_SECONDS} s; "
                           "give earlier times or a --duration")
     source = args.clip or args.sprite
-    extraction = dataclasses.replace(ExtractionConfig(), mirror=args.mirror)
-    sprite, control = sprite_for(source, extraction=extraction)
-    texture = SpriteTexture(sprite, control)
+    if args.clip is None and args.sprite is not None and is_sprite_set(args.sprite):
+        subjects = sprite_set_for(args.sprite)  # one texture per subject: a school of different ones
+        names = [name for name, _, _ in subjects]
+        textures = [SpriteTexture(sprite, control) for _, sprite, control in subjects]
+    else:
+        extraction = dataclasses.replace(ExtractionConfig(), mirror=args.mirror)
+        names = [None]
+        textures = [SpriteTexture(*sprite_for(source, extraction=extraction))]
+    texture = textures[0]  # the clock: a set's subjects share one frame rate
     background = _Background(args.background, size, seed=args.seed)
     size = background.size
-    sprites = _make_sprites(texture, args, size)
+    sprites = _make_sprites(textures, args, size)
     if not args.quiet:
-        print(_subject_line(sprites[0]))
-    texture.prepare(sprites[0].state.scale)  # no resize while playing (a mirror image is a cheap copy)
+        for name, shown in zip(names, textures):
+            school = [sp for sp in sprites if sp.texture is shown]
+            if name is None:
+                print(_subject_line(school[0]))
+            elif school:  # a set: one line per subject that is on the screen
+                print(f"{name} ({len(school)} sprite{'s' if len(school) > 1 else ''}): {_subject_line(school[0])}")
+    for shown in textures:  # no resize while playing (a mirror image is a cheap copy)
+        shown.prepare(sprites[0].state.scale)
     if not args.headless:
-        return _interactive(texture, sprites, background, args)
+        return _interactive(textures, sprites, background, args)
 
     duration = args.duration if args.duration is not None else max(t["t"] for t in targets) + 5.0
     frames = max(1, int(round(duration * texture.fps)))
@@ -246,12 +277,13 @@ def run(args: argparse.Namespace) -> int:
         writer = open_writer(args.output, fps=texture.fps, size=size)
     try:
         if writer is None and len(sprites) == 1:
-            log = steer_course(sprites[0], targets, frames=frames)
-        else:  # a school on one texture: all chase the course and keep apart; the log follows the first
+            logs = [steer_course(sprites[0], targets, frames=frames)]
+        else:  # a school (one texture, or one per subject of a set): all chase the course and keep apart
             def draw(_):
                 writer.write(composite(background.update(1.0 / texture.fps), sprites))
 
-            log = steer_group(sprites, targets, frames=frames, on_frame=draw if writer is not None else None)[0]
+            logs = steer_group(sprites, targets, frames=frames, on_frame=draw if writer is not None else None)
+        log = logs[0]
     except BaseException:
         if writer is not None:
             writer.__exit__(*__import__("sys").exc_info())
@@ -262,6 +294,10 @@ def run(args: argparse.Namespace) -> int:
         record = {"format": "framechain-steerlog", "format_version": 1, "source": source or "assets.fish",
                   "mode": args.mode, "scale": sprites[0].state.scale, "background_size": list(size),
                   "fps": texture.fps, "frames": log}
+        if len(sprites) > 1:  # every sprite of the school, each with its subject (a set's folder name)
+            name_of = {id(shown): name for shown, name in zip(textures, names)}
+            record["sprites"] = [{"subject": name_of[id(sp.texture)], "frames": sprite_log}
+                                 for sp, sprite_log in zip(sprites, logs)]
         from precompute.files import write_json
 
         write_json(args.log, record, what="--log")  # refuses Infinity/NaN: JSON has neither
@@ -361,21 +397,25 @@ class SteerSession:
                 f"target {self.target[0]:.0f}, {self.target[1]:.0f} ({held})"]
 
 
-def _interactive(texture, sprites, background, args) -> int:
-    """The fish follows the mouse. Loop: events -> update(dt) -> composite -> show -> tick."""
+def _interactive(textures, sprites, background, args) -> int:
+    """The fish follows the mouse. Loop: events -> update(dt) -> composite -> show -> tick.
+    textures: the sprites' textures (a set: one per subject; the fish slider adds sprites round
+    robin over them); the first one's frame rate is the clock."""
     from engine.window import Window, WindowConfig
 
+    texture = textures[0]
     width, height = background.size
     window = Window(WindowConfig(title="framechain steer", record_fps=texture.fps)).open((width, height))
     window.add_slider("speed", label="speed", value=args.speed, value_range=(0.3, 2.0))
-    window.add_slider("fish", label="fish", value=float(len(sprites)), value_range=(1, 12))
+    window.add_slider("fish", label="fish", value=float(len(sprites)),
+                      value_range=(1, max(12, len(sprites))))
     window.set_help([("mouse", "the fish swims to the pointer"),
                      ("click", "drop a target (holds until the next click)"),
                      ("right click", "follow the mouse again"), ("Tab", "overlay with fps")])
     extra_args = argparse.Namespace(**vars(args))
     session = SteerSession(texture, sprites, background, speed=args.speed,
                            make_more=lambda count: _make_sprites(
-                               texture, argparse.Namespace(**{**vars(extra_args), "sprites": count}),
+                               textures, argparse.Namespace(**{**vars(extra_args), "sprites": count}),
                                (width, height)))
     dt = 0.0
     try:
