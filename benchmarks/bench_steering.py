@@ -112,15 +112,23 @@ def log_scale(log, texture) -> float:
     return float(np.hypot(f["vx"], f["vy"]) / n) if n > 1e-6 else 1.0
 
 
-def frame_cost(texture: SpriteTexture, *, sprites: int = 10, frames: int = 240, size=(1280, 720), scale=1.2):
+def frame_cost(texture, *, sprites: int = 10, frames: int = 240, size=(1280, 720), scale=1.2):
+    """Per output frame: steer `sprites` sprites (with neighbours) and composite them. texture: one
+    SpriteTexture, or a list (a sprite set's subjects: spread round robin, as `steer SET` does)."""
     from assets.fish import pond_background
 
     background = pond_background(*size)
-    texture.prepare(scale)  # as steer does before it plays
+    textures = list(texture) if isinstance(texture, (list, tuple)) else [texture]
+    for shown in textures:
+        shown.prepare(scale)  # as steer does before it plays
     rng = np.random.default_rng(1)
-    group = [Sprite(texture, SpriteState(x=float(rng.uniform(100, size[0] - 100)), y=float(rng.uniform(100, size[1] - 100)),
-                                         frame=int(rng.integers(texture.n_frames)), scale=scale,
-                                         rng=np.random.default_rng(k))) for k in range(sprites)]
+    group = []
+    for k in range(sprites):
+        shown = textures[k % len(textures)]
+        group.append(Sprite(shown, SpriteState(x=float(rng.uniform(100, size[0] - 100)),
+                                               y=float(rng.uniform(100, size[1] - 100)),
+                                               frame=int(rng.integers(shown.n_frames)), scale=scale,
+                                               rng=np.random.default_rng(k))))
     targets = rng.uniform([60, 60], [size[0] - 60, size[1] - 60], size=(frames // 60 + 1, 2))
     out = None
     times = []
