@@ -14,16 +14,24 @@ sits (granular time-stretch: pitch kept, tonal sound blurs a little), with the s
 Fades. Each stream fades in over `fade` samples centred on its B_k, with the power ramp
 P(z) = clip(z / fade + 1/2, 0, 1), and it fades out as the next one fades in: its power weight is
 W_k(x) = P(x - B_k) - P(x - B_{k+1}) (the first stream starts at full weight). The weights sum
-to 1 at every sample (they telescope), so the gains g_k = sqrt(W_k) are an equal-power
-crossfade; jumps closer than the fade overlap into a multi-way crossfade. The boundary B sits
+to 1 at every sample (they telescope). For uncorrelated sound the gains g_k = sqrt(W_k) keep the
+power (equal-power); for coherent sound (the same tone on both sides) the two signals add in
+amplitude and an equal-power sum overshoots by up to sqrt 2. So each fade measures the normalised
+correlation r_k of the stream fading in with the one fading out over the fade (weighted by the
+crossfade's cross term, clamped to [0, 1]) and the gains are
+g_k = sqrt(W_k / D), D = 1 + 2 sum_k r_k sqrt(W_{k-1} W_k): the expected power
+W_{k-1} + W_k + 2 r_k sqrt(W_{k-1} W_k) stays at D x gain^2 = 1 (r = 0: equal-power, r = 1:
+amplitudes summing to 1, a linear-power-shaped constant-amplitude fade). Jumps closer than the
+fade overlap into a multi-way crossfade (only neighbours' correlations count). The boundary B sits
 where the picture's transition is centred (`engine.transitions`: between frames t and t+1 at a
 jump t -> t+1), so sound and picture cross over together. Beyond the clip's ends a stream reads
 the sound mirrored (x -> -x, S-1-x -> S-1+x), which keeps the waveform continuous.
 
 The description of one output frame (what the play log writes, docs/ARCHITECTURE.md) is
-`[x_n, [[source_sample, [[offset, weight], ...]], ...]]`: per stream the source sample at the
-frame's first output sample, and its power weight as a piecewise-linear function of the
-offset from x_n (points at the frame's ends and at every kink inside it). `render_entries` is
+`[x_n, [[source_sample, [[offset, weight], ...]] (+ [r]), ...]]`: per stream the source sample at
+the frame's first output sample, and its power weight as a piecewise-linear function of the
+offset from x_n (points at the frame's ends and at every kink inside it); a stream fading in
+over the stream listed just before it with correlation r > 0 carries r as a third element. `render_entries` is
 the whole rule; an outside check can rebuild the sound from the log and the clip's audio.
 """
 from __future__ import annotations
@@ -90,8 +98,10 @@ class AudioFollower:
     """
 
     def __init__(self, *, rate: int, fps_out: float, fade: int, tolerance: float | None = None,
-                 ramp_in: bool = False):
+                 ramp_in: bool = False, samples: np.ndarray | None = None):
         self.rate = int(rate)
+        self.samples = samples  # the clip's sound (S, C), to measure each fade's correlation;
+        #   None: every r is 0 (equal-power)
         self.ramp_in = bool(ramp_in)  # the first stream fades in from silence (a player starting
         #   or resuming) instead of starting at full level (an export: a loop must not dip)
         self.fade = int(fade)
@@ -103,7 +113,8 @@ class AudioFollower:
         self.lookahead = int(math.ceil(self.half / self.frame_samples))
         self._starts: list[int] = []  # the output sample of each frame fed
         self._base = 0  # frame index of self._starts[0]
-        self._streams: list[tuple[int, float, bool]] = []  # (B, src at B, fades in)
+        self._streams: list[tuple[int, float, bool, float]] = []  # (B, src at B, fades in, r
+        #   with the stream before over its fade)
         self._end: int | None = None
 
     @property
@@ -113,23 +124,41 @@ class AudioFollower:
     def feed(self, x: int, s: float) -> None:
         x = int(x)
         if self._streams:
-            b, src, _ = self._streams[-1]
+            b, src, _, _ = self._streams[-1]
             if abs(src + (x - b) - s) <= self.tolerance:
                 self._starts.append(x)
                 return
-            self._streams.append((x, float(round(s)), True))
+            start = float(round(s))
+            self._streams.append((x, start, True, self._correlation(src + (x - b), start)))
         elif self.ramp_in:  # P(x' - B) rises from 0 at x to 1 at x + fade; plays s at x
-            self._streams.append((x + self.half, float(round(s)) + self.half, True))
+            self._streams.append((x + self.half, float(round(s)) + self.half, True, 0.0))
         else:
-            self._streams.append((x, float(round(s)), False))
+            self._streams.append((x, float(round(s)), False, 0.0))
         self._starts.append(x)
+
+    def _correlation(self, out_src: float, in_src: float) -> float:
+        """r in [0, 1]: the normalised correlation of the stream fading out (at source sample
+        out_src at the fade's centre) and the one fading in (at in_src), over the fade, weighted
+        by the cross term sqrt(P (1 - P)) where their sum can overshoot. 0 without the sound."""
+        if self.samples is None or self.fade < 4:
+            return 0.0
+        length = self.samples.shape[0]
+        offsets = np.arange(-self.half, self.half)
+        ramp = (offsets + 0.5) / self.fade + 0.5  # P at each sample's centre
+        cross = np.sqrt(ramp * (1.0 - ramp))[:, None]
+        a = self.samples[reflect_indices(int(round(out_src)) + offsets, length)].astype(np.float64)
+        b = self.samples[reflect_indices(int(round(in_src)) + offsets, length)].astype(np.float64)
+        norm = math.sqrt(float(np.sum(cross * a * a)) * float(np.sum(cross * b * b)))
+        if norm <= 0.0:
+            return 0.0
+        return min(1.0, max(0.0, float(np.sum(cross * a * b)) / norm))
 
     def fade_out(self, x: int, count: int) -> list:
         """The description of a frame at x that ends the sound (a pause): the stream in force
         plays on, fading out over the fade (or the frame), then silence."""
         if not self._streams:
             return [int(x), []]
-        b, src, _ = self._streams[-1]
+        b, src, _, _ = self._streams[-1]
         end = max(1, min(self.fade, count))
         return [int(x), [[src + (x - b), [[0, 1.0], [end, 0.0]] + ([[count, 0.0]] if count > end else [])]]]
 
@@ -152,7 +181,8 @@ class AudioFollower:
         b = self._starts[n + 1 - self._base] if n + 1 < self.fed else self._end
         streams = self._streams
         entries = []
-        for k, (start, src, fades_in) in enumerate(streams):
+        listed = -2  # the index of the stream listed last (none yet)
+        for k, (start, src, fades_in, correlation) in enumerate(streams):
             following = streams[k + 1][0] if k + 1 < len(streams) else None
             if fades_in and start - self.half >= b:
                 break
@@ -169,7 +199,11 @@ class AudioFollower:
                 weight = [w - self._ramp(x - following) for x, w in zip(xs, weight)]
             if max(weight) <= 1e-12:
                 continue
-            entries.append([src + (a - start), [[int(x - a), float(w)] for x, w in zip(xs, weight)]])
+            entry = [src + (a - start), [[int(x - a), float(w)] for x, w in zip(xs, weight)]]
+            if correlation > 0.0 and listed == k - 1:  # it fades in over the stream listed before
+                entry.append(float(correlation))
+            entries.append(entry)
+            listed = k
         self._forget(n, a)
         return [int(a), entries]
 
@@ -189,8 +223,10 @@ def render_entries(samples: np.ndarray, entries: list, *, end: int, start: int |
     """The sound the descriptions say: (end - start, C) int16 (start: the first entry's x).
 
     samples: the clip's sound, (S, C) int16. entries: per output frame [x, streams] in order,
-    the next frame's x (or `end`) closing each. Each stream adds sqrt(w(o)) * samples[src + o]
-    for o in 0..len-1, w piecewise-linear through its points, indices mirrored at the ends."""
+    the next frame's x (or `end`) closing each. Each stream [src, points(, r)] adds
+    sqrt(w(o) / D(o)) * samples[src + o] for o in 0..len-1, w piecewise-linear through its
+    points, D = 1 + 2 sum r_k sqrt(w_{k-1} w_k) over the streams carrying r (k-1: the stream
+    listed before), indices mirrored at the ends."""
     samples = np.asarray(samples)
     start = int(entries[0][0]) if start is None else int(start)
     out = np.zeros((int(end) - start, samples.shape[1]), np.float32)
@@ -207,10 +243,16 @@ def render_entries(samples: np.ndarray, entries: list, *, end: int, start: int |
                 block += samples[first:first + count]
                 continue
         offsets = np.arange(count, dtype=np.float64)
-        for src, points in streams:
-            points = np.asarray(points, np.float64)  # (P, 2) offset, weight
-            gain = np.sqrt(np.clip(np.interp(offsets, points[:, 0], points[:, 1]), 0.0, 1.0))
-            index = reflect_indices(int(round(src)) + np.arange(count), length)
+        weights = [np.clip(np.interp(offsets, np.asarray(stream[1], np.float64)[:, 0],
+                                     np.asarray(stream[1], np.float64)[:, 1]), 0.0, 1.0)
+                   for stream in streams]
+        overlap = np.ones(count)  # D: the expected power of the correlated sum
+        for k, stream in enumerate(streams):
+            if len(stream) > 2 and k > 0:
+                overlap += 2.0 * float(stream[2]) * np.sqrt(weights[k - 1] * weights[k])
+        for stream, weight in zip(streams, weights):
+            gain = np.sqrt(weight / overlap)
+            index = reflect_indices(int(round(stream[0])) + np.arange(count), length)
             block += gain[:, None].astype(np.float32) * samples[index].astype(np.float32)
     return np.clip(np.round(out), -32768, 32767).astype(np.int16)
 
@@ -227,7 +269,8 @@ def path_audio(samples: np.ndarray, path, *, rate: int, fps_clip: float, fps_out
     path = np.asarray(path, np.int64)
     fps_out = float(fps_out or fps_clip)
     length = path.shape[0]
-    follower = AudioFollower(rate=rate, fps_out=fps_out, fade=fade_samples(fade_ms, rate))
+    follower = AudioFollower(rate=rate, fps_out=fps_out, fade=fade_samples(fade_ms, rate),
+                             samples=np.asarray(samples))
     if cyclic:  # enough copies before and after that the middle copy sees every fade
         extra = follower.lookahead + 1
         copies = 2 * math.ceil(extra / length) + 1
@@ -295,7 +338,8 @@ class PlayerSound:
         follower = self._follower
         if follower is None:  # starting or resuming: fade in from silence
             follower = self._follower = AudioFollower(rate=self.rate, fps_out=self.fps_out,
-                                                      fade=self.fade, ramp_in=True)
+                                                      fade=self.fade, ramp_in=True,
+                                                      samples=self.samples)
             follower._base = n
         step = playback.config.speed * self.fps_clip / self.fps_out  # positions per output frame
         while not follower.ready(n):

@@ -120,12 +120,15 @@ def _rebuild(clip, frames, *, end):
     for n, (x, streams) in enumerate(frames):
         stop = frames[n + 1][0] if n + 1 < len(frames) else end
         offsets = np.arange(stop - x)
-        for src, points in streams:
-            points = np.array(points, float)
-            weight = np.interp(offsets, points[:, 0], points[:, 1])
-            index = np.mod(int(src) + offsets, period)
+        weights = [np.interp(offsets, *np.array(stream[1], float).T) for stream in streams]
+        # a stream [src, points, r] fades in over the one listed before it with correlation r:
+        # the gains are sqrt(w / (1 + 2 sum r sqrt(w_before w)))
+        power = 1.0 + sum(2.0 * stream[2] * np.sqrt(weights[k - 1] * weights[k])
+                          for k, stream in enumerate(streams) if len(stream) == 3)
+        for stream, weight in zip(streams, weights):
+            index = np.mod(int(stream[0]) + offsets, period)
             index = np.where(index < clip.shape[0], index, period - index)
-            out[x:stop] += np.sqrt(weight)[:, None] * clip[index]
+            out[x:stop] += np.sqrt(weight / power)[:, None] * clip[index]
     return np.clip(np.round(out), -32768, 32767)
 
 
