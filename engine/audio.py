@@ -14,15 +14,16 @@ sits (granular time-stretch: pitch kept, tonal sound blurs a little), with the s
 Fades. Each stream fades in over `fade` samples centred on its B_k, with the power ramp
 P(z) = clip(z / fade + 1/2, 0, 1), and it fades out as the next one fades in: its power weight is
 W_k(x) = P(x - B_k) - P(x - B_{k+1}) (the first stream starts at full weight). The weights sum
-to 1 at every sample (they telescope). For uncorrelated sound the gains g_k = sqrt(W_k) keep the
-power (equal-power); for coherent sound (the same tone on both sides) the two signals add in
-amplitude and an equal-power sum overshoots by up to sqrt 2. So each fade measures the normalised
-correlation r_k of the stream fading in with the one fading out over the fade (weighted by the
-crossfade's cross term, clamped to [0, 1]) and the gains are
-g_k = sqrt(W_k / D), D = 1 + 2 sum_k r_k sqrt(W_{k-1} W_k): the expected power
-W_{k-1} + W_k + 2 r_k sqrt(W_{k-1} W_k) stays at D x gain^2 = 1 (r = 0: equal-power, r = 1:
-amplitudes summing to 1, a linear-power-shaped constant-amplitude fade). Jumps closer than the
-fade overlap into a multi-way crossfade (only neighbours' correlations count). The boundary B sits
+to 1 at every sample (they telescope). The gains are eased, S(W) = (1 - cos(pi W)) / 2, so a
+two-way fade is sin/cos (sqrt(W) would start with an infinite slope, a step). For uncorrelated
+sound equal power is right; for coherent sound (the same tone on both sides) the signals add in
+amplitude and an equal-power sum swells by up to sqrt 2. So each fade measures the normalised
+correlation r_jk of the stream k fading in with each stream j still sounding, over k's fade
+(weighted by the fade's cross term, clamped to [0, 1]), and the gains are
+g_k = sqrt(S(W_k) T / D), T = sum W (1, less only while fading from or to silence),
+D = sum S(W) + 2 sum_{j<k} r_jk sqrt(S(W_j) S(W_k)): the expected power of the sum stays T
+(r = 0: sin/cos equal power; r = 1: amplitudes summing to 1, so the same tone on both sides
+keeps its level). Jumps closer than the fade overlap into a multi-way crossfade. The boundary B sits
 where the picture's transition is centred (`engine.transitions`: between frames t and t+1 at a
 jump t -> t+1), so sound and picture cross over together. Beyond the clip's ends a stream reads
 the sound mirrored (x -> -x, S-1-x -> S-1+x), which keeps the waveform continuous.
@@ -31,7 +32,8 @@ The description of one output frame (what the play log writes, docs/ARCHITECTURE
 `[x_n, [[source_sample, [[offset, weight], ...]] (+ [r]), ...]]`: per stream the source sample at
 the frame's first output sample, and its power weight as a piecewise-linear function of the
 offset from x_n (points at the frame's ends and at every kink inside it); a stream fading in
-over the stream listed just before it with correlation r > 0 carries r as a third element. `render_entries` is
+over streams listed just before it carries their correlations as a third element
+[r with the stream listed 1 before, 2 before, ...] (absent where all are 0). `render_entries` is
 the whole rule; an outside check can rebuild the sound from the log and the clip's audio.
 """
 from __future__ import annotations
@@ -51,7 +53,7 @@ __all__ = ["AudioConfig", "AudioFollower", "render_entries", "path_audio", "fram
 class AudioConfig:
     """How sound follows the chain."""
 
-    fade_ms: float = 50.0  # equal-power crossfade at each jump, centred on the picture's cut;
+    fade_ms: float = 50.0  # the crossfade at each jump, centred on the picture's cut;
     #   longer hides more for noise-like sound (rain, fire: 100-200), shorter keeps beats crisp.
     #   0 is a 2-sample fade (a cut without a click)
     enabled: bool = True  # False: silent (--no-audio)
@@ -113,8 +115,8 @@ class AudioFollower:
         self.lookahead = int(math.ceil(self.half / self.frame_samples))
         self._starts: list[int] = []  # the output sample of each frame fed
         self._base = 0  # frame index of self._starts[0]
-        self._streams: list[tuple[int, float, bool, float]] = []  # (B, src at B, fades in, r
-        #   with the stream before over its fade)
+        self._streams: list[tuple[int, float, bool, tuple]] = []  # (B, src at B, fades in,
+        #   r with the streams 1, 2, ... before it that still sound over its fade)
         self._end: int | None = None
 
     @property
@@ -129,23 +131,29 @@ class AudioFollower:
                 self._starts.append(x)
                 return
             start = float(round(s))
-            self._streams.append((x, start, True, self._correlation(src + (x - b), start)))
+            correlations = []  # with the latest stream, then older ones still fading out
+            for j in range(len(self._streams) - 1, -1, -1):
+                if j + 1 < len(self._streams) and self._streams[j + 1][0] + self.half <= x - self.half:
+                    break  # stream j has faded out before this fade begins (and all before it)
+                b_j, src_j, _, _ = self._streams[j]
+                correlations.append(self._correlation(src_j + (x - b_j), start))
+            self._streams.append((x, start, True, tuple(correlations)))
         elif self.ramp_in:  # P(x' - B) rises from 0 at x to 1 at x + fade; plays s at x
-            self._streams.append((x + self.half, float(round(s)) + self.half, True, 0.0))
+            self._streams.append((x + self.half, float(round(s)) + self.half, True, ()))
         else:
-            self._streams.append((x, float(round(s)), False, 0.0))
+            self._streams.append((x, float(round(s)), False, ()))
         self._starts.append(x)
 
     def _correlation(self, out_src: float, in_src: float) -> float:
         """r in [0, 1]: the normalised correlation of the stream fading out (at source sample
         out_src at the fade's centre) and the one fading in (at in_src), over the fade, weighted
-        by the cross term sqrt(P (1 - P)) where their sum can overshoot. 0 without the sound."""
+        by the fade's cross term, where their sum can overshoot. 0 without the sound."""
         if self.samples is None or self.fade < 4:
             return 0.0
         length = self.samples.shape[0]
         offsets = np.arange(-self.half, self.half)
         ramp = (offsets + 0.5) / self.fade + 0.5  # P at each sample's centre
-        cross = np.sqrt(ramp * (1.0 - ramp))[:, None]
+        cross = np.sin(np.pi * ramp)[:, None]  # 2 sqrt(S(P) S(1 - P)): where the sum can swell
         a = self.samples[reflect_indices(int(round(out_src)) + offsets, length)].astype(np.float64)
         b = self.samples[reflect_indices(int(round(in_src)) + offsets, length)].astype(np.float64)
         norm = math.sqrt(float(np.sum(cross * a * a)) * float(np.sum(cross * b * b)))
@@ -181,8 +189,8 @@ class AudioFollower:
         b = self._starts[n + 1 - self._base] if n + 1 < self.fed else self._end
         streams = self._streams
         entries = []
-        listed = -2  # the index of the stream listed last (none yet)
-        for k, (start, src, fades_in, correlation) in enumerate(streams):
+        listed = []  # the index of each stream listed
+        for k, (start, src, fades_in, correlations) in enumerate(streams):
             following = streams[k + 1][0] if k + 1 < len(streams) else None
             if fades_in and start - self.half >= b:
                 break
@@ -200,10 +208,17 @@ class AudioFollower:
             if max(weight) <= 1e-12:
                 continue
             entry = [src + (a - start), [[int(x - a), float(w)] for x, w in zip(xs, weight)]]
-            if correlation > 0.0 and listed == k - 1:  # it fades in over the stream listed before
-                entry.append(float(correlation))
+            shared = []  # r with the streams listed 1, 2, ... before (those are k - 1, k - 2, ...)
+            for m, r in enumerate(correlations, 1):
+                if len(listed) < m or listed[-m] != k - m:
+                    break
+                shared.append(float(r))
+            while shared and shared[-1] <= 0.0:
+                shared.pop()
+            if shared:
+                entry.append(shared)
             entries.append(entry)
-            listed = k
+            listed.append(k)
         self._forget(n, a)
         return [int(a), entries]
 
@@ -218,15 +233,38 @@ class AudioFollower:
             self._base += drop
 
 
+def shaped_power(weight: np.ndarray) -> np.ndarray:
+    """S(w) = (1 - cos(pi w)) / 2: the power weight eased at both ends, so that the gains
+    sqrt(S) of a two-way fade are sin/cos (finite slope where a stream enters or leaves; the
+    bare sqrt(w) starts with an infinite slope, which steps the waveform)."""
+    return 0.5 - 0.5 * np.cos(np.pi * weight)
+
+
+def stream_gains(streams: list, weights: list) -> list:
+    """The gain of each stream of one frame from its power weight w_k (arrays over the frame's
+    samples) and the correlations its description carries (module docstring):
+    g_k = sqrt(S(w_k) T / D), T = sum w (1, or less while fading from or to silence),
+    D = sum S(w) + 2 sum_k sum_m r_m sqrt(S(w_{k-m}) S(w_k)) (k - m: the stream listed m before):
+    the expected power of the correlated sum stays T."""
+    shaped = [shaped_power(weight) for weight in weights]
+    total = np.sum(weights, axis=0)
+    power = np.sum(shaped, axis=0)
+    for k, stream in enumerate(streams):
+        for m, r in enumerate(stream[2] if len(stream) > 2 else (), 1):
+            if m <= k:
+                power = power + 2.0 * float(r) * np.sqrt(shaped[k - m] * shaped[k])
+    scale = np.divide(total, power, out=np.zeros_like(total), where=power > 1e-12)
+    return [np.sqrt(s * scale) for s in shaped]
+
+
 def render_entries(samples: np.ndarray, entries: list, *, end: int, start: int | None = None
                    ) -> np.ndarray:
     """The sound the descriptions say: (end - start, C) int16 (start: the first entry's x).
 
     samples: the clip's sound, (S, C) int16. entries: per output frame [x, streams] in order,
-    the next frame's x (or `end`) closing each. Each stream [src, points(, r)] adds
-    sqrt(w(o) / D(o)) * samples[src + o] for o in 0..len-1, w piecewise-linear through its
-    points, D = 1 + 2 sum r_k sqrt(w_{k-1} w_k) over the streams carrying r (k-1: the stream
-    listed before), indices mirrored at the ends."""
+    the next frame's x (or `end`) closing each. Each stream k, [src, points(, [r_1, r_2, ...])],
+    adds g_k(o) * samples[src + o] for o in 0..len-1, w_k piecewise-linear through its points
+    and g_k from the w's and r's by `stream_gains`, indices mirrored at the ends."""
     samples = np.asarray(samples)
     start = int(entries[0][0]) if start is None else int(start)
     out = np.zeros((int(end) - start, samples.shape[1]), np.float32)
@@ -246,12 +284,7 @@ def render_entries(samples: np.ndarray, entries: list, *, end: int, start: int |
         weights = [np.clip(np.interp(offsets, np.asarray(stream[1], np.float64)[:, 0],
                                      np.asarray(stream[1], np.float64)[:, 1]), 0.0, 1.0)
                    for stream in streams]
-        overlap = np.ones(count)  # D: the expected power of the correlated sum
-        for k, stream in enumerate(streams):
-            if len(stream) > 2 and k > 0:
-                overlap += 2.0 * float(stream[2]) * np.sqrt(weights[k - 1] * weights[k])
-        for stream, weight in zip(streams, weights):
-            gain = np.sqrt(weight / overlap)
+        for stream, gain in zip(streams, stream_gains(streams, weights)):
             index = reflect_indices(int(round(stream[0])) + np.arange(count), length)
             block += gain[:, None].astype(np.float32) * samples[index].astype(np.float32)
     return np.clip(np.round(out), -32768, 32767).astype(np.int16)

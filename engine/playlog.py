@@ -10,7 +10,8 @@ from precompute.errors import ExportError
 __all__ = ["write_play_log", "audio_header"]
 
 # how a stream's gain follows from its power weight w and the correlations r (docs/ARCHITECTURE.md)
-GAIN_RULE = "sqrt(w / (1 + 2 sum r_k sqrt(w_k-1 w_k)))"
+GAIN_RULE = ("sqrt(S(w_k) sum w / (sum S(w) + 2 sum_k sum_m r_m sqrt(S(w_k-m) S(w_k)))), "
+             "S(w) = (1 - cos(pi w)) / 2")
 
 
 def audio_header(*, rate: int, channels: int, fade_ms: float, source_samples: int,
@@ -28,7 +29,7 @@ def _audio_entry(entry) -> list:
     x, streams = entry
     return [int(x), [[round(float(stream[0]), 3), [[int(offset), round(float(weight), 6)]
                                                    for offset, weight in stream[1]]]
-                     + [round(float(r), 6) for r in stream[2:3]]
+                     + [[round(float(r), 6) for r in rs] for rs in stream[2:3]]
                      for stream in streams]]
 
 
