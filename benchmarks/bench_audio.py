@@ -93,7 +93,7 @@ def seams(analysis, *, seconds: float, fade_ms: float = 50.0) -> dict:
     for name, frames, cyclic in cases:
         sound, entries = path_audio(clip, frames, rate=rate, fps_clip=fps, cyclic=cyclic)
         boundaries = [x for x, streams in entries if len(streams) > 1
-                      and any(points[0][1] == 0.5 or points[-1][1] == 0.5 for _, points in streams)]
+                      and any(stream[1][0][1] == 0.5 or stream[1][-1][1] == 0.5 for stream in streams)]
         boundaries = sorted(set(boundaries)) or [x for x, streams in entries if len(streams) > 1][:1]
         if cyclic:  # played twice end to end: the wrap and every jump lie in the middle copy
             sound = np.concatenate([sound, sound, sound])

@@ -14,16 +14,26 @@ sits (granular time-stretch: pitch kept, tonal sound blurs a little), with the s
 Fades. Each stream fades in over `fade` samples centred on its B_k, with the power ramp
 P(z) = clip(z / fade + 1/2, 0, 1), and it fades out as the next one fades in: its power weight is
 W_k(x) = P(x - B_k) - P(x - B_{k+1}) (the first stream starts at full weight). The weights sum
-to 1 at every sample (they telescope), so the gains g_k = sqrt(W_k) are an equal-power
-crossfade; jumps closer than the fade overlap into a multi-way crossfade. The boundary B sits
+to 1 at every sample (they telescope). The gains are eased, S(W) = (1 - cos(pi W)) / 2, so a
+two-way fade is sin/cos (sqrt(W) would start with an infinite slope, a step). For uncorrelated
+sound equal power is right; for coherent sound (the same tone on both sides) the signals add in
+amplitude and an equal-power sum swells by up to sqrt 2. So each fade measures the normalised
+correlation r_jk of the stream k fading in with each stream j still sounding, over k's fade
+(weighted by the fade's cross term, clamped to [0, 1]), and the gains are
+g_k = sqrt(S(W_k) T / D), T = sum W (1, less only while fading from or to silence),
+D = sum S(W) + 2 sum_{j<k} r_jk sqrt(S(W_j) S(W_k)): the expected power of the sum stays T
+(r = 0: sin/cos equal power; r = 1: amplitudes summing to 1, so the same tone on both sides
+keeps its level). Jumps closer than the fade overlap into a multi-way crossfade. The boundary B sits
 where the picture's transition is centred (`engine.transitions`: between frames t and t+1 at a
 jump t -> t+1), so sound and picture cross over together. Beyond the clip's ends a stream reads
 the sound mirrored (x -> -x, S-1-x -> S-1+x), which keeps the waveform continuous.
 
 The description of one output frame (what the play log writes, docs/ARCHITECTURE.md) is
-`[x_n, [[source_sample, [[offset, weight], ...]], ...]]`: per stream the source sample at the
-frame's first output sample, and its power weight as a piecewise-linear function of the
-offset from x_n (points at the frame's ends and at every kink inside it). `render_entries` is
+`[x_n, [[source_sample, [[offset, weight], ...]] (+ [r]), ...]]`: per stream the source sample at
+the frame's first output sample, and its power weight as a piecewise-linear function of the
+offset from x_n (points at the frame's ends and at every kink inside it); a stream fading in
+over streams listed just before it carries their correlations as a third element
+[r with the stream listed 1 before, 2 before, ...] (absent where all are 0). `render_entries` is
 the whole rule; an outside check can rebuild the sound from the log and the clip's audio.
 """
 from __future__ import annotations
@@ -43,7 +53,7 @@ __all__ = ["AudioConfig", "AudioFollower", "render_entries", "path_audio", "fram
 class AudioConfig:
     """How sound follows the chain."""
 
-    fade_ms: float = 50.0  # equal-power crossfade at each jump, centred on the picture's cut;
+    fade_ms: float = 50.0  # the crossfade at each jump, centred on the picture's cut;
     #   longer hides more for noise-like sound (rain, fire: 100-200), shorter keeps beats crisp.
     #   0 is a 2-sample fade (a cut without a click)
     enabled: bool = True  # False: silent (--no-audio)
@@ -90,8 +100,10 @@ class AudioFollower:
     """
 
     def __init__(self, *, rate: int, fps_out: float, fade: int, tolerance: float | None = None,
-                 ramp_in: bool = False):
+                 ramp_in: bool = False, samples: np.ndarray | None = None):
         self.rate = int(rate)
+        self.samples = samples  # the clip's sound (S, C), to measure each fade's correlation;
+        #   None: every r is 0 (equal-power)
         self.ramp_in = bool(ramp_in)  # the first stream fades in from silence (a player starting
         #   or resuming) instead of starting at full level (an export: a loop must not dip)
         self.fade = int(fade)
@@ -103,7 +115,8 @@ class AudioFollower:
         self.lookahead = int(math.ceil(self.half / self.frame_samples))
         self._starts: list[int] = []  # the output sample of each frame fed
         self._base = 0  # frame index of self._starts[0]
-        self._streams: list[tuple[int, float, bool]] = []  # (B, src at B, fades in)
+        self._streams: list[tuple[int, float, bool, tuple]] = []  # (B, src at B, fades in,
+        #   r with the streams 1, 2, ... before it that still sound over its fade)
         self._end: int | None = None
 
     @property
@@ -113,23 +126,47 @@ class AudioFollower:
     def feed(self, x: int, s: float) -> None:
         x = int(x)
         if self._streams:
-            b, src, _ = self._streams[-1]
+            b, src, _, _ = self._streams[-1]
             if abs(src + (x - b) - s) <= self.tolerance:
                 self._starts.append(x)
                 return
-            self._streams.append((x, float(round(s)), True))
+            start = float(round(s))
+            correlations = []  # with the latest stream, then older ones still fading out
+            for j in range(len(self._streams) - 1, -1, -1):
+                if j + 1 < len(self._streams) and self._streams[j + 1][0] + self.half <= x - self.half:
+                    break  # stream j has faded out before this fade begins (and all before it)
+                b_j, src_j, _, _ = self._streams[j]
+                correlations.append(self._correlation(src_j + (x - b_j), start))
+            self._streams.append((x, start, True, tuple(correlations)))
         elif self.ramp_in:  # P(x' - B) rises from 0 at x to 1 at x + fade; plays s at x
-            self._streams.append((x + self.half, float(round(s)) + self.half, True))
+            self._streams.append((x + self.half, float(round(s)) + self.half, True, ()))
         else:
-            self._streams.append((x, float(round(s)), False))
+            self._streams.append((x, float(round(s)), False, ()))
         self._starts.append(x)
+
+    def _correlation(self, out_src: float, in_src: float) -> float:
+        """r in [0, 1]: the normalised correlation of the stream fading out (at source sample
+        out_src at the fade's centre) and the one fading in (at in_src), over the fade, weighted
+        by the fade's cross term, where their sum can overshoot. 0 without the sound."""
+        if self.samples is None or self.fade < 4:
+            return 0.0
+        length = self.samples.shape[0]
+        offsets = np.arange(-self.half, self.half)
+        ramp = (offsets + 0.5) / self.fade + 0.5  # P at each sample's centre
+        cross = np.sin(np.pi * ramp)[:, None]  # 2 sqrt(S(P) S(1 - P)): where the sum can swell
+        a = self.samples[reflect_indices(int(round(out_src)) + offsets, length)].astype(np.float64)
+        b = self.samples[reflect_indices(int(round(in_src)) + offsets, length)].astype(np.float64)
+        norm = math.sqrt(float(np.sum(cross * a * a)) * float(np.sum(cross * b * b)))
+        if norm <= 0.0:
+            return 0.0
+        return min(1.0, max(0.0, float(np.sum(cross * a * b)) / norm))
 
     def fade_out(self, x: int, count: int) -> list:
         """The description of a frame at x that ends the sound (a pause): the stream in force
         plays on, fading out over the fade (or the frame), then silence."""
         if not self._streams:
             return [int(x), []]
-        b, src, _ = self._streams[-1]
+        b, src, _, _ = self._streams[-1]
         end = max(1, min(self.fade, count))
         return [int(x), [[src + (x - b), [[0, 1.0], [end, 0.0]] + ([[count, 0.0]] if count > end else [])]]]
 
@@ -152,7 +189,8 @@ class AudioFollower:
         b = self._starts[n + 1 - self._base] if n + 1 < self.fed else self._end
         streams = self._streams
         entries = []
-        for k, (start, src, fades_in) in enumerate(streams):
+        listed = []  # the index of each stream listed
+        for k, (start, src, fades_in, correlations) in enumerate(streams):
             following = streams[k + 1][0] if k + 1 < len(streams) else None
             if fades_in and start - self.half >= b:
                 break
@@ -169,7 +207,18 @@ class AudioFollower:
                 weight = [w - self._ramp(x - following) for x, w in zip(xs, weight)]
             if max(weight) <= 1e-12:
                 continue
-            entries.append([src + (a - start), [[int(x - a), float(w)] for x, w in zip(xs, weight)]])
+            entry = [src + (a - start), [[int(x - a), float(w)] for x, w in zip(xs, weight)]]
+            shared = []  # r with the streams listed 1, 2, ... before (those are k - 1, k - 2, ...)
+            for m, r in enumerate(correlations, 1):
+                if len(listed) < m or listed[-m] != k - m:
+                    break
+                shared.append(float(r))
+            while shared and shared[-1] <= 0.0:
+                shared.pop()
+            if shared:
+                entry.append(shared)
+            entries.append(entry)
+            listed.append(k)
         self._forget(n, a)
         return [int(a), entries]
 
@@ -184,13 +233,38 @@ class AudioFollower:
             self._base += drop
 
 
+def shaped_power(weight: np.ndarray) -> np.ndarray:
+    """S(w) = (1 - cos(pi w)) / 2: the power weight eased at both ends, so that the gains
+    sqrt(S) of a two-way fade are sin/cos (finite slope where a stream enters or leaves; the
+    bare sqrt(w) starts with an infinite slope, which steps the waveform)."""
+    return 0.5 - 0.5 * np.cos(np.pi * weight)
+
+
+def stream_gains(streams: list, weights: list) -> list:
+    """The gain of each stream of one frame from its power weight w_k (arrays over the frame's
+    samples) and the correlations its description carries (module docstring):
+    g_k = sqrt(S(w_k) T / D), T = sum w (1, or less while fading from or to silence),
+    D = sum S(w) + 2 sum_k sum_m r_m sqrt(S(w_{k-m}) S(w_k)) (k - m: the stream listed m before):
+    the expected power of the correlated sum stays T."""
+    shaped = [shaped_power(weight) for weight in weights]
+    total = np.sum(weights, axis=0)
+    power = np.sum(shaped, axis=0)
+    for k, stream in enumerate(streams):
+        for m, r in enumerate(stream[2] if len(stream) > 2 else (), 1):
+            if m <= k:
+                power = power + 2.0 * float(r) * np.sqrt(shaped[k - m] * shaped[k])
+    scale = np.divide(total, power, out=np.zeros_like(total), where=power > 1e-12)
+    return [np.sqrt(s * scale) for s in shaped]
+
+
 def render_entries(samples: np.ndarray, entries: list, *, end: int, start: int | None = None
                    ) -> np.ndarray:
     """The sound the descriptions say: (end - start, C) int16 (start: the first entry's x).
 
     samples: the clip's sound, (S, C) int16. entries: per output frame [x, streams] in order,
-    the next frame's x (or `end`) closing each. Each stream adds sqrt(w(o)) * samples[src + o]
-    for o in 0..len-1, w piecewise-linear through its points, indices mirrored at the ends."""
+    the next frame's x (or `end`) closing each. Each stream k, [src, points(, [r_1, r_2, ...])],
+    adds g_k(o) * samples[src + o] for o in 0..len-1, w_k piecewise-linear through its points
+    and g_k from the w's and r's by `stream_gains`, indices mirrored at the ends."""
     samples = np.asarray(samples)
     start = int(entries[0][0]) if start is None else int(start)
     out = np.zeros((int(end) - start, samples.shape[1]), np.float32)
@@ -207,10 +281,11 @@ def render_entries(samples: np.ndarray, entries: list, *, end: int, start: int |
                 block += samples[first:first + count]
                 continue
         offsets = np.arange(count, dtype=np.float64)
-        for src, points in streams:
-            points = np.asarray(points, np.float64)  # (P, 2) offset, weight
-            gain = np.sqrt(np.clip(np.interp(offsets, points[:, 0], points[:, 1]), 0.0, 1.0))
-            index = reflect_indices(int(round(src)) + np.arange(count), length)
+        weights = [np.clip(np.interp(offsets, np.asarray(stream[1], np.float64)[:, 0],
+                                     np.asarray(stream[1], np.float64)[:, 1]), 0.0, 1.0)
+                   for stream in streams]
+        for stream, gain in zip(streams, stream_gains(streams, weights)):
+            index = reflect_indices(int(round(stream[0])) + np.arange(count), length)
             block += gain[:, None].astype(np.float32) * samples[index].astype(np.float32)
     return np.clip(np.round(out), -32768, 32767).astype(np.int16)
 
@@ -227,7 +302,8 @@ def path_audio(samples: np.ndarray, path, *, rate: int, fps_clip: float, fps_out
     path = np.asarray(path, np.int64)
     fps_out = float(fps_out or fps_clip)
     length = path.shape[0]
-    follower = AudioFollower(rate=rate, fps_out=fps_out, fade=fade_samples(fade_ms, rate))
+    follower = AudioFollower(rate=rate, fps_out=fps_out, fade=fade_samples(fade_ms, rate),
+                             samples=np.asarray(samples))
     if cyclic:  # enough copies before and after that the middle copy sees every fade
         extra = follower.lookahead + 1
         copies = 2 * math.ceil(extra / length) + 1
@@ -295,7 +371,8 @@ class PlayerSound:
         follower = self._follower
         if follower is None:  # starting or resuming: fade in from silence
             follower = self._follower = AudioFollower(rate=self.rate, fps_out=self.fps_out,
-                                                      fade=self.fade, ramp_in=True)
+                                                      fade=self.fade, ramp_in=True,
+                                                      samples=self.samples)
             follower._base = n
         step = playback.config.speed * self.fps_clip / self.fps_out  # positions per output frame
         while not follower.ready(n):

@@ -9,12 +9,16 @@ from precompute.errors import ExportError
 
 __all__ = ["write_play_log", "audio_header"]
 
+# how a stream's gain follows from its power weight w and the correlations r (docs/ARCHITECTURE.md)
+GAIN_RULE = ("sqrt(S(w_k) sum w / (sum S(w) + 2 sum_k sum_m r_m sqrt(S(w_k-m) S(w_k)))), "
+             "S(w) = (1 - cos(pi w)) / 2")
+
 
 def audio_header(*, rate: int, channels: int, fade_ms: float, source_samples: int,
                  samples: int | None = None) -> dict:
     """The play log's "audio" object without its frames (docs/ARCHITECTURE.md, issue 18)."""
     header = {"rate": int(rate), "channels": int(channels), "fade_ms": float(fade_ms),
-              "gain": "sqrt(power weight)", "beyond_ends": "mirror",
+              "gain": GAIN_RULE, "beyond_ends": "mirror",
               "source_samples": int(source_samples)}
     if samples is not None:
         header["samples"] = int(samples)
@@ -23,9 +27,10 @@ def audio_header(*, rate: int, channels: int, fade_ms: float, source_samples: in
 
 def _audio_entry(entry) -> list:
     x, streams = entry
-    return [int(x), [[round(float(src), 3), [[int(offset), round(float(weight), 6)]
-                                             for offset, weight in points]]
-                     for src, points in streams]]
+    return [int(x), [[round(float(stream[0]), 3), [[int(offset), round(float(weight), 6)]
+                                                   for offset, weight in stream[1]]]
+                     + [[round(float(r), 6) for r in rs] for rs in stream[2:3]]
+                     for stream in streams]]
 
 
 def write_play_log(path: str | os.PathLike, blends, *, source: str, fps: float,

@@ -180,7 +180,7 @@ def add_audio_arguments(parser) -> None:
                         help="leave the clip's sound out (default: play or export it where the "
                              "clip has sound and the output carries it)")
     parser.add_argument("--audio-fade", type=float, default=50.0, metavar="MS",
-                        help="the sound's equal-power crossfade at each jump, 0-1000 ms, centred "
+                        help="the sound's crossfade at each jump, 0-1000 ms, centred "
                              "on the picture's (default 50; 100-200 for noise-like sound)")
 
 

@@ -120,10 +120,18 @@ def _rebuild(clip, frames, *, end):
     for n, (x, streams) in enumerate(frames):
         stop = frames[n + 1][0] if n + 1 < len(frames) else end
         offsets = np.arange(stop - x)
-        for src, points in streams:
-            points = np.array(points, float)
-            weight = np.interp(offsets, points[:, 0], points[:, 1])
-            index = np.mod(int(src) + offsets, period)
+        weights = [np.interp(offsets, *np.array(stream[1], float).T) for stream in streams]
+        # a stream [src, points, [r_1, r_2, ...]] correlates by r_m with the stream listed m
+        # before it; eased weights S = (1 - cos(pi w)) / 2; the gains are
+        # sqrt(S_k sum w / (sum S + 2 sum r_m sqrt(S_before_m S_k)))
+        eased = [(1 - np.cos(np.pi * weight)) / 2 for weight in weights]
+        power = sum(eased) + sum(2.0 * r * np.sqrt(eased[k - m] * eased[k])
+                                 for k, stream in enumerate(streams) if len(stream) == 3
+                                 for m, r in enumerate(stream[2], 1))
+        total = sum(weights)
+        for stream, weight in zip(streams, eased):
+            weight = weight * np.divide(total, power, out=np.zeros(len(offsets)), where=power > 0)
+            index = np.mod(int(stream[0]) + offsets, period)
             index = np.where(index < clip.shape[0], index, period - index)
             out[x:stop] += np.sqrt(weight)[:, None] * clip[index]
     return np.clip(np.round(out), -32768, 32767)
