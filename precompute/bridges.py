@@ -38,6 +38,7 @@ import numpy as np
 
 from precompute.errors import AnalysisError, ConfigError
 from precompute import generative
+from precompute.generative_measures import CHOICES
 
 __all__ = [
     "BridgeConfig",
@@ -57,7 +58,8 @@ __all__ = [
 ]
 
 FORMAT = "framechain-bridges"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: bridge_measures and bridge_choice (issue 13, `--transitions auto`); 1 lacks them
+READABLE_VERSIONS = (1, 2)
 BRIDGES_FOLDER = "bridges"
 MANIFEST = "manifest.json"
 ARRAYS = "bridges.npz"
@@ -211,6 +213,56 @@ def generate_bridge_frames(model: generative.GenerativeModel, frames: np.ndarray
     return out
 
 
+MEASURE_CHUNK = 64  # bridges measured together (memory: chunk x K x 4 methods x the model size)
+
+
+def measure_bridges(frames: np.ndarray, size: tuple[int, int], sources, targets, exits, offsets,
+                    generated: np.ndarray, *, progress: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """`--transitions auto`'s stored measures: each bridged jump drawn as a cut, a crossfade (the
+    player's two streams), the flow morph and its generated bridge, measured by
+    precompute.generative_measures.jump_measures (worst local nearest-real distance, largest
+    step), at the model `size`. Returns measures (B, 4, 2) float32 (methods in CHOICES order) and
+    the choice (B,) int8 (generative_measures.choose: never a method whose measures are worse)."""
+    from tqdm.auto import tqdm
+
+    from precompute import generative_measures
+
+    n_frames = len(frames)
+    count = len(sources)
+    measured = np.zeros((count, len(CHOICES), 2), np.float32)
+    if count == 0:
+        return measured, np.zeros(0, np.int8)
+    real_small = generative_measures.features(np.asarray(frames))
+    lengths = np.diff(offsets)
+    order = np.argsort(lengths, kind="stable")  # equal lengths together, so they stack
+    chunks = [order[i:i + MEASURE_CHUNK] for i in range(0, count, MEASURE_CHUNK)]
+    for chunk in tqdm(chunks, desc="measuring bridges", unit="chunk", disable=not progress, dynamic_ncols=True):
+        for k in np.unique(lengths[chunk]):
+            group = chunk[lengths[chunk] == k]
+            times = np.arange(1, k + 1) / (k + 1)
+            made = {name: [] for name in CHOICES}
+            entries = []
+            for b in group:
+                i, j, e = int(sources[b]), int(targets[b]), int(exits[b])
+                small = lambda idx: generative.resize_frames(np.asarray(frames[idx]), size)  # noqa: E731
+                a, z = small(np.array([i, e]))
+                entries.append(a)
+                made["cut"].append(small(np.arange(j, e + 1)))
+                out = small(np.minimum(i + np.arange(1, k + 1), n_frames - 1)).astype(np.float32)
+                into = small(j - 1 + np.arange(1, k + 1)).astype(np.float32)
+                weights = times[:, None, None, None]
+                fade = ((1 - weights) * out + weights * into + 0.5).astype(np.uint8)
+                made["crossfade"].append(np.concatenate([fade, z[None]]))
+                made["morph"].append(np.concatenate([generative.flow_morph(a, z, times), z[None]]))
+                bridge = generative.resize_frames(np.asarray(generated[offsets[b]:offsets[b + 1]]), size)
+                made["generated"].append(np.concatenate([bridge, z[None]]))
+            figures = generative_measures.jump_measures({name: np.stack(v) for name, v in made.items()},
+                                                        np.stack(entries), real_small)
+            for column, name in enumerate(CHOICES):
+                measured[group, column] = figures[name]
+    return measured, generative_measures.choose(measured)
+
+
 def extend_links(link_offsets: np.ndarray, link_targets: np.ndarray, link_visual_costs: np.ndarray,
                  link_future_costs: np.ndarray, link_probabilities: np.ndarray, *, sources: np.ndarray,
                  targets: np.ndarray, exits: np.ndarray, offsets: np.ndarray) -> dict:
@@ -280,6 +332,14 @@ class Bridges:
     offsets: np.ndarray
     links: dict = field(repr=False)
     manifest: dict = field(default_factory=dict, repr=False)
+    measures: np.ndarray | None = field(default=None, repr=False)  # (B, 4, 2) float32 or None (version 1):
+    #   per bridge, per method of CHOICES, (worst local nearest-real distance, largest step)
+    choice: np.ndarray | None = field(default=None, repr=False)  # (B,) int8 index into CHOICES, or None
+
+    def chosen(self, b: int) -> str:
+        """`--transitions auto`'s method for bridge b: "cut", "crossfade", "morph" or "generated"
+        (bridges made before the measures were stored: "generated")."""
+        return CHOICES[int(self.choice[b])] if self.choice is not None else "generated"
 
     @property
     def n_bridges(self) -> int:
@@ -322,13 +382,14 @@ class Bridges:
         """(H, W, 3) uint8 image of a generated state (real frames come from the analysis)."""
         return self.frames[int(state) - self.n_frames]
 
-    def expand_path(self, path, *, cyclic: bool = False) -> np.ndarray:
+    def expand_path(self, path, *, cyclic: bool = False, use: np.ndarray | None = None) -> np.ndarray:
         """Put bridges into a path of real frames: (L,) int -> (L,) int32 states, same length.
 
         Where the path jumps i -> j and a bridge of that jump exists, the K positions after the
         jump (j .. j+K-1, when the path runs on naturally that far) become the bridge's states,
         so the path then reaches j + K on time. With `cyclic`, the wrap (last -> first) counts as
-        a jump too (an exported loop). Jumps without a bridge are left as they are.
+        a jump too (an exported loop). Jumps without a bridge are left as they are, and so are
+        those whose bridge b has use[b] False (`use`: (B,) bool, None: every bridge).
         """
         states = np.array(path, np.int32)  # a copy: the input is never modified
         length = len(states)
@@ -339,7 +400,7 @@ class Bridges:
             if j == i + 1:
                 continue
             b = self.bridge_for(i, j)
-            if b is None:
+            if b is None or (use is not None and not use[b]):
                 continue
             k = int(self.offsets[b + 1] - self.offsets[b])
             run = [(position + 1 + n) % length for n in range(k)]
@@ -401,6 +462,8 @@ def build_bridges(analysis, *, config: BridgeConfig = BridgeConfig(),
     started = time.perf_counter()
     generated = generate_bridge_frames(model, frames, sources, exits, offsets, progress=progress)
     seconds = time.perf_counter() - started
+    measured, choice = measure_bridges(frames, model.size, sources, targets, exits, offsets, generated,
+                                       progress=progress)
     links = extend_links(analysis.link_offsets, analysis.link_targets, analysis.link_visual_costs,
                          analysis.link_future_costs, analysis.link_probabilities, sources=sources,
                          targets=targets, exits=exits, offsets=offsets)
@@ -411,12 +474,13 @@ def build_bridges(analysis, *, config: BridgeConfig = BridgeConfig(),
              "linked_bridges": int(np.count_nonzero(links["link_bridges"] >= 0)) if links else 0}
     save_bridges(target, analysis=analysis, config=config, model=model, frames=generated,
                  sources=sources, targets=targets, exits=exits, offsets=offsets, links=links,
-                 stats=stats)
+                 stats=stats, measures=measured, choice=choice)
     return load_bridges(analysis, folder=target)
 
 
 def save_bridges(folder, *, analysis, config: BridgeConfig, model: generative.GenerativeModel,
-                 frames: np.ndarray, sources, targets, exits, offsets, links: dict, stats: dict) -> Path:
+                 frames: np.ndarray, sources, targets, exits, offsets, links: dict, stats: dict,
+                 measures: np.ndarray | None = None, choice: np.ndarray | None = None) -> Path:
     """Write a bridges folder atomically (a temporary folder beside it, renamed into place)."""
     from precompute.files import replace_folder, temp_folder
 
@@ -426,6 +490,9 @@ def save_bridges(folder, *, analysis, config: BridgeConfig, model: generative.Ge
     try:
         arrays = {"bridge_sources": np.asarray(sources, np.int32), "bridge_targets": np.asarray(targets, np.int32),
                   "bridge_exits": np.asarray(exits, np.int32), "bridge_offsets": np.asarray(offsets, np.int64)}
+        if measures is not None:  # `--transitions auto`'s stored measures and per-jump choice
+            arrays["bridge_measures"] = np.asarray(measures, np.float32)
+            arrays["bridge_choice"] = np.asarray(choice, np.int8)
         arrays.update(links)
         np.savez(temporary / ARRAYS, **arrays)
         np.ascontiguousarray(frames, np.uint8).tofile(temporary / STORE)
@@ -442,6 +509,7 @@ def save_bridges(folder, *, analysis, config: BridgeConfig, model: generative.Ge
             "store": {"file": STORE, "frames": shape[0], "height": shape[1], "width": shape[2]},
             "files": files,
             "stats": stats,
+            "choices": list(CHOICES),  # the methods of bridge_measures' second axis and bridge_choice
         }
         (temporary / MANIFEST).write_text(json.dumps(manifest, indent=1))
         replace_folder(temporary, folder)  # an old bridges/ of ours only, never a user's folder
@@ -467,7 +535,7 @@ def load_bridges(analysis, *, folder: str | os.PathLike | None = None) -> Bridge
         manifest = json.loads(manifest_path.read_text())
     except (OSError, ValueError) as error:
         raise AnalysisError(f"{folder}: {MANIFEST} is unreadable ({error}){redo}") from None
-    if manifest.get("format") != FORMAT or manifest.get("format_version") != FORMAT_VERSION:
+    if manifest.get("format") != FORMAT or manifest.get("format_version") not in READABLE_VERSIONS:
         raise AnalysisError(f"{folder}: format {manifest.get('format')!r} version {manifest.get('format_version')!r}, "
                             f"this framechain reads {FORMAT!r} version {FORMAT_VERSION}{redo}")
     for name, digest in manifest.get("files", {}).items():
@@ -493,4 +561,5 @@ def load_bridges(analysis, *, folder: str | os.PathLike | None = None) -> Bridge
     return Bridges(path=folder, n_frames=int(analysis.n_frames), frames=frames,
                    sources=arrays["bridge_sources"], targets=arrays["bridge_targets"],
                    exits=arrays["bridge_exits"], offsets=arrays["bridge_offsets"], links=links,
-                   manifest=manifest)
+                   manifest=manifest, measures=arrays.get("bridge_measures"),
+                   choice=arrays.get("bridge_choice"))

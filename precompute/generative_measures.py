@@ -161,3 +161,49 @@ def two_sample_accuracy(real: np.ndarray, made: np.ndarray, *, seed: int = 0) ->
     finally:
         torch.set_num_threads(previous_threads)
     return round(float(np.mean(accuracies)), 4)
+
+
+# ----------------------------------------------------------------------------- per-jump choice
+
+CHOICES = ("cut", "crossfade", "morph", "generated")  # what `--transitions auto` picks among, per jump
+
+
+def jump_measures(candidates: dict, entries: np.ndarray, real_small: np.ndarray) -> dict:
+    """The stored measures of one or more jumps' transitions, per method.
+
+    candidates: {method: (B, K, H, W, 3) uint8}: each jump's K frames as that method shows them
+    (a cut: the real frames j .. j+K-1), then the frame after them (j + K) as the last of K + 1;
+    entries (B, H, W, 3) uint8: frame i, shown before the transition; real_small: the clip's
+    `features`. Returns {method: (B, 2) float32}: column 0 the worst local nearest-real distance
+    of the K frames (worst 4x4 cell, in median worst-cell natural steps), column 1 the largest
+    step of i, x1 .. xK, j + K (in median natural steps): a cut is real but steps once by the
+    whole jump; a crossfade steps softly but ghosts.
+    """
+    median, median_local = natural_medians(real_small)
+    width = real_small.shape[2]
+    entry_small = _match(features(entries, width), real_small)  # (B, h, w, 3)
+    out = {}
+    for method, frames in candidates.items():
+        b, k1 = frames.shape[:2]
+        small = _match(features(frames.reshape((b * k1,) + frames.shape[2:]), width), real_small)
+        small = small.reshape((b, k1) + small.shape[1:])  # (B, K+1, h, w, 3)
+        inner = small[:, :-1].reshape((-1,) + small.shape[2:])
+        near = nearest_real_local(inner, real_small).reshape(b, k1 - 1).max(axis=1) / median_local
+        shown = np.concatenate([entry_small[:, None], small], axis=1)  # (B, K+2, ...)
+        steps = np.sqrt(np.mean((shown[:, 1:] - shown[:, :-1]) ** 2, axis=(2, 3, 4))).max(axis=1) / median
+        out[method] = np.stack([near, steps], axis=1).astype(np.float32)
+    return out
+
+
+def _match(small: np.ndarray, real_small: np.ndarray) -> np.ndarray:
+    """Frames' features at the clip's feature size (the model size can round the height)."""
+    if small.shape[1:] == real_small.shape[1:]:
+        return small
+    return np.stack([cv2.resize(f, real_small.shape[2:0:-1], interpolation=cv2.INTER_AREA) for f in small])
+
+
+def choose(measures: np.ndarray) -> np.ndarray:
+    """Per jump, the method with the smallest sum of its two measures: measures (B, M, 2) ->
+    (B,) int8 index into the M methods. A method whose measures are both no better than another's
+    and one worse has the larger sum, so it is never chosen (ties go to the earlier method)."""
+    return np.argmin(np.asarray(measures, np.float64).sum(axis=2), axis=1).astype(np.int8)
