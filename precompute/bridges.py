@@ -213,7 +213,10 @@ def generate_bridge_frames(model: generative.GenerativeModel, frames: np.ndarray
     return out
 
 
-MEASURE_CHUNK = 64  # bridges measured together (memory: chunk x K x 4 methods x the model size)
+MEASURE_CHUNK = 64  # bridges measured together (memory: chunk x K x 4 methods x the measuring size)
+MEASURE_WIDTH = 128  # px: every method is drawn at this width (or the clip's) to be measured, twice the
+#   measures' 64 px, so that no method is judged at a coarser size than the real frames (a model
+#   narrower than 64 px made even a cut look unlike the real frames)
 
 
 def measure_bridges(frames: np.ndarray, size: tuple[int, int], sources, targets, exits, offsets,
@@ -221,7 +224,7 @@ def measure_bridges(frames: np.ndarray, size: tuple[int, int], sources, targets,
     """`--transitions auto`'s stored measures: each bridged jump drawn as a cut, a crossfade (the
     player's two streams), the flow morph and its generated bridge, measured by
     precompute.generative_measures.jump_measures (worst local nearest-real distance, largest
-    step), at the model `size`. Returns measures (B, 4, 2) float32 (methods in CHOICES order) and
+    step), at `size` (MEASURE_WIDTH wide). Returns measures (B, 4, 2) float32 (methods in CHOICES order) and
     the choice (B,) int8 (generative_measures.choose: never a method whose measures are worse)."""
     from tqdm.auto import tqdm
 
@@ -462,7 +465,8 @@ def build_bridges(analysis, *, config: BridgeConfig = BridgeConfig(),
     started = time.perf_counter()
     generated = generate_bridge_frames(model, frames, sources, exits, offsets, progress=progress)
     seconds = time.perf_counter() - started
-    measured, choice = measure_bridges(frames, model.size, sources, targets, exits, offsets, generated,
+    measure_size = generative.model_size(frames.shape[1], frames.shape[2], model_width=MEASURE_WIDTH)
+    measured, choice = measure_bridges(frames, measure_size, sources, targets, exits, offsets, generated,
                                        progress=progress)
     links = extend_links(analysis.link_offsets, analysis.link_targets, analysis.link_visual_costs,
                          analysis.link_future_costs, analysis.link_probabilities, sources=sources,
