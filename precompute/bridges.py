@@ -3,10 +3,15 @@
 A jump i -> j of the chain means "after frame i, show j" (j looks like i + 1). A bridge of K
 frames replaces the first K frames after the jump: play shows
 
-    i, g1, ..., gK, j + K        with g_n the model's frame between i and j + K at t = n / (K + 1)
+    i, g1, ..., gK, j + K        with g_n the model's frame between i + n and j - 1 + n at t = n / (K + 1)
 
 so the content keeps its speed (j + K stands where i + K + 1 would) and a path through a bridge
-is as long as the path through the bare jump. The bridge frames are made at the model size and
+is as long as the path through the bare jump. The endpoints of g_n are the two streams a
+crossfade would mix at that frame (what the clip would have shown, i + n, and what it shows
+instead, j - 1 + n): alike by construction of the jump, so the model bridges a small
+misalignment, as the player's morph does. (Format version 1 bridged i and j + K, frames K + 1
+apart in motion: at the real fish's jumps its morph frames were twice as far from any real frame,
+median 0.31 against 0.16 natural steps.) The bridge frames are made at the model size and
 upsampled to display size guided by the endpoints: the endpoints are warped at full size along
 the (rescaled) flows and the model's low-resolution correction is added on top.
 
@@ -186,14 +191,21 @@ def upsample_guided(generated: np.ndarray, a: np.ndarray, b: np.ndarray, times, 
     return np.stack(out)
 
 
+def stream_endpoints(source: int, target: int, length: int, n_frames: int) -> tuple[np.ndarray, np.ndarray]:
+    """The endpoints of a bridge's frames n = 1..K: (K,) frames i + n (clamped to the clip) and
+    (K,) frames j - 1 + n, the streams a crossfade of the jump i -> j mixes."""
+    steps = np.arange(1, length + 1)
+    return np.minimum(source + steps, n_frames - 1), target - 1 + steps
+
+
 def generate_bridge_frames(model: generative.GenerativeModel, frames: np.ndarray, sources: np.ndarray,
                            exits: np.ndarray, offsets: np.ndarray, *, out: np.ndarray | None = None,
                            progress: bool = True) -> np.ndarray:
     """Bridge frames for each (source, exit): (G, H, W, 3) uint8, G = offsets[-1].
 
-    frames (T, H, W, 3) uint8 at display size (the analysis' store); bridge b's frames go to
-    out[offsets[b]:offsets[b+1]] at times n / (K_b + 1), n = 1..K_b. `out` may be a writable
-    memmap to fill in place.
+    frames (T, H, W, 3) uint8 at display size (the analysis' store); bridge b's frame n goes to
+    out[offsets[b] + n - 1], made between the streams i + n and j - 1 + n (`stream_endpoints`,
+    j = exit - K) at t = n / (K_b + 1), n = 1..K_b. `out` may be a writable memmap to fill in place.
     """
     from tqdm.auto import tqdm
 
@@ -203,13 +215,15 @@ def generate_bridge_frames(model: generative.GenerativeModel, frames: np.ndarray
         out = np.empty((count,) + frames.shape[1:], np.uint8)
     for b in tqdm(range(len(sources)), desc="bridges", unit="bridge", disable=not progress,
                   dynamic_ncols=True):
-        a, z = np.asarray(frames[sources[b]]), np.asarray(frames[exits[b]])
         length = int(offsets[b + 1] - offsets[b])
         times = np.arange(1, length + 1) / (length + 1)
-        a_small, z_small = generative.resize_frames(np.stack([a, z]), model.size)
-        flows = generative._flow_pair(a_small, z_small, model.config.flow)
-        made = model.interpolate(a_small, z_small, times, flows=flows)  # (K, h, w, 3)
-        out[offsets[b]:offsets[b + 1]] = upsample_guided(made, a, z, times, flows)
+        outgoing, incoming = stream_endpoints(int(sources[b]), int(exits[b]) - length, length, len(frames))
+        for n in range(length):
+            a, z = np.asarray(frames[outgoing[n]]), np.asarray(frames[incoming[n]])
+            a_small, z_small = generative.resize_frames(np.stack([a, z]), model.size)
+            flows = generative._flow_pair(a_small, z_small, model.config.flow)
+            made = model.interpolate(a_small, z_small, times[n:n + 1], flows=flows)  # (1, h, w, 3)
+            out[offsets[b] + n] = upsample_guided(made, a, z, times[n:n + 1], flows)[0]
     return out
 
 
@@ -251,12 +265,15 @@ def measure_bridges(frames: np.ndarray, size: tuple[int, int], sources, targets,
                 a, z = small(np.array([i, e]))
                 entries.append(a)
                 made["cut"].append(small(np.arange(j, e + 1)))
-                out = small(np.minimum(i + np.arange(1, k + 1), n_frames - 1)).astype(np.float32)
-                into = small(j - 1 + np.arange(1, k + 1)).astype(np.float32)
+                outgoing, incoming = stream_endpoints(i, j, k, n_frames)
+                out = small(outgoing).astype(np.float32)
+                into = small(incoming).astype(np.float32)
                 weights = times[:, None, None, None]
                 fade = ((1 - weights) * out + weights * into + 0.5).astype(np.uint8)
                 made["crossfade"].append(np.concatenate([fade, z[None]]))
-                made["morph"].append(np.concatenate([generative.flow_morph(a, z, times), z[None]]))
+                morph = [generative.flow_morph(out[n].astype(np.uint8), into[n].astype(np.uint8), times[n:n + 1])[0]
+                         for n in range(k)]  # the player's morph: the two streams, warped
+                made["morph"].append(np.concatenate([np.stack(morph), z[None]]))
                 bridge = generative.resize_frames(np.asarray(generated[offsets[b]:offsets[b + 1]]), size)
                 made["generated"].append(np.concatenate([bridge, z[None]]))
             figures = generative_measures.jump_measures({name: np.stack(v) for name, v in made.items()},
@@ -373,13 +390,18 @@ class Bridges:
 
     def blend_of(self, state: int) -> list[tuple[int, float]]:
         """The play log's `frames` entry for a state: [(state, 1.0)] for a real frame, the blend of
-        its bridge's endpoints at its time [(i, 1 - t), (exit, t)] for a generated one."""
+        the endpoints it was made from at its time for a generated one: [(i + n, 1 - t),
+        (j - 1 + n, t)] (format version 1 bridges: [(i, 1 - t), (exit, t)])."""
         if not self.is_generated(state):
             return [(int(state), 1.0)]
         info = self.describe(state)
-        t = info["step"] / (info["of"] + 1)
+        n, k = info["step"], info["of"]
+        t = n / (k + 1)
         i, exit_ = info["bridge"]
-        return [(i, 1.0 - t), (exit_, t)]
+        if self.manifest.get("endpoints") != "streams":
+            return [(i, 1.0 - t), (exit_, t)]
+        outgoing, incoming = stream_endpoints(i, exit_ - k, k, self.n_frames)
+        return [(int(outgoing[n - 1]), 1.0 - t), (int(incoming[n - 1]), t)]
 
     def frame(self, state: int) -> np.ndarray:
         """(H, W, 3) uint8 image of a generated state (real frames come from the analysis)."""
@@ -513,6 +535,7 @@ def save_bridges(folder, *, analysis, config: BridgeConfig, model: generative.Ge
             "store": {"file": STORE, "frames": shape[0], "height": shape[1], "width": shape[2]},
             "files": files,
             "stats": stats,
+            "endpoints": "streams",  # g_n is made between i + n and j - 1 + n (version 1: i and j + K)
             "choices": list(CHOICES),  # the methods of bridge_measures' second axis and bridge_choice
         }
         (temporary / MANIFEST).write_text(json.dumps(manifest, indent=1))

@@ -61,8 +61,8 @@ def jump_bridges(analysis, models: dict, *, frames_per_bridge: int = 4, max_jump
     the K in-between frames then the frame shown after them (j + K).
 
     crossfade: as the player blends the two streams (stream i+n fades out while j-1+n fades in);
-    morph: the DIS flow morph between i and j + K; each of `models` ({name: GenerativeModel}):
-    its bridge, as `framechain bridges` stores it."""
+    morph: the DIS flow morph between the two streams; each of `models` ({name: GenerativeModel}):
+    its bridge, as `framechain bridges` makes it (between the two streams, at the model size)."""
     from tqdm.auto import tqdm
 
     from precompute import bridges, generative
@@ -86,9 +86,14 @@ def jump_bridges(analysis, models: dict, *, frames_per_bridge: int = 4, max_jump
         weights = times[:, None, None, None]
         fade = ((1 - weights) * stream_out + weights * stream_in + 0.5).astype(np.uint8)
         made["crossfade"].append(np.concatenate([fade, z[None]]))
-        made["morph"].append(np.concatenate([generative.flow_morph(a, z, times), z[None]]))
+        # the morph and the models between the two streams, as the player's morph and the bridges
+        # (precompute.bridges.stream_endpoints) draw them
+        made["morph"].append(np.concatenate(
+            [np.stack([generative.flow_morph(stream_out[m], stream_in[m], times[m:m + 1])[0] for m in range(k)]), z[None]]))
         for name, model in models.items():
-            made[name].append(np.concatenate([model.interpolate(a, z, times), z[None]]))
+            made[name].append(np.concatenate(
+                [np.concatenate([model.interpolate(stream_out[m], stream_in[m], times[m:m + 1]) for m in range(k)]),
+                 z[None]]))
     return made
 
 

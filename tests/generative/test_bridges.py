@@ -93,6 +93,12 @@ def test_generated_states_are_described_for_the_play_log():
     (i, wi), (j, wj) = table.blend_of(11)
     assert (i, j) == (7, 4) and wi == pytest.approx(1 / 3) and wj == pytest.approx(2 / 3)
     assert table.blend_of(3) == [(3, 1.0)]
+    # bridges made between the streams (format 2): frame n of jump 7 -> 2 is between 7 + n and 2 - 1 + n
+    import dataclasses
+
+    streams = dataclasses.replace(table, manifest={"endpoints": "streams"})
+    (i, wi), (j, wj) = streams.blend_of(11)
+    assert (i, j) == (min(9, table.n_frames - 1), 3) and wj == pytest.approx(2 / 3)
 
 
 def test_guided_upsampling_restores_detail_the_model_size_lacks():
@@ -214,8 +220,12 @@ def test_exported_loop_with_generated_bridges_round_trips(analysed, built, tmp_p
     assert {int(k) for k in data["generated"]} == set(result.generated)
     for key, info in data["generated"].items():
         assert info == built.describe(info["store_index"])
-        (i, _), (exit_, t) = data["frames"][int(key)]
-        assert (i, exit_) == tuple(info["bridge"]) and t == pytest.approx(info["step"] / (info["of"] + 1))
+        (outgoing, _), (incoming, t) = data["frames"][int(key)]
+        # the blend of the two streams the frame was made between: i + n and j - 1 + n
+        i, exit_ = info["bridge"]
+        n, k = info["step"], info["of"]
+        assert (outgoing, incoming) == (min(i + n, analysed.n_frames - 1), exit_ - k - 1 + n)
+        assert t == pytest.approx(n / (k + 1))
     assert all(0 <= i < analysed.n_frames for entry in data["frames"] for i, _ in entry)
 
 
@@ -230,9 +240,11 @@ def test_play_command_uses_the_bridges_and_logs_them(analysed, built, tmp_path):
     for entry in data["frames"]:  # only real frames appear, weights sum to 1
         assert max(index for index, _ in entry) < analysed.n_frames
         assert abs(sum(weight for _, weight in entry) - 1) < 1e-6
-    for position, info in data["generated"].items():  # the entry is the bridge's endpoint blend
+    for position, info in data["generated"].items():  # the entry is the blend of its two streams
         i, exit_ = info["bridge"]
-        assert {index for index, _ in data["frames"][int(position)]} <= {i, exit_}
+        n, k = info["step"], info["of"]
+        assert {index for index, _ in data["frames"][int(position)]} <= {min(i + n, analysed.n_frames - 1),
+                                                                          exit_ - k - 1 + n}
 
 
 def test_play_command_without_bridges_says_so_and_morphs(tmp_path, capsys):
