@@ -102,10 +102,6 @@ def run(args) -> int:
     texture = VideoTexture.from_analysis(analysis)
     transitions, fade = args.transitions, args.fade
     flows = None
-    if transitions == "auto":  # the per-jump choice is play's and export's (issue 13)
-        print("framechain: serve draws --transitions auto as the morph (the per-jump choice is "
-              "for play and export)", file=sys.stderr)
-        transitions = "morph"
     if transitions == "generated":
         import numpy as np
 
