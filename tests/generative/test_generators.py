@@ -146,3 +146,25 @@ def test_disc_frames_at_fractional_times_are_between_the_integer_ones():
     assert measures.nearest_real(measures.features(half), measures.features(clip))[0] < \
         measures.nearest_real(measures.features(generative.crossfade(clip[4], clip[18], [0.5])),
                               measures.features(clip))[0]
+
+
+def test_eval_transitions_reports_realism_and_two_sample_per_method():
+    """The "realism" and "two_sample" blocks of `framechain eval-transitions`, on transitions whose
+    answer is known: the true in-between frames against far crossfades (ghosts)."""
+    from types import SimpleNamespace
+
+    from engine.commands.eval_transitions import transition_measures
+
+    clip = disc_clip(80, flat=True)
+    made = {"crossfade": [], "truth": [], "_streams": []}
+    for s in range(2, 60, 2):
+        made["crossfade"].append(np.concatenate([generative.crossfade(clip[s], clip[s + 12], TIMES), clip[s + 12:s + 13]]))
+        made["truth"].append(np.stack([disc_frame(s + 12 * t, flat=True) for t in TIMES] + [clip[s + 12]]))
+        made["_streams"].append(clip[[s, s + 12]])
+    result = transition_measures(SimpleNamespace(frames=clip), made, size=clip.shape[1:3])
+    assert set(result["realism"]) == set(result["two_sample"]) == {"crossfade", "truth"}
+    truth, ghost = result["realism"]["truth"], result["realism"]["crossfade"]
+    assert truth["median_nearest_real"] < 0.5 * ghost["median_nearest_real"]
+    assert truth["p95_nearest_real_local"] < ghost["p95_nearest_real_local"]
+    assert result["two_sample"]["crossfade"] > result["two_sample"]["truth"]
+    assert result["jumps"]["jumps"] == len(made["crossfade"])
