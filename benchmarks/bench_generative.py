@@ -10,6 +10,7 @@ Clips: the procedural candle and fish (assets/) and ../shared/clips (skipped whe
 copied).
 
     .venv/bin/python -m benchmarks.bench_generative [--minutes 5] [--clips candle,fish,...]
+        [--generator regression|gan|diffusion]
 
 Writes benchmarks/results/bench_generative.json. Timings depend on the machine's load: the JSON
 records the load average; compare runs made under similar load only.
@@ -86,18 +87,24 @@ def main(argv=None) -> int:
     parser.add_argument("--minutes", type=float, default=5.0, help="training budget per clip")
     parser.add_argument("--clips", default=",".join(CLIPS), help="comma-separated: " + ",".join(CLIPS))
     parser.add_argument("--max-frames", type=int, default=400, help="frames used per clip (from the start)")
+    parser.add_argument("--generator", default="regression", choices=("regression", "gan", "diffusion"),
+                        help="the in-between model trained (issue 13); the PSNR sanity goal for gan and "
+                             "diffusion: no worse than 0.3 dB below the morph")
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)
+    print(f"generator: {args.generator}; gain = generated - best of crossfade/morph; "
+          "vs morph = generated - morph (issue 13 sanity goal >= -0.3 dB)")
     rows = {}
     header = f"{'clip':14s} {'frames':>6s} {'size':>8s} {'cut':>6s} {'xfade':>6s} {'DIS':>6s} {'Farn':>6s} " \
-             f"{'gen':>6s} {'gain':>6s} {'train s':>7s} {'steps':>5s} {'kept':>5s} {'ms/f':>6s} {'ms/f full':>9s}"
+             f"{'gen':>6s} {'gain':>6s} {'vs morph':>8s} {'train s':>7s} {'steps':>5s} {'kept':>5s} {'ms/f':>6s} {'ms/f full':>9s}"
     print(header)
     for name in args.clips.split(","):
         frames = clip_frames(name, args.max_frames)
         if frames is None:
             print(f"{name:14s} skipped: {CLIPS[name]} is missing")
             continue
-        config = dataclasses.replace(generative.default_config(), time_limit_s=args.minutes * 60)
+        config = dataclasses.replace(generative.default_config(), time_limit_s=args.minutes * 60,
+                                     generator=args.generator)
         holdout = generative.holdout_range(len(frames))
         model = generative.train_model(frames, config=config, holdout=holdout, progress=not args.quiet)
         scores = generative.evaluate_inbetweens(frames, holdout, model=model, size=model.size,
@@ -105,7 +112,8 @@ def main(argv=None) -> int:
         psnr = scores["psnr"]
         gain = psnr["generated"] - max(psnr["crossfade"], psnr["morph"])
         small_ms, full_ms = bridge_ms(model, frames)
-        rows[name] = {"frames": len(frames), "display_size": list(frames.shape[1:3]), "model_size": list(model.size),
+        rows[name] = {"generator": args.generator, "minus_morph_db": round(psnr["generated"] - psnr["morph"], 3),
+                      "frames": len(frames), "display_size": list(frames.shape[1:3]), "model_size": list(model.size),
                       "psnr": psnr, "gain_db": round(gain, 3), "train_seconds": model.record["train_seconds"],
                       "steps": model.record["steps_run"], "planned_steps": model.record["planned_steps"],
                       "best_step": model.record["best_step"], "validation": model.record["validation"],
@@ -114,9 +122,11 @@ def main(argv=None) -> int:
                       "ms_per_frame_eval": scores["ms_per_frame"], "frames_scored": scores["frames_scored"]}
         print(f"{name:14s} {len(frames):6d} {model.size[1]:>3d}x{model.size[0]:<4d} {psnr['cut']:6.2f} "
               f"{psnr['crossfade']:6.2f} {psnr['morph_dis']:6.2f} {psnr['morph_farneback']:6.2f} "
-              f"{psnr['generated']:6.2f} {gain:+6.2f} {model.record['train_seconds']:7.0f} "
+              f"{psnr['generated']:6.2f} {gain:+6.2f} {psnr['generated'] - psnr['morph']:+8.2f} "
+              f"{model.record['train_seconds']:7.0f} "
               f"{model.record['steps_run']:5d} {model.record['best_step']:5d} {small_ms:6.1f} {full_ms:9.1f}", flush=True)
-    path = save("bench_generative", {"minutes": args.minutes, "max_frames": args.max_frames, "clips": rows})
+    suffix = "" if args.generator == "regression" else f"_{args.generator}"
+    path = save(f"bench_generative{suffix}", {"generator": args.generator, "minutes": args.minutes, "max_frames": args.max_frames, "clips": rows})
     print(f"written {path}")
     return 0
 

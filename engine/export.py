@@ -120,7 +120,9 @@ def _source_path(analysis) -> str:
     return str(source)
 
 
-def _compositor(analysis, config: ExportConfig, source_frames: np.ndarray):
+def _compositor(analysis, config: ExportConfig, source_frames: np.ndarray, unmorphed=frozenset()):
+    """The export's compositor. `unmorphed`: jumps (i, j) drawn as a crossfade although the
+    transition morphs (`--transitions auto`'s choice): they get no flow, so they fade."""
     from engine.render import make_compositor
     from engine.renderers import transition
 
@@ -132,19 +134,26 @@ def _compositor(analysis, config: ExportConfig, source_frames: np.ndarray):
         source_frames = np.asarray(source_frames, np.int64)
         following = np.roll(source_frames, -1)  # cyclic: the wrap of a loop is a jump too
         jump = following != source_frames + 1
+        if unmorphed:
+            jump &= np.array([(int(i), int(j)) not in unmorphed for i, j in zip(source_frames, following)])
         flows = jump_flows(frames, source_frames[jump], following[jump])
     return make_compositor(frames, transitions=config.transitions, device="cpu", flows=flows,
                            fade_frames=config.fade_frames)
 
 
 def _bridge_path(analysis, source_frames: np.ndarray, blends: list, *, fade_frames: int,
-                 cyclic: bool):
+                 cyclic: bool, choose: bool = False):
     """Generated transitions: put issue 6's bridges into the path.
 
     Returns (blends, generated, notes): blends for the play log (a generated frame as the blend
     of its bridge's endpoints), {output index: state} for the generated frames, and notes. Around
     a bridged jump the crossfade is dropped (the bridge replaces it): the output frames within
     the fade's reach show their path frame alone. Jumps without a bridge keep their morph.
+
+    With `choose` (`--transitions auto`), each bridged jump is drawn as its stored choice
+    (Bridges.chosen): "generated" as above, "cut" with the fade dropped around it, "crossfade"
+    with no flow (generated["unmorphed"] lists those jumps), "morph" as the morph. Jumps without
+    a bridge (and so without stored measures) are morphed.
     """
     from engine.transitions import fade_reach
     from precompute.bridges import bridges_message, load_bridges
@@ -152,17 +161,36 @@ def _bridge_path(analysis, source_frames: np.ndarray, blends: list, *, fade_fram
     bridges = load_bridges(analysis)
     if bridges is None:
         return blends, {}, (bridges_message(analysis),)
-    states = bridges.expand_path(source_frames, cyclic=cyclic)  # (L,) int32, same length
+    chosen = [bridges.chosen(b) for b in range(bridges.n_bridges)]
+    use = np.array([c == "generated" for c in chosen], bool) if choose else None
+    states = bridges.expand_path(source_frames, cyclic=cyclic, use=use)  # (L,) int32, same length
     length = len(states)
-    generated_at = np.flatnonzero(states >= bridges.n_frames)
-    if generated_at.size == 0:
-        return blends, {}, ("no jump of this path has a generated bridge; jumps are morphed",)
-    blends = list(blends)
     reach = fade_reach(fade_frames)
+    blends = list(blends)
+    unmorphed, cut_at, notes = set(), [], ()
+    if choose:
+        if bridges.choice is None:
+            notes = ("these bridges hold no measures for --transitions auto (made before issue 13); "
+                     "run `framechain bridges` again; using the generated bridges",)
+        path = np.asarray(source_frames, np.int64)
+        for position in range(length if cyclic else length - 1):
+            i, j = int(path[position]), int(path[(position + 1) % length])
+            b = bridges.bridge_for(i, j) if j != i + 1 else None
+            if b is None or states[(position + 1) % length] >= bridges.n_frames:
+                continue
+            if chosen[b] == "cut":
+                cut_at.append(position)
+            elif chosen[b] == "crossfade":
+                unmorphed.add((i, j))
+    generated_at = np.flatnonzero(states >= bridges.n_frames)
+    if generated_at.size == 0 and not cut_at:
+        if choose:
+            return blends, {"unmorphed": unmorphed}, notes
+        return blends, {}, ("no jump of this path has a generated bridge; jumps are morphed",)
     plain = set()
-    for position in generated_at:
+    for position in [int(p) for p in generated_at] + cut_at:
         for offset in range(-reach - 1, reach + 2):
-            plain.add((int(position) + offset) % length if cyclic else int(position) + offset)
+            plain.add((position + offset) % length if cyclic else position + offset)
     for position in sorted(plain):
         if 0 <= position < length and states[position] < bridges.n_frames:
             blends[position] = [(int(states[position]), 1.0)]
@@ -171,7 +199,7 @@ def _bridge_path(analysis, source_frames: np.ndarray, blends: list, *, fade_fram
         state = int(states[position])
         blends[int(position)] = bridges.blend_of(state)
         generated[int(position)] = state
-    return blends, {"bridges": bridges, "states": generated}, ()
+    return blends, {"bridges": bridges, "states": generated, "unmorphed": unmorphed}, notes
 
 
 def render_blends(analysis, blends, *, config: ExportConfig, source_frames: np.ndarray,
@@ -182,7 +210,7 @@ def render_blends(analysis, blends, *, config: ExportConfig, source_frames: np.n
     those output frames are the bridge's generated images."""
     import cv2
 
-    compositor = _compositor(analysis, config, source_frames)
+    compositor = _compositor(analysis, config, source_frames, (generated or {}).get("unmorphed", frozenset()))
     height, width = analysis.frames.shape[1:3]
     size = config.size
     interpolation = None
@@ -308,7 +336,8 @@ def _finish(analysis, out, mode: str, source_frames, blends, *, loop, config: Ex
 
     if transition(config.transitions).uses_bridges:
         blends, generated, notes = _bridge_path(analysis, source_frames, blends,
-                                                fade_frames=_fade(config), cyclic=cyclic)
+                                                fade_frames=_fade(config), cyclic=cyclic,
+                                                choose=transition(config.transitions).chooses)
     frames = render_blends(analysis, blends, config=config, source_frames=source_frames,
                            generated=generated)
     sound, audio_frames, audio_header, sound_notes = _path_sound(analysis, out, source_frames,

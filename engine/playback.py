@@ -50,11 +50,14 @@ class Playback:
     Many instances may share one texture. Not thread-safe (one owner drives it).
     """
 
-    def __init__(self, texture: VideoTexture, config: PlaybackConfig = PlaybackConfig()):
+    def __init__(self, texture: VideoTexture, config: PlaybackConfig = PlaybackConfig(), *, cuts=None):
+        """`cuts`: None, or cuts(i, j) -> bool, the jumps shown as cuts whatever the fade
+        (engine.transitions.blend_at; `--transitions auto`)."""
         if not isinstance(texture, VideoTexture):
             raise ConfigError(f"texture must be an engine.VideoTexture, got {type(texture).__name__}")
         self.texture = texture
         self._config = config
+        self._cuts = cuts
         self._check(config)
         self._probabilities_dirty = True
         self._cumulative = np.empty(0)
@@ -245,7 +248,7 @@ class Playback:
         lo = max(self._path_base, position - reach - 1)
         window = np.asarray(self._path[lo - self._path_base: position + reach + 2 - self._path_base])
         return blend_at(window, position - lo, fade_frames=self._config.fade_frames,
-                        n_frames=self.texture.n_frames, cyclic_clip=self.texture.cyclic)
+                        n_frames=self.texture.n_frames, cyclic_clip=self.texture.cyclic, cuts=self._cuts)
 
     def current_blend(self) -> Blend:
         """The source frames and weights to show now: [(source_index, weight), ...] summing to 1."""

@@ -175,14 +175,15 @@ def _apply_key(playback: Playback, window: Window, name: str, state: dict) -> No
 
 def play(texture: VideoTexture, *, playback: PlaybackConfig = PlaybackConfig(),
          config: PlayerConfig = PlayerConfig(), flows=None, on_frame=None, clock=None,
-         sound=None, state_frame=None) -> PlayResult:
+         sound=None, state_frame=None, cuts=None) -> PlayResult:
     """Run the player. `flows` (precompute.flows.LinkFlows) is needed for transitions="morph"
     (computed here when None). `on_frame(index, blend, window)` is called after each frame.
     `sound`: the clip's sound (precompute.bundle.ClipAudio: samples (S, 2) int16 and rate),
     played along the chain when `config.audio` is set (engine.audio.PlayerSound);
     `state_frame` maps a texture state to a clip frame for it (generated bridge states).
     `clock(fps) -> seconds since the previous frame` paces the loop (fps None: do not wait);
-    default: the window's `tick`, on the wall clock. Tests pass their own, so time is exact."""
+    default: the window's `tick`, on the wall clock. Tests pass their own, so time is exact.
+    `cuts(i, j) -> bool`: jumps shown as cuts whatever the fade (`--transitions auto`)."""
     if config.frames is not None and config.frames < 1:
         raise ConfigError(f"frames must be >= 1, got {config.frames}")
     from engine.renderers import transition
@@ -197,7 +198,7 @@ def play(texture: VideoTexture, *, playback: PlaybackConfig = PlaybackConfig(),
                            link_probabilities=texture.link_probabilities(variety=playback.variety))
     compositor = make_compositor(texture.frames, transitions=config.transitions, device=config.device,
                                  flows=flows, fade_frames=playback.fade_frames)
-    state = Playback(texture, playback)
+    state = Playback(texture, playback, cuts=cuts)
     fps = config.display_fps or texture.fps
     paced = (not config.headless) if config.paced is None else config.paced
     window_config = config.window

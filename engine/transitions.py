@@ -45,7 +45,7 @@ def _ramp(x: float, fade_frames: int) -> float:
 
 
 def blend_at(path: np.ndarray, position: int, *, fade_frames: int = 4, n_frames: int,
-             cyclic_clip: bool = False) -> Blend:
+             cyclic_clip: bool = False, cuts=None) -> Blend:
     """The blend shown at output `position` of `path`.
 
     path         (L,) int source frame indices; must cover `position - fade_reach(K)` to
@@ -73,11 +73,13 @@ def blend_at(path: np.ndarray, position: int, *, fade_frames: int = 4, n_frames:
     # segment starts (positions) around the window:
     starts = [None] + [t + 1 for t in jumps]  # None: the segment begins before the window
     boundaries = [-math.inf] + [t + 0.5 for t in jumps] + [math.inf]
+    fades = [fade_frames] + [0 if cuts is not None and cuts(int(path[t]), int(path[t + 1])) else fade_frames
+                             for t in jumps] + [fade_frames]
     blend: dict[int, float] = {}
     order: list[int] = []
     for k, start in enumerate(starts):
-        weight = (_ramp(position - boundaries[k], fade_frames)
-                  - _ramp(position - boundaries[k + 1], fade_frames))
+        weight = (_ramp(position - boundaries[k], fades[k])
+                  - _ramp(position - boundaries[k + 1], fades[k + 1]))
         if weight <= 0.0:
             continue
         if start is None:

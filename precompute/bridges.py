@@ -3,10 +3,15 @@
 A jump i -> j of the chain means "after frame i, show j" (j looks like i + 1). A bridge of K
 frames replaces the first K frames after the jump: play shows
 
-    i, g1, ..., gK, j + K        with g_n the model's frame between i and j + K at t = n / (K + 1)
+    i, g1, ..., gK, j + K        with g_n the model's frame between i + n and j - 1 + n at t = n / (K + 1)
 
 so the content keeps its speed (j + K stands where i + K + 1 would) and a path through a bridge
-is as long as the path through the bare jump. The bridge frames are made at the model size and
+is as long as the path through the bare jump. The endpoints of g_n are the two streams a
+crossfade would mix at that frame (what the clip would have shown, i + n, and what it shows
+instead, j - 1 + n): alike by construction of the jump, so the model bridges a small
+misalignment, as the player's morph does. (Format version 1 bridged i and j + K, frames K + 1
+apart in motion: at the real fish's jumps its morph frames were twice as far from any real frame,
+median 0.31 against 0.16 natural steps.) The bridge frames are made at the model size and
 upsampled to display size guided by the endpoints: the endpoints are warped at full size along
 the (rescaled) flows and the model's low-resolution correction is added on top.
 
@@ -38,6 +43,7 @@ import numpy as np
 
 from precompute.errors import AnalysisError, ConfigError
 from precompute import generative
+from precompute.generative_measures import CHOICES
 
 __all__ = [
     "BridgeConfig",
@@ -57,7 +63,8 @@ __all__ = [
 ]
 
 FORMAT = "framechain-bridges"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: bridge_measures and bridge_choice (issue 13, `--transitions auto`); 1 lacks them
+READABLE_VERSIONS = (1, 2)
 BRIDGES_FOLDER = "bridges"
 MANIFEST = "manifest.json"
 ARRAYS = "bridges.npz"
@@ -184,14 +191,21 @@ def upsample_guided(generated: np.ndarray, a: np.ndarray, b: np.ndarray, times, 
     return np.stack(out)
 
 
+def stream_endpoints(source: int, target: int, length: int, n_frames: int) -> tuple[np.ndarray, np.ndarray]:
+    """The endpoints of a bridge's frames n = 1..K: (K,) frames i + n (clamped to the clip) and
+    (K,) frames j - 1 + n, the streams a crossfade of the jump i -> j mixes."""
+    steps = np.arange(1, length + 1)
+    return np.minimum(source + steps, n_frames - 1), target - 1 + steps
+
+
 def generate_bridge_frames(model: generative.GenerativeModel, frames: np.ndarray, sources: np.ndarray,
                            exits: np.ndarray, offsets: np.ndarray, *, out: np.ndarray | None = None,
                            progress: bool = True) -> np.ndarray:
     """Bridge frames for each (source, exit): (G, H, W, 3) uint8, G = offsets[-1].
 
-    frames (T, H, W, 3) uint8 at display size (the analysis' store); bridge b's frames go to
-    out[offsets[b]:offsets[b+1]] at times n / (K_b + 1), n = 1..K_b. `out` may be a writable
-    memmap to fill in place.
+    frames (T, H, W, 3) uint8 at display size (the analysis' store); bridge b's frame n goes to
+    out[offsets[b] + n - 1], made between the streams i + n and j - 1 + n (`stream_endpoints`,
+    j = exit - K) at t = n / (K_b + 1), n = 1..K_b. `out` may be a writable memmap to fill in place.
     """
     from tqdm.auto import tqdm
 
@@ -201,14 +215,72 @@ def generate_bridge_frames(model: generative.GenerativeModel, frames: np.ndarray
         out = np.empty((count,) + frames.shape[1:], np.uint8)
     for b in tqdm(range(len(sources)), desc="bridges", unit="bridge", disable=not progress,
                   dynamic_ncols=True):
-        a, z = np.asarray(frames[sources[b]]), np.asarray(frames[exits[b]])
         length = int(offsets[b + 1] - offsets[b])
         times = np.arange(1, length + 1) / (length + 1)
-        a_small, z_small = generative.resize_frames(np.stack([a, z]), model.size)
-        flows = generative._flow_pair(a_small, z_small, model.config.flow)
-        made = model.interpolate(a_small, z_small, times, flows=flows)  # (K, h, w, 3)
-        out[offsets[b]:offsets[b + 1]] = upsample_guided(made, a, z, times, flows)
+        outgoing, incoming = stream_endpoints(int(sources[b]), int(exits[b]) - length, length, len(frames))
+        for n in range(length):
+            a, z = np.asarray(frames[outgoing[n]]), np.asarray(frames[incoming[n]])
+            a_small, z_small = generative.resize_frames(np.stack([a, z]), model.size)
+            flows = generative._flow_pair(a_small, z_small, model.config.flow)
+            made = model.interpolate(a_small, z_small, times[n:n + 1], flows=flows)  # (1, h, w, 3)
+            out[offsets[b] + n] = upsample_guided(made, a, z, times[n:n + 1], flows)[0]
     return out
+
+
+MEASURE_CHUNK = 64  # bridges measured together (memory: chunk x K x 4 methods x the measuring size)
+MEASURE_WIDTH = 128  # px: every method is drawn at this width (or the clip's) to be measured, twice the
+#   measures' 64 px, so that no method is judged at a coarser size than the real frames (a model
+#   narrower than 64 px made even a cut look unlike the real frames)
+
+
+def measure_bridges(frames: np.ndarray, size: tuple[int, int], sources, targets, exits, offsets,
+                    generated: np.ndarray, *, progress: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """`--transitions auto`'s stored measures: each bridged jump drawn as a cut, a crossfade (the
+    player's two streams), the flow morph and its generated bridge, measured by
+    precompute.generative_measures.jump_measures (worst local nearest-real distance, largest
+    step), at `size` (MEASURE_WIDTH wide). Returns measures (B, 4, 2) float32 (methods in CHOICES order) and
+    the choice (B,) int8 (generative_measures.choose: never a method whose measures are worse)."""
+    from tqdm.auto import tqdm
+
+    from precompute import generative_measures
+
+    n_frames = len(frames)
+    count = len(sources)
+    measured = np.zeros((count, len(CHOICES), 2), np.float32)
+    if count == 0:
+        return measured, np.zeros(0, np.int8)
+    real_small = generative_measures.features(np.asarray(frames))
+    lengths = np.diff(offsets)
+    order = np.argsort(lengths, kind="stable")  # equal lengths together, so they stack
+    chunks = [order[i:i + MEASURE_CHUNK] for i in range(0, count, MEASURE_CHUNK)]
+    for chunk in tqdm(chunks, desc="measuring bridges", unit="chunk", disable=not progress, dynamic_ncols=True):
+        for k in np.unique(lengths[chunk]):
+            group = chunk[lengths[chunk] == k]
+            times = np.arange(1, k + 1) / (k + 1)
+            made = {name: [] for name in CHOICES}
+            entries = []
+            for b in group:
+                i, j, e = int(sources[b]), int(targets[b]), int(exits[b])
+                small = lambda idx: generative.resize_frames(np.asarray(frames[idx]), size)  # noqa: E731
+                a, z = small(np.array([i, e]))
+                entries.append(a)
+                made["cut"].append(small(np.arange(j, e + 1)))
+                outgoing, incoming = stream_endpoints(i, j, k, n_frames)
+                out = small(outgoing).astype(np.float32)
+                into = small(incoming).astype(np.float32)
+                weights = times[:, None, None, None]
+                fade = ((1 - weights) * out + weights * into + 0.5).astype(np.uint8)
+                made["crossfade"].append(np.concatenate([fade, z[None]]))
+                morph = [generative.flow_morph(out[n].astype(np.uint8), into[n].astype(np.uint8), times[n:n + 1])[0]
+                         for n in range(k)]  # the player's morph: the two streams, warped
+                made["morph"].append(np.concatenate([np.stack(morph), z[None]]))
+                bridge = generative.resize_frames(np.asarray(generated[offsets[b]:offsets[b + 1]]), size)
+                made["generated"].append(np.concatenate([bridge, z[None]]))
+            figures = generative_measures.jump_measures({name: np.stack(v) for name, v in made.items()},
+                                                        np.stack(entries), real_small)
+            for column, name in enumerate(CHOICES):
+                measured[group, column] = figures[name]
+    return measured, generative_measures.choose(measured)
 
 
 def extend_links(link_offsets: np.ndarray, link_targets: np.ndarray, link_visual_costs: np.ndarray,
@@ -280,6 +352,14 @@ class Bridges:
     offsets: np.ndarray
     links: dict = field(repr=False)
     manifest: dict = field(default_factory=dict, repr=False)
+    measures: np.ndarray | None = field(default=None, repr=False)  # (B, 4, 2) float32 or None (version 1):
+    #   per bridge, per method of CHOICES, (worst local nearest-real distance, largest step)
+    choice: np.ndarray | None = field(default=None, repr=False)  # (B,) int8 index into CHOICES, or None
+
+    def chosen(self, b: int) -> str:
+        """`--transitions auto`'s method for bridge b: "cut", "crossfade", "morph" or "generated"
+        (bridges made before the measures were stored: "generated")."""
+        return CHOICES[int(self.choice[b])] if self.choice is not None else "generated"
 
     @property
     def n_bridges(self) -> int:
@@ -310,25 +390,31 @@ class Bridges:
 
     def blend_of(self, state: int) -> list[tuple[int, float]]:
         """The play log's `frames` entry for a state: [(state, 1.0)] for a real frame, the blend of
-        its bridge's endpoints at its time [(i, 1 - t), (exit, t)] for a generated one."""
+        the endpoints it was made from at its time for a generated one: [(i + n, 1 - t),
+        (j - 1 + n, t)] (format version 1 bridges: [(i, 1 - t), (exit, t)])."""
         if not self.is_generated(state):
             return [(int(state), 1.0)]
         info = self.describe(state)
-        t = info["step"] / (info["of"] + 1)
+        n, k = info["step"], info["of"]
+        t = n / (k + 1)
         i, exit_ = info["bridge"]
-        return [(i, 1.0 - t), (exit_, t)]
+        if self.manifest.get("endpoints") != "streams":
+            return [(i, 1.0 - t), (exit_, t)]
+        outgoing, incoming = stream_endpoints(i, exit_ - k, k, self.n_frames)
+        return [(int(outgoing[n - 1]), 1.0 - t), (int(incoming[n - 1]), t)]
 
     def frame(self, state: int) -> np.ndarray:
         """(H, W, 3) uint8 image of a generated state (real frames come from the analysis)."""
         return self.frames[int(state) - self.n_frames]
 
-    def expand_path(self, path, *, cyclic: bool = False) -> np.ndarray:
+    def expand_path(self, path, *, cyclic: bool = False, use: np.ndarray | None = None) -> np.ndarray:
         """Put bridges into a path of real frames: (L,) int -> (L,) int32 states, same length.
 
         Where the path jumps i -> j and a bridge of that jump exists, the K positions after the
         jump (j .. j+K-1, when the path runs on naturally that far) become the bridge's states,
         so the path then reaches j + K on time. With `cyclic`, the wrap (last -> first) counts as
-        a jump too (an exported loop). Jumps without a bridge are left as they are.
+        a jump too (an exported loop). Jumps without a bridge are left as they are, and so are
+        those whose bridge b has use[b] False (`use`: (B,) bool, None: every bridge).
         """
         states = np.array(path, np.int32)  # a copy: the input is never modified
         length = len(states)
@@ -339,7 +425,7 @@ class Bridges:
             if j == i + 1:
                 continue
             b = self.bridge_for(i, j)
-            if b is None:
+            if b is None or (use is not None and not use[b]):
                 continue
             k = int(self.offsets[b + 1] - self.offsets[b])
             run = [(position + 1 + n) % length for n in range(k)]
@@ -401,6 +487,9 @@ def build_bridges(analysis, *, config: BridgeConfig = BridgeConfig(),
     started = time.perf_counter()
     generated = generate_bridge_frames(model, frames, sources, exits, offsets, progress=progress)
     seconds = time.perf_counter() - started
+    measure_size = generative.model_size(frames.shape[1], frames.shape[2], model_width=MEASURE_WIDTH)
+    measured, choice = measure_bridges(frames, measure_size, sources, targets, exits, offsets, generated,
+                                       progress=progress)
     links = extend_links(analysis.link_offsets, analysis.link_targets, analysis.link_visual_costs,
                          analysis.link_future_costs, analysis.link_probabilities, sources=sources,
                          targets=targets, exits=exits, offsets=offsets)
@@ -411,12 +500,13 @@ def build_bridges(analysis, *, config: BridgeConfig = BridgeConfig(),
              "linked_bridges": int(np.count_nonzero(links["link_bridges"] >= 0)) if links else 0}
     save_bridges(target, analysis=analysis, config=config, model=model, frames=generated,
                  sources=sources, targets=targets, exits=exits, offsets=offsets, links=links,
-                 stats=stats)
+                 stats=stats, measures=measured, choice=choice)
     return load_bridges(analysis, folder=target)
 
 
 def save_bridges(folder, *, analysis, config: BridgeConfig, model: generative.GenerativeModel,
-                 frames: np.ndarray, sources, targets, exits, offsets, links: dict, stats: dict) -> Path:
+                 frames: np.ndarray, sources, targets, exits, offsets, links: dict, stats: dict,
+                 measures: np.ndarray | None = None, choice: np.ndarray | None = None) -> Path:
     """Write a bridges folder atomically (a temporary folder beside it, renamed into place)."""
     from precompute.files import replace_folder, temp_folder
 
@@ -426,6 +516,9 @@ def save_bridges(folder, *, analysis, config: BridgeConfig, model: generative.Ge
     try:
         arrays = {"bridge_sources": np.asarray(sources, np.int32), "bridge_targets": np.asarray(targets, np.int32),
                   "bridge_exits": np.asarray(exits, np.int32), "bridge_offsets": np.asarray(offsets, np.int64)}
+        if measures is not None:  # `--transitions auto`'s stored measures and per-jump choice
+            arrays["bridge_measures"] = np.asarray(measures, np.float32)
+            arrays["bridge_choice"] = np.asarray(choice, np.int8)
         arrays.update(links)
         np.savez(temporary / ARRAYS, **arrays)
         np.ascontiguousarray(frames, np.uint8).tofile(temporary / STORE)
@@ -442,6 +535,8 @@ def save_bridges(folder, *, analysis, config: BridgeConfig, model: generative.Ge
             "store": {"file": STORE, "frames": shape[0], "height": shape[1], "width": shape[2]},
             "files": files,
             "stats": stats,
+            "endpoints": "streams",  # g_n is made between i + n and j - 1 + n (version 1: i and j + K)
+            "choices": list(CHOICES),  # the methods of bridge_measures' second axis and bridge_choice
         }
         (temporary / MANIFEST).write_text(json.dumps(manifest, indent=1))
         replace_folder(temporary, folder)  # an old bridges/ of ours only, never a user's folder
@@ -467,7 +562,7 @@ def load_bridges(analysis, *, folder: str | os.PathLike | None = None) -> Bridge
         manifest = json.loads(manifest_path.read_text())
     except (OSError, ValueError) as error:
         raise AnalysisError(f"{folder}: {MANIFEST} is unreadable ({error}){redo}") from None
-    if manifest.get("format") != FORMAT or manifest.get("format_version") != FORMAT_VERSION:
+    if manifest.get("format") != FORMAT or manifest.get("format_version") not in READABLE_VERSIONS:
         raise AnalysisError(f"{folder}: format {manifest.get('format')!r} version {manifest.get('format_version')!r}, "
                             f"this framechain reads {FORMAT!r} version {FORMAT_VERSION}{redo}")
     for name, digest in manifest.get("files", {}).items():
@@ -493,4 +588,5 @@ def load_bridges(analysis, *, folder: str | os.PathLike | None = None) -> Bridge
     return Bridges(path=folder, n_frames=int(analysis.n_frames), frames=frames,
                    sources=arrays["bridge_sources"], targets=arrays["bridge_targets"],
                    exits=arrays["bridge_exits"], offsets=arrays["bridge_offsets"], links=links,
-                   manifest=manifest)
+                   manifest=manifest, measures=arrays.get("bridge_measures"),
+                   choice=arrays.get("bridge_choice"))

@@ -45,6 +45,7 @@ import cv2
 import numpy as np
 
 from precompute.errors import AnalysisError, ConfigError
+from precompute.generative_nets import GENERATORS, diffusion_sample, input_channels, objective
 
 __all__ = [
     "GenerativeConfig",
@@ -63,7 +64,8 @@ __all__ = [
 ]
 
 FORMAT = "framechain-generative"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: the config names its generator (issue 13); version 1 files are regression models
+READABLE_VERSIONS = (1, 2)
 WEIGHTS_FILE = "model.pt"
 SIDECAR_FILE = "model.json"
 
@@ -90,6 +92,11 @@ class GenerativeConfig:
     flow_cache_mb: int = 384  # memory for cached training flows (float16); beyond it flows are recomputed
     validation: float = 0.0  # share of the training frames (the last stretch) kept out to pick the best checkpoint; off: 0.1 gave candle_png +1.32 dB (off +0.78), waterfall +2.77, but the procedural candle -3.2 (off -0.01)
     validate_every: int = 100  # steps between checkpoint scores in the second half of the run (each costs about one step per 8 validation frames)
+    generator: str = "regression"  # "regression" (the U-Net on the reconstruction loss alone), "gan" (plus a conditional patch discriminator, pix2pix) or "diffusion" (SDEdit from the morph); see precompute/generative_nets.py
+    adversarial_weight: float = 0.02  # gan: weight of the least-squares adversarial loss beside the Charbonnier loss (pix2pix's 1:100 is 0.01). Larger: sharper, riskier
+    discriminator_rate: float = 1e-3  # gan: the discriminator's Adam rate (constant)
+    diffusion_strength: float = 0.5  # diffusion: the noise level the morph is started from (0: the morph, 1: pure noise); training draws levels in (0, this]
+    diffusion_steps: int = 4  # diffusion: denoising steps from that level to 0 (each one network pass per frame)
 
     def __post_init__(self):
         checks = {
@@ -109,7 +116,15 @@ class GenerativeConfig:
             "flow_cache_mb": self.flow_cache_mb >= 0,
             "validation": 0 <= self.validation < 0.5,
             "validate_every": self.validate_every >= 1,
+            "generator": self.generator in GENERATORS,
+            "adversarial_weight": self.adversarial_weight >= 0,
+            "discriminator_rate": self.discriminator_rate > 0,
+            "diffusion_strength": 0 < self.diffusion_strength <= 1,
+            "diffusion_steps": 1 <= self.diffusion_steps <= 50,
         }
+        # the checkpoint pick scores MSE, which a sampling generator does not aim at
+        if self.validation > 0 and self.generator != "regression":
+            checks["validation"] = False
         bad = [name for name, ok in checks.items() if not ok]
         if bad:
             values = {name: getattr(self, name) for name in bad}
@@ -123,218 +138,14 @@ def default_config(device: str = "auto") -> GenerativeConfig:
     return GenerativeConfig(device="cpu" if device == "cpu" else device)
 
 
-# ----------------------------------------------------------------------------- array helpers
-
-def _check_frames(frames: np.ndarray, name: str = "frames") -> None:
-    if not (isinstance(frames, np.ndarray) and frames.ndim == 4 and frames.shape[-1] == 3
-            and frames.dtype == np.uint8):
-        got = (getattr(frames, "shape", None), getattr(frames, "dtype", type(frames).__name__))
-        raise ConfigError(f"{name} must be (T, H, W, 3) uint8, got {got[0]} {got[1]}")
-
-
-def _check_frame(frame: np.ndarray, name: str) -> None:
-    if not (isinstance(frame, np.ndarray) and frame.ndim == 3 and frame.shape[-1] == 3
-            and frame.dtype == np.uint8):
-        got = (getattr(frame, "shape", None), getattr(frame, "dtype", type(frame).__name__))
-        raise ConfigError(f"{name} must be (H, W, 3) uint8, got {got[0]} {got[1]}")
-
-
-def model_size(height: int, width: int, *, model_width: int) -> tuple[int, int]:
-    """(h, w) of the model's frames for a clip of (height, width): w = model_width (never above the
-    clip's), h by aspect; both multiples of 8 (the U-Net halves twice, then the decoder matches)."""
-    w = min(model_width, width)
-    h = height * w / width
-    return max(8, int(round(h / 8)) * 8), max(8, int(round(w / 8)) * 8)
-
-
-def resize_frames(frames: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """(T, H, W, 3) uint8 -> (T, h, w, 3) uint8, area-averaged when shrinking."""
-    h, w = size
-    if frames.shape[1:3] == (h, w):
-        return np.ascontiguousarray(frames)
-    shrink = h <= frames.shape[1] and w <= frames.shape[2]
-    interpolation = cv2.INTER_AREA if shrink else cv2.INTER_LINEAR
-    return np.stack([cv2.resize(f, (w, h), interpolation=interpolation) for f in frames])
-
-
-def _gray(frame: np.ndarray) -> np.ndarray:
-    return cv2.cvtColor(np.ascontiguousarray(frame), cv2.COLOR_RGB2GRAY)  # (H, W) uint8
-
-
-def optical_flow(a: np.ndarray, b: np.ndarray, *, method: str = "dis") -> np.ndarray:
-    """Dense flow from frame a to frame b: (H, W, 3) uint8 x2 -> (H, W, 2) float32 px,
-    with a[y, x] ~ b[y + f[..., 1], x + f[..., 0]]."""
-    _check_frame(a, "a")
-    _check_frame(b, "b")
-    ga, gb = _gray(a), _gray(b)
-    if method == "dis":
-        dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
-        return dis.calc(ga, gb, None)
-    if method == "farneback":
-        return cv2.calcOpticalFlowFarneback(ga, gb, None, 0.5, 3, 15, 3, 5, 1.2, 0)
-    raise ConfigError(f"method must be 'dis' or 'farneback', got {method!r}")
-
-
-def _flow_pair(a: np.ndarray, b: np.ndarray, method: str) -> tuple[np.ndarray, np.ndarray]:
-    return optical_flow(a, b, method=method), optical_flow(b, a, method=method)
-
-
-def _flows_at(f01: np.ndarray, f10: np.ndarray, t: float) -> tuple[np.ndarray, np.ndarray]:
-    """Backward flows from time t to each endpoint (Super SloMo's linear-motion approximation)."""
-    ft0 = -(1.0 - t) * t * f01 + t * t * f10  # (H, W, 2)
-    ft1 = (1.0 - t) ** 2 * f01 - t * (1.0 - t) * f10  # (H, W, 2)
-    return ft0.astype(np.float32), ft1.astype(np.float32)
-
-
-def _grid(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
-    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
-    return xs, ys
-
-
-def _backward_warp(frame: np.ndarray, flow: np.ndarray, origin: tuple[int, int] = (0, 0)) -> np.ndarray:
-    """Sample frame at x + flow(x): (H, W, C) x (h, w, 2) -> (h, w, C), same dtype. The flow may
-    cover a crop whose top-left pixel is `origin` (y, x) in the frame; samples still come from the
-    whole frame."""
-    h, w = flow.shape[:2]
-    xs, ys = _grid(h, w)
-    return cv2.remap(frame, xs + (origin[1] + flow[..., 0]), ys + (origin[0] + flow[..., 1]),
-                     cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-
-
-def _morph_parts(a, b, f01, f10, t, origin=(0, 0)):
-    """The warps of a and b to time t and the flows that made them (float32, 0..255 scale).
-    f01, f10 may be crops at `origin` of the full flows (then so are the results)."""
-    ft0, ft1 = _flows_at(f01, f10, t)
-    wa = _backward_warp(a, ft0, origin).astype(np.float32)  # (h, w, 3)
-    wb = _backward_warp(b, ft1, origin).astype(np.float32)  # (h, w, 3)
-    return wa, wb, ft0, ft1
-
-
-def flow_morph(a: np.ndarray, b: np.ndarray, times, *, method: str = "dis") -> np.ndarray:
-    """Flow morph between a and b at each t in `times`: (H, W, 3) uint8 x2 -> (K, H, W, 3) uint8.
-    Both endpoints are warped to time t along their flows and blended (1 - t, t)."""
-    f01, f10 = _flow_pair(a, b, method)
-    out = []
-    for t in np.atleast_1d(np.asarray(times, dtype=np.float64)):
-        wa, wb, _, _ = _morph_parts(a, b, f01, f10, float(t))
-        out.append(np.clip((1.0 - t) * wa + t * wb + 0.5, 0, 255).astype(np.uint8))
-    return np.stack(out)
-
-
-def crossfade(a: np.ndarray, b: np.ndarray, times) -> np.ndarray:
-    """Plain crossfade: (H, W, 3) uint8 x2 -> (K, H, W, 3) uint8, (1 - t) a + t b."""
-    t = np.atleast_1d(np.asarray(times, dtype=np.float32))[:, None, None, None]  # (K, 1, 1, 1)
-    out = (1.0 - t) * a[None].astype(np.float32) + t * b[None].astype(np.float32)
-    return np.clip(out + 0.5, 0, 255).astype(np.uint8)
-
-
-# ----------------------------------------------------------------------------- the network
-
-IN_CHANNELS = 17  # a, b, warp a, warp b (3 each), flows t->0 and t->1 (2 each), t (1)
-
-
-def _build_net(channels: int):
-    import torch
-    from torch import nn
-
-    def block(cin, cout, stride=1):
-        return nn.Sequential(
-            nn.Conv2d(cin, cout, 3, stride=stride, padding=1), nn.LeakyReLU(0.1, inplace=True),
-            nn.Conv2d(cout, cout, 3, padding=1), nn.LeakyReLU(0.1, inplace=True),
-        )
-
-    class _UNet(nn.Module):
-        """(B, 17, H, W) -> (B, 8, H, W): RGB residual (0..1 scale), blend logit, flow corrections
-        t->0 and t->1 (px/16). H, W % 8 == 0.
-
-        The network works at half resolution on space-to-depth input (pixel unshuffle) and returns
-        to full resolution by depth-to-space: full detail in and out for a quarter of the cost."""
-
-        def __init__(self, c):
-            super().__init__()
-            self.enc1 = block(IN_CHANNELS * 4, c)
-            self.enc2 = block(c, 2 * c, stride=2)
-            self.enc3 = block(2 * c, 4 * c, stride=2)
-            self.dec2 = block(4 * c + 2 * c, 2 * c)
-            self.dec1 = block(2 * c + c, c)
-            self.head = nn.Conv2d(c, 8 * 4, 3, padding=1)
-            # Zero start: the untrained model returns exactly the flow morph.
-            nn.init.zeros_(self.head.weight)
-            nn.init.zeros_(self.head.bias)
-
-        def forward(self, x):
-            e1 = self.enc1(nn.functional.pixel_unshuffle(x, 2))  # (B, c, H/2, W/2)
-            e2 = self.enc2(e1)  # (B, 2c, H/4, W/4)
-            e3 = self.enc3(e2)  # (B, 4c, H/8, W/8)
-            up = nn.functional.interpolate(e3, size=e2.shape[-2:], mode="bilinear", align_corners=False)
-            d2 = self.dec2(torch.cat([up, e2], 1))  # (B, 2c, H/4, W/4)
-            up = nn.functional.interpolate(d2, size=e1.shape[-2:], mode="bilinear", align_corners=False)
-            d1 = self.dec1(torch.cat([up, e1], 1))  # (B, c, H/2, W/2)
-            return nn.functional.pixel_shuffle(self.head(d1), 2)  # (B, 32, H/2, W/2) -> (B, 8, H, W)
-
-    return _UNet(channels)
-
-
-def _warp_torch(image, flow, origin=None):
-    """Backward warp in torch: image (B, C, H, W) sampled at x + flow(x), flow (B, 2, h, w) in px.
-    Bilinear with edge clamping, matching `_backward_warp` (cv2.remap) on the same flow. The flow
-    may cover a crop whose top-left pixel is `origin` (B, 2) (y, x) in the image; samples still
-    come from the whole image (as at use, where the crop is the whole frame)."""
-    import torch
-
-    _, _, h, w = flow.shape
-    big_h, big_w = image.shape[-2:]
-    ys = torch.arange(h, dtype=image.dtype, device=image.device).view(1, h, 1)
-    xs = torch.arange(w, dtype=image.dtype, device=image.device).view(1, 1, w)
-    if origin is not None:
-        ys = ys + origin[:, 0].view(-1, 1, 1)
-        xs = xs + origin[:, 1].view(-1, 1, 1)
-    gx = (xs + flow[:, 0]) * (2.0 / max(big_w - 1, 1)) - 1.0  # (B, h, w)
-    gy = (ys + flow[:, 1]) * (2.0 / max(big_h - 1, 1)) - 1.0  # (B, h, w)
-    grid = torch.stack([gx, gy], dim=-1)  # (B, h, w, 2)
-    return torch.nn.functional.grid_sample(image, grid, mode="bilinear", padding_mode="border",
-                                           align_corners=True)
-
-
-def _compose(net, inputs, sources=None):
-    """inputs (B, 17, H, W) float in 0..1 (flows in px/16) -> prediction (B, 3, H, W), 0..1 scale.
-
-    `sources` (training on crops): (a, b, origin), the whole endpoints (B, 3, H', W') and each
-    crop's top-left pixel (B, 2) (y, x), so the re-warps sample the whole frames as they do at use.
-    Without it, the endpoints in `inputs` are the whole frames.
-
-    The network corrects both intermediate flows (the endpoints are re-warped along them), picks a
-    per-pixel blend of the two warps (occlusions) and adds an RGB residual. All corrections start
-    at zero, so the untrained model is the flow morph."""
-    import torch
-
-    a, b, t = inputs[:, 0:3], inputs[:, 3:6], inputs[:, 16:17]
-    ft0, ft1 = inputs[:, 12:14] * FLOW_SCALE, inputs[:, 14:16] * FLOW_SCALE
-    out = net(inputs)  # (B, 8, H, W)
-    # Corrections are bounded (tanh): an unbounded flow step sent training astray at lr 4e-3.
-    correction = torch.tanh(out[:, 4:8]) * MAX_FLOW_CORRECTION  # (B, 4, H, W) px
-    # A crop's flows point outside it near its edges: sampling the crop alone (clamped) made the
-    # training morph wrong there (up to 60 levels on the fish at 32 px crops), which at use it is not.
-    full_a, full_b, origin = sources if sources is not None else (a, b, None)
-    wa = _warp_torch(full_a, ft0 + correction[:, 0:2], origin)
-    wb = _warp_torch(full_b, ft1 + correction[:, 2:4], origin)
-    t = t.clamp(1e-3, 1 - 1e-3)
-    # The learned logit moves the blend away from the plain (1 - t, t) weights where one warp is wrong.
-    weight_a = torch.sigmoid(out[:, 3:4] + torch.log((1 - t) / t))
-    return weight_a * wa + (1 - weight_a) * wb + out[:, :3]
-
-
-FLOW_SCALE = 16.0  # flows enter the network in units of 16 px
-MAX_FLOW_CORRECTION = 8.0  # px: the most the network may move the DIS flow at the model size
-
-
-def _pack(a, b, wa, wb, ft0, ft1, t) -> np.ndarray:
-    """One sample's network input: (17, H, W) float32."""
-    h, w = a.shape[:2]
-    parts = [a.astype(np.float32) / 255, b.astype(np.float32) / 255, wa / 255, wb / 255,
-             ft0 / FLOW_SCALE, ft1 / FLOW_SCALE, np.full((h, w, 1), t, np.float32)]
-    return np.concatenate(parts, axis=2).transpose(2, 0, 1)  # (H, W, 17) -> (17, H, W)
-
+# ----------------------------------------------------------------------------- shared helpers
+# The warp helpers and the networks live in their own modules (issue 13); their names stay
+# reachable here, where bridges, the benchmarks and the tests have always found them.
+from precompute.generative_warp import (  # noqa: E402,F401
+    _backward_warp, _check_frame, _check_frames, _flow_pair, _flows_at, _gray, _grid, _morph_parts,
+    crossfade, flow_morph, model_size, optical_flow, resize_frames)
+from precompute.generative_nets import (  # noqa: E402,F401
+    FLOW_SCALE, IN_CHANNELS, MAX_FLOW_CORRECTION, _build_net, _compose, _pack, _warp_torch)
 
 def _resolve_device(device: str, *, say: bool = True) -> str:
     import torch
@@ -369,7 +180,7 @@ class GenerativeModel:
         import torch
 
         if self._net is None:
-            net = _build_net(self.config.channels)
+            net = _build_net(self.config.channels, input_channels(self.config.generator))
             net.load_state_dict(self.state_dict)
             net.eval()
             device = self.config.device
@@ -402,7 +213,16 @@ class GenerativeModel:
         torch.set_num_threads(self.config.threads)
         try:
             with torch.inference_mode():
-                pred = _compose(net, torch.from_numpy(batch).to(device))  # (K, 3, h, w)
+                inputs = torch.from_numpy(batch).to(device)
+                if self.config.generator == "diffusion":
+                    # one noise image for every t of the call (a bridge's frames share it, so they
+                    # do not flicker against each other), fixed by the seed
+                    noise = torch.randn((1, 3) + batch.shape[2:],
+                                        generator=torch.Generator().manual_seed(self.config.seed))
+                    pred = diffusion_sample(net, inputs, strength=self.config.diffusion_strength,
+                                            steps=self.config.diffusion_steps, noise=noise.to(device))
+                else:
+                    pred = _compose(net, inputs)  # (K, 3, h, w)
                 pred = (pred.clamp(0, 1) * 255 + 0.5).to(torch.uint8)
         finally:
             torch.set_num_threads(previous_threads)
@@ -629,8 +449,9 @@ def train_model(frames: np.ndarray, *, config: GenerativeConfig = GenerativeConf
     try:
         torch.manual_seed(config.seed)
         rng = np.random.default_rng(config.seed)
-        net = _build_net(config.channels).to(device)
+        net = _build_net(config.channels, input_channels(config.generator)).to(device)
         optimiser = torch.optim.Adam(net.parameters(), lr=config.learning_rate)
+        aim = objective(config, device)  # the generator's loss (the GAN's discriminator steps inside it)
         cache = _FlowCache(small, config.flow, config.flow_cache_mb * 2**20)
         losses = []
         # The checkpoint kept is the one best on the validation frames; the untrained net (the
@@ -669,11 +490,7 @@ def train_model(frames: np.ndarray, *, config: GenerativeConfig = GenerativeConf
             inputs = torch.from_numpy(inputs).to(device)
             targets = torch.from_numpy(targets).to(device)
             sources = tuple(torch.from_numpy(x).to(device) for x in sources)
-            pred = _compose(net, inputs, sources)
-            if config.loss == "l2":
-                loss = ((pred - targets) ** 2).mean()
-            else:
-                loss = torch.sqrt((pred - targets) ** 2 + 1e-6).mean()  # Charbonnier (smooth L1)
+            loss = aim.loss(net, inputs, targets, sources)
             # Candidates: the untrained morph and checkpoints of the decay's second half. An earlier
             # one (step 1300 of 3081, at a high rate) scored best on the procedural candle's
             # validation frames and lost 8 dB on the held-out frames after them.
@@ -719,6 +536,8 @@ def train_model(frames: np.ndarray, *, config: GenerativeConfig = GenerativeConf
         "best_step": best_step if scores else steps_run,
         "validation_psnr": [(step, round(10 * math.log10(1 / max(mse, 1e-12)), 3)) for step, mse in scores],
         "device": device,
+        "generator": config.generator,
+        **aim.record(),
     }
     return GenerativeModel(config=config, size=size, state_dict=state, record=record)
 
@@ -768,7 +587,7 @@ def load_model(folder) -> GenerativeModel:
         sidecar = json.loads(sidecar_path.read_text())
     except (OSError, ValueError) as error:
         raise AnalysisError(f"{sidecar_path}: unreadable model sidecar ({error}); retrain the model") from error
-    if sidecar.get("format") != FORMAT or sidecar.get("format_version") != FORMAT_VERSION:
+    if sidecar.get("format") != FORMAT or sidecar.get("format_version") not in READABLE_VERSIONS:
         raise AnalysisError(f"{sidecar_path}: format {sidecar.get('format')!r} version "
                             f"{sidecar.get('format_version')!r}, this framechain reads {FORMAT!r} "
                             f"version {FORMAT_VERSION}; retrain the model")

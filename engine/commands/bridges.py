@@ -20,6 +20,13 @@ def add_arguments(parser) -> None:
     parser.add_argument("--links-per-frame", type=int, default=2, help="jumps bridged per frame M (default 2)")
     parser.add_argument("--max-store-mb", type=int, default=1024, help="cap on generated frames in MiB")
     parser.add_argument("--seed", type=int, default=0, help="training seed (default 0)")
+    from precompute.generative import GenerativeConfig
+    from precompute.generative_nets import GENERATORS
+
+    parser.add_argument("--generator", choices=GENERATORS, default=GenerativeConfig.generator,
+                        help="the in-between model: regression (U-Net on a reconstruction loss), gan "
+                             "(plus a conditional patch discriminator) or diffusion (few-step SDEdit from "
+                             f"the morph) (default {GenerativeConfig.generator})")
     add_device_argument(parser, "--model-device", default="auto",
                         text="where torch work runs (the model's training, the distances): auto "
                              "(CUDA when present), cpu or cuda")
@@ -35,10 +42,10 @@ def run(args) -> int:
     config = bridges.BridgeConfig(frames_per_bridge=args.bridge_frames, links_per_frame=args.links_per_frame,
                                   max_store_bytes=args.max_store_mb * 2**20)
     model_config = dataclasses.replace(generative.default_config(args.device), seed=args.seed,
-                                       time_limit_s=args.train_minutes * 60)
+                                       time_limit_s=args.train_minutes * 60, generator=args.generator)
     made = bridges.build_bridges(analysis, config=config, model_config=model_config,
                                  progress=not args.quiet)
     stats = made.manifest.get("stats", {})
-    print(f"{made.path}: {made.n_bridges} bridges, {int(made.offsets[-1])} generated frames "
+    print(f"{made.path}: {args.generator} model, {made.n_bridges} bridges, {int(made.offsets[-1])} generated frames "
           f"({stats.get('ms_per_frame', 0):.1f} ms each)")
     return 0

@@ -97,6 +97,34 @@ def _bridge_sound_frame(bridges, state: int) -> int:
     if 2 * step <= of + 1:
         return int(min(first + step, bridges.n_frames - 1))
     return int(max(0, exit_frame - (of + 1 - step)))
+def _auto_texture(analysis, bridges, texture):
+    """`--transitions auto` in play: the chain over real and generated states where only the
+    bridges whose stored choice is "generated" are entered (the other bridged links lead to their
+    real target again), the jumps into and out of bridges and those chosen "cut" shown as cuts,
+    and those chosen "crossfade" given no flow. Returns (texture, cuts, unmorphed pairs)."""
+    from engine.texture import VideoTexture
+
+    arrays = bridges.texture_arrays()
+    targets = np.array(arrays["link_targets"])  # a copy: the loaded arrays are read-only
+    entering = np.asarray(bridges.links["link_bridges"])
+    chosen = [bridges.chosen(b) for b in range(bridges.n_bridges)]
+    for link in np.flatnonzero(entering >= 0):
+        b = int(entering[link])
+        if chosen[b] != "generated":
+            targets[link] = bridges.targets[b]
+    arrays["link_targets"] = targets
+    texture = VideoTexture.from_arrays(
+        np.concatenate([np.asarray(analysis.frames), np.asarray(bridges.frames)]),
+        fps=analysis.fps, sigma=analysis.stats.get("sigma"), source=texture.source, **arrays)
+    n_real = bridges.n_frames
+    cut_pairs = {(int(bridges.sources[b]), int(bridges.targets[b])) for b, c in enumerate(chosen) if c == "cut"}
+    unmorphed = frozenset((int(bridges.sources[b]), int(bridges.targets[b]))
+                          for b, c in enumerate(chosen) if c == "crossfade")
+
+    def cuts(i: int, j: int) -> bool:
+        return i >= n_real or j >= n_real or (i, j) in cut_pairs
+
+    return texture, cuts, unmorphed
 
 
 def run(args) -> int:
@@ -138,7 +166,7 @@ def run(args) -> int:
     if audio.enabled and sound is None and not getattr(args, "quiet", False) and \
             analysis.manifest.get("format_version", 3) < 3:  # a clip without sound plays quietly
         print(f"framechain: sound {audio_note(analysis)}", file=sys.stderr)
-    bridges = None
+    bridges, cuts, unmorphed = None, None, frozenset()
     from engine.renderers import transition
 
     if transition(args.transitions).uses_bridges:
@@ -148,6 +176,8 @@ def run(args) -> int:
         if bridges is None:
             print(f"framechain: {bridges_message(analysis)}", file=sys.stderr)
             args.transitions = "morph"
+        elif transition(args.transitions).chooses:  # auto: each bridged jump as its stored choice
+            texture, cuts, unmorphed = _auto_texture(analysis, bridges, texture)
         else:  # the chain over real and generated states; a bridge is the transition: no fade
             texture = VideoTexture.from_arrays(
                 np.concatenate([np.asarray(analysis.frames), np.asarray(bridges.frames)]),
@@ -174,8 +204,14 @@ def run(args) -> int:
         from precompute.analysis import analysis_flows
 
         flows = analysis_flows(analysis, progress=not args.headless)
+        if unmorphed:  # auto's crossfaded jumps: no flow, so the morph compositor fades them
+            from precompute.flows import LinkFlows
+
+            keep = np.array([(int(a) - 1, int(b)) not in unmorphed for a, b in zip(flows.sources, flows.targets)], bool)
+            flows = LinkFlows(flows.sources[keep], flows.targets[keep], flows.flows[keep], flows.scale,
+                              flows.frame_size)
     result = play(texture, playback=playback, config=config, flows=flows, sound=sound,
-                  state_frame=state_frame)
+                  state_frame=state_frame, cuts=cuts)
     if result.audio_note and not getattr(args, "quiet", False):
         print(f"framechain: {result.audio_note}", file=sys.stderr)
     audio_log = None

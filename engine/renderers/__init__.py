@@ -44,6 +44,8 @@ class TransitionRenderer:
     needs_flows: bool = False  # give `make` the optical flow of each jump (computed once)
     uses_bridges: bool = False  # draw jumps with the generated bridges of `framechain bridges`
     #   where they exist (the compositor draws the jumps without one)
+    chooses: bool = False  # with uses_bridges: draw each bridged jump as the method its stored
+    #   measures pick (cut, crossfade, morph or its bridge; `--transitions auto`, issue 13)
     gpu: bool = False  # `make` honours device="auto"/"cuda"; otherwise it runs on the CPU only
     help: str = ""  # one line for --help and the README
 

@@ -56,5 +56,5 @@ def test_an_unknown_transition_is_refused_with_the_choices(known_loop_analysis, 
     assert "crossfade" in capsys.readouterr().err
     from precompute.errors import ConfigError
 
-    with pytest.raises(ConfigError, match="crossfade, cut, generated, morph"):
+    with pytest.raises(ConfigError, match="crossfade, auto, cut, generated, morph"):
         renderers.transition("inverted")

@@ -93,6 +93,12 @@ def test_generated_states_are_described_for_the_play_log():
     (i, wi), (j, wj) = table.blend_of(11)
     assert (i, j) == (7, 4) and wi == pytest.approx(1 / 3) and wj == pytest.approx(2 / 3)
     assert table.blend_of(3) == [(3, 1.0)]
+    # bridges made between the streams (format 2): frame n of jump 7 -> 2 is between 7 + n and 2 - 1 + n
+    import dataclasses
+
+    streams = dataclasses.replace(table, manifest={"endpoints": "streams"})
+    (i, wi), (j, wj) = streams.blend_of(11)
+    assert (i, j) == (min(9, table.n_frames - 1), 3) and wj == pytest.approx(2 / 3)
 
 
 def test_guided_upsampling_restores_detail_the_model_size_lacks():
@@ -214,8 +220,12 @@ def test_exported_loop_with_generated_bridges_round_trips(analysed, built, tmp_p
     assert {int(k) for k in data["generated"]} == set(result.generated)
     for key, info in data["generated"].items():
         assert info == built.describe(info["store_index"])
-        (i, _), (exit_, t) = data["frames"][int(key)]
-        assert (i, exit_) == tuple(info["bridge"]) and t == pytest.approx(info["step"] / (info["of"] + 1))
+        (outgoing, _), (incoming, t) = data["frames"][int(key)]
+        # the blend of the two streams the frame was made between: i + n and j - 1 + n
+        i, exit_ = info["bridge"]
+        n, k = info["step"], info["of"]
+        assert (outgoing, incoming) == (min(i + n, analysed.n_frames - 1), exit_ - k - 1 + n)
+        assert t == pytest.approx(n / (k + 1))
     assert all(0 <= i < analysed.n_frames for entry in data["frames"] for i, _ in entry)
 
 
@@ -230,9 +240,11 @@ def test_play_command_uses_the_bridges_and_logs_them(analysed, built, tmp_path):
     for entry in data["frames"]:  # only real frames appear, weights sum to 1
         assert max(index for index, _ in entry) < analysed.n_frames
         assert abs(sum(weight for _, weight in entry) - 1) < 1e-6
-    for position, info in data["generated"].items():  # the entry is the bridge's endpoint blend
+    for position, info in data["generated"].items():  # the entry is the blend of its two streams
         i, exit_ = info["bridge"]
-        assert {index for index, _ in data["frames"][int(position)]} <= {i, exit_}
+        n, k = info["step"], info["of"]
+        assert {index for index, _ in data["frames"][int(position)]} <= {min(i + n, analysed.n_frames - 1),
+                                                                          exit_ - k - 1 + n}
 
 
 def test_play_command_without_bridges_says_so_and_morphs(tmp_path, capsys):
@@ -245,3 +257,108 @@ def test_play_command_without_bridges_says_so_and_morphs(tmp_path, capsys):
     assert main(["play", str(analysis.path), "--headless", "--frames", "20",
                  "--transitions", "generated"]) == 0
     assert "no generated bridges" in capsys.readouterr().err
+
+
+# ----------------------------------------------------------------------------- --transitions auto (issue 13)
+
+def _dominated(row: np.ndarray, chosen: int) -> bool:
+    """Some other method is no worse on both measures and better on one."""
+    return any(np.all(row[m] <= row[chosen]) and np.any(row[m] < row[chosen]) for m in range(len(row)) if m != chosen)
+
+
+def test_choice_never_picks_a_method_whose_measures_are_worse():
+    from precompute.generative_measures import CHOICES, choose
+
+    rng = np.random.default_rng(0)
+    measures = rng.random((500, 4, 2)).astype(np.float32)
+    measures[::3, 2] = measures[::3, 3] + 0.1  # many rows where the morph is strictly worse than generated
+    chosen = choose(measures)
+    assert not any(_dominated(row, c) for row, c in zip(measures, chosen))
+    assert set(np.unique(chosen)) == set(range(len(CHOICES)))  # every method can win
+    # real frames, one big step / ghost, soft step / nearer-real morph / better generated
+    row = np.array([[[0.0, 3.0], [1.0, 1.0], [0.5, 0.8], [0.4, 0.8]]])
+    assert CHOICES[choose(row)[0]] == "generated"
+
+
+def test_built_bridges_store_measures_and_an_undominated_choice(analysed, built):
+    from precompute.generative_measures import CHOICES
+
+    manifest = json.loads((built.path / "manifest.json").read_text())
+    assert manifest["format_version"] == bridges.FORMAT_VERSION and manifest["choices"] == list(CHOICES)
+    assert built.measures.shape == (built.n_bridges, len(CHOICES), 2) and built.choice.shape == (built.n_bridges,)
+    assert np.all(np.isfinite(built.measures))
+    cut = CHOICES.index("cut")
+    assert np.allclose(built.measures[:, cut, 0], 0, atol=1e-3)  # a cut shows real frames only
+    assert not any(_dominated(row, c) for row, c in zip(built.measures, built.choice))
+
+
+def _forced(built, choices):
+    import dataclasses
+
+    from precompute.generative_measures import CHOICES
+
+    forced = np.array([CHOICES.index(choices[b % len(choices)]) for b in range(built.n_bridges)], np.int8)
+    return dataclasses.replace(built, choice=forced)
+
+
+def test_export_auto_draws_each_bridged_jump_as_its_choice(analysed, built, monkeypatch):
+    from engine import export
+    from engine.transitions import blend_schedule
+
+    methods = ("cut", "crossfade", "morph", "generated")
+    forced = _forced(built, methods)
+    monkeypatch.setattr("precompute.bridges.load_bridges", lambda analysis, folder=None: forced)
+    # one path through four bridged jumps, one of each choice, with room for a fade around each
+    path, seen = [0, 1, 2, 3, 4, 5], {}
+    for b in range(built.n_bridges):
+        i, j, k = int(built.sources[b]), int(built.targets[b]), int(np.diff(built.offsets)[b])
+        method = methods[b % 4]
+        if method in seen or j + k + 6 > analysed.n_frames or i < 3:
+            continue
+        seen[method] = len(path) + 3  # position of frame i in the path
+        path += list(range(i - 3, i + 1)) + list(range(j, j + k + 6))
+    assert len(seen) == 4, seen
+    path = np.array(path)
+    blends = blend_schedule(path, fade_frames=4, n_frames=int(analysed.n_frames))
+    blends, generated, _ = export._bridge_path(analysed, path, blends, fade_frames=4, cyclic=False, choose=True)
+    states = generated["states"]
+    for method, at in seen.items():
+        i, j = int(path[at]), int(path[at + 1])
+        around = range(at - 1, at + 3)
+        if method == "generated":
+            assert at + 1 in states and forced.is_generated(states[at + 1])
+        elif method == "cut":
+            assert all(len(blends[p]) == 1 for p in around) and at + 1 not in states
+        else:  # a fade, morphed or not
+            assert any(len(blends[p]) == 2 for p in around) and at + 1 not in states
+            assert ((i, j) in generated["unmorphed"]) == (method == "crossfade")
+
+
+def test_play_auto_enters_only_the_bridges_chosen_generated(analysed, built, monkeypatch, tmp_path):
+    from engine.cli import main
+    from engine.commands.play import _auto_texture
+    from engine.texture import VideoTexture
+
+    forced = _forced(built, ("generated", "cut", "crossfade"))
+    texture, cuts, unmorphed = _auto_texture(analysed, forced, VideoTexture.from_analysis(analysed))
+    entering = np.asarray(forced.links["link_bridges"])
+    for link in np.flatnonzero(entering >= 0):
+        b = int(entering[link])
+        entered = int(texture.link_targets[link]) >= forced.n_frames
+        assert entered == (forced.chosen(b) == "generated")
+        pair = (int(forced.sources[b]), int(forced.targets[b]))
+        assert cuts(*pair) == (forced.chosen(b) == "cut") and (pair in unmorphed) == (forced.chosen(b) == "crossfade")
+    assert cuts(0, forced.n_frames) and cuts(forced.n_frames + 1, 5)  # into and out of a bridge: cuts
+    monkeypatch.setattr("precompute.bridges.load_bridges", lambda analysis, folder=None: forced)
+    log = tmp_path / "auto.json"
+    assert main(["play", str(analysed.path), "--headless", "--frames", "300", "--seed", "1",
+                 "--transitions", "auto", "--log", str(log)]) == 0
+    data = json.loads(log.read_text())
+    assert len(data["frames"]) == 300
+    for entry in data["frames"]:
+        assert max(index for index, _ in entry) < analysed.n_frames
+        assert abs(sum(weight for _, weight in entry) - 1) < 1e-6
+    for info in data["generated"].values():  # every generated frame shown is of a bridge chosen "generated"
+        i, exit_ = info["bridge"]
+        candidates = np.flatnonzero((forced.sources == i) & (forced.exits == exit_))
+        assert any(forced.chosen(int(b)) == "generated" for b in candidates)
