@@ -232,5 +232,5 @@ def run(args) -> int:
               f"{s.get('crossfade_ghost_estimate', 0):.2f} natural steps)")
     print("best jumps (from -> to: cost in natural steps, probability)")
     for j in info["best_jumps"]:
-        print(f"  {j['from']:6d} -> {j['to']:6d}: {j['cost_in_natural_steps']:.2f}, p={j['probability']:.3f}")
+        print(f"  {j['from']:6d} -> {j['to']:6d}: {j['cost_in_natural_steps']:.2f}, p={j['probability']:.2g}")
     return 0
