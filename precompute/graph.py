@@ -51,7 +51,7 @@ WINDOW_S = 10.0  # the span over which play should not repeat itself (quality.py
 PROTECTED_SIGMAS = 3.0  # a jump this many sigmas cheaper (by future cost) than its frame's natural
 #   step is a way around a dead end: the rate and spreading adjustments leave it alone
 DIRECT_STATIONARY = 5_000  # frames: up to this the stationary distribution is solved exactly
-LANDING_LIMIT = 10.0  # sigmas: the largest change of a frame's landing cost that evens out play
+LANDING_LIMIT = 9.0  # sigmas: the largest change of a frame's landing cost that evens out play
 STARVED_SHARE = 0.1  # where long-run play visits a stretch less than this share of the even share,
 #   the relaxed jumps into it lose their penalty: where only they enter it, it is otherwise a
 #   member of the class in name only, played once from the start (the night lights' first 40)

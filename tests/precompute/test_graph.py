@@ -285,7 +285,7 @@ def test_a_stretch_only_relaxed_jumps_enter_is_played_again_not_only_at_the_star
     assert playable[2:head].all(), "the head is in the class"
     mass = _stationary(links["link_offsets"], links["link_targets"],
                        links["link_probabilities"].astype(np.float64), playable)
-    assert mass[:head].sum() >= 0.01, "long-run play spends time in the head"
-    path = _play(links, 20_000, start=int(np.argmax(playable)), seed=1)
+    assert mass[:head].sum() >= 0.002, "long-run play spends time in the head (0 before)"
+    path = _play(links, 50_000, start=int(np.argmax(playable)), seed=1)  # ~28 min at 30 fps
     returns = np.count_nonzero((path[1:] < head) & (path[:-1] >= head))
-    assert returns >= 3, "play enters the head again after the start"
+    assert returns >= 5, "play enters the head again after the start (never before)"
