@@ -67,16 +67,22 @@ def write_image_folder(frames: np.ndarray, folder: Path) -> Path:
     return folder
 
 
-def write_video(frames: np.ndarray, path: Path, *, fps: int = 30, codec: str = "libx264") -> Path:
-    """Encode frames with PyAV directly (tests build their own inputs)."""
+def write_video(frames: np.ndarray, path: Path, *, fps: int = 30, codec: str = "libx264",
+                pix_fmt: str | None = None, options: dict | None = None,
+                faststart: bool = False) -> Path:
+    """Encode frames with PyAV directly (tests build their own inputs). Default: lossless x264
+    (yuv444p, CRF 0); `pix_fmt`/`options` for what cameras deliver (yuv420p, a CRF); `faststart`
+    puts the index first, so that a cut file still opens and is found short."""
     import av
 
-    with av.open(str(path), "w") as container:
+    with av.open(str(path), "w", options={"movflags": "+faststart"} if faststart else {}) as container:
         stream = container.add_stream(codec, rate=fps)
         stream.width = frames.shape[2]
         stream.height = frames.shape[1]
-        stream.pix_fmt = "yuv444p" if codec == "libx264" else "yuv420p"
-        if codec == "libx264":
+        stream.pix_fmt = pix_fmt or ("yuv444p" if codec == "libx264" else "yuv420p")
+        if options is not None:
+            stream.options = options
+        elif codec == "libx264":
             stream.options = {"crf": "0"}
         for frame in frames:
             for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):

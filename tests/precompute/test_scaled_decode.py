@@ -8,24 +8,14 @@ from precompute.analysis import decode_features
 from precompute.config import AnalysisConfig
 from precompute.features import frame_feature
 from precompute.video_io import open_clip
-from tests.synthetic import disc_frames
+from tests.synthetic import disc_frames, write_video
 
 
 def write_yuv420(frames: np.ndarray, path, *, fps: int = 30):
     """H.264 in yuv420p, as cameras and the web deliver it (chroma at half resolution); the
     index first (faststart), so that a cut file still opens and is found short."""
-    import av
-
-    with av.open(str(path), "w", options={"movflags": "+faststart"}) as container:
-        stream = container.add_stream("libx264", rate=fps)
-        stream.width, stream.height, stream.pix_fmt = frames.shape[2], frames.shape[1], "yuv420p"
-        stream.options = {"crf": "12", "g": "10"}
-        for frame in frames:
-            for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
-    return path
+    return write_video(frames, path, fps=fps, pix_fmt="yuv420p", options={"crf": "12", "g": "10"},
+                       faststart=True)
 
 
 def moving_discs(count: int = 36, height: int = 96, width: int = 128) -> np.ndarray:
