@@ -21,6 +21,7 @@ as long as the picture (round(frames x rate / fps) samples, written frame by fra
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -227,29 +228,37 @@ def render_blends(analysis, blends, *, config: ExportConfig, source_frames: np.n
         yield frame
 
 
-def _write(out, frames_iter, *, count: int, fps: float, size: tuple[int, int], config: ExportConfig,
-           progress: bool, what: str, sound=None) -> Path:
-    """sound: None, or (samples (S, 2) int16, rate, starts (count + 1,) output sample of each
-    frame): each frame's span is written beside it, so the muxer interleaves as it goes."""
+@contextmanager
+def writing(out, *, count: int, what: str, progress: bool):
+    """Around the writing of one output (the writers write a temporary file renamed into place):
+    yields a progress bar of `count` frames, and says any failure as one line naming `out` with
+    nothing written (an ExportError as it is). Export and hyperlapse write through it."""
     from tqdm import tqdm
 
     bar = tqdm(total=count, unit="frame", desc=what, disable=not progress, leave=False)
-    audio_rate = sound[1] if sound is not None else None
     try:
-        with open_writer(out, fps=fps, size=size, config=config.encode,
-                         audio_rate=audio_rate) as writer:
-            for position, frame in enumerate(frames_iter):
-                writer.write(frame)
-                if sound is not None:
-                    samples, _, starts = sound
-                    writer.write_audio(samples[starts[position]:starts[position + 1]])
-                bar.update(1)
+        yield bar
     except FramechainError as error:
         if isinstance(error, ExportError):
             raise
         raise ExportError(f"{out}: {error}; nothing was written (no partial file left)") from None
     finally:
         bar.close()
+
+
+def _write(out, frames_iter, *, count: int, fps: float, size: tuple[int, int], config: ExportConfig,
+           progress: bool, what: str, sound=None) -> Path:
+    """sound: None, or (samples (S, 2) int16, rate, starts (count + 1,) output sample of each
+    frame): each frame's span is written beside it, so the muxer interleaves as it goes."""
+    audio_rate = sound[1] if sound is not None else None
+    with writing(out, count=count, what=what, progress=progress) as bar, \
+            open_writer(out, fps=fps, size=size, config=config.encode, audio_rate=audio_rate) as writer:
+        for position, frame in enumerate(frames_iter):
+            writer.write(frame)
+            if sound is not None:
+                samples, _, starts = sound
+                writer.write_audio(samples[starts[position]:starts[position + 1]])
+            bar.update(1)
     return writer.path
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from precompute.errors import ExportError, FramechainError
+from precompute.errors import ExportError
 from precompute.video_io import EncodeConfig
 
 __all__ = ["HyperlapseResult", "make_hyperlapse"]
@@ -61,8 +61,8 @@ def make_hyperlapse(clip: str | os.PathLike, out: str | os.PathLike, *, speedup:
     """Select frames of `clip` at speed-up `speedup` and write them to `out` (format by
     extension). `naive`: write every v-th frame instead (the baseline, for comparison)."""
     import cv2
-    from tqdm import tqdm
 
+    from engine.export import writing
     from engine.playlog import write_play_log
     from precompute.hyperlapse import (HyperlapseConfig, estimated_jitter_px, match_frames,
                                        matching_costs, naive_frames, path_cost, select_frames,
@@ -93,34 +93,26 @@ def make_hyperlapse(clip: str | os.PathLike, out: str | os.PathLike, *, speedup:
     interpolation = cv2.INTER_AREA if width * height < np.prod(matches.frame_size) else cv2.INTER_LINEAR
 
     wanted = {int(f): n for n, f in enumerate(chosen)}
-    bar = tqdm(total=len(chosen), unit="frame", desc="hyperlapse: writing", disable=not progress,
-               leave=False)
-    try:
-        with open_clip(clip, fps=input_fps, allow_truncated=allow_truncated) as reader, \
-                open_writer(out, fps=fps, size=(width, height), config=encode) as writer:
-            for index, frame in enumerate(reader):
-                n = wanted.get(index)
-                if n is None:
-                    continue
-                if warps is not None:
-                    frame = cv2.warpAffine(frame, warps[n], matches.frame_size,
-                                           flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-                if (frame.shape[1], frame.shape[0]) != (width, height):
-                    frame = cv2.resize(frame, (width, height), interpolation=interpolation)
-                writer.write(frame)
-                bar.update(1)
-                if n == len(chosen) - 1:
-                    break  # the last chosen frame: the rest of the clip need not be decoded
-            if writer.frames_written != len(chosen):
-                raise ExportError(f"{clip}: the clip decoded to fewer frames the second time "
-                                  f"({writer.frames_written} of {len(chosen)} chosen frames found); "
-                                  "nothing was written")
-    except FramechainError as error:
-        if isinstance(error, ExportError):
-            raise
-        raise ExportError(f"{out}: {error}; nothing was written (no partial file left)") from None
-    finally:
-        bar.close()
+    with writing(out, count=len(chosen), what="hyperlapse: writing", progress=progress) as bar, \
+            open_clip(clip, fps=input_fps, allow_truncated=allow_truncated) as reader, \
+            open_writer(out, fps=fps, size=(width, height), config=encode) as writer:
+        for index, frame in enumerate(reader):
+            n = wanted.get(index)
+            if n is None:
+                continue
+            if warps is not None:
+                frame = cv2.warpAffine(frame, warps[n], matches.frame_size,
+                                       flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+            if (frame.shape[1], frame.shape[0]) != (width, height):
+                frame = cv2.resize(frame, (width, height), interpolation=interpolation)
+            writer.write(frame)
+            bar.update(1)
+            if n == len(chosen) - 1:
+                break  # the last chosen frame: the rest of the clip need not be decoded
+        if writer.frames_written != len(chosen):
+            raise ExportError(f"{clip}: the clip decoded to fewer frames the second time "
+                              f"({writer.frames_written} of {len(chosen)} chosen frames found); "
+                              "nothing was written")
     log_path = None
     if log is not None:
         log_path = write_play_log(log, [[(int(f), 1.0)] for f in chosen], source=str(clip), fps=fps)
