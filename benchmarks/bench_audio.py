@@ -7,6 +7,8 @@ Goals (issue 18):
   3. sound adds <= 10% to analysis and export time.
 
 Figures:
+  0. `../shared/tools/quality.py audio` (the outside measure) on the tone clip it is written for
+     (200 + 15 i Hz), exported at random and as loops (`--only outside`);
   1. on the real clips with sound (../shared/clips: traffic, clouds) and on the synthetic tone
      clip: 60 s of random play and the best ~3 s loop (played three times end to end),
      rendered by engine.audio; around every jump and wrap (+-fade), the largest step over the
@@ -243,11 +245,59 @@ def costs(root: Path, *, pairs: int) -> dict:
     return ratios
 
 
+QUALITY = Path(__file__).resolve().parents[2] / "shared" / "tools" / "quality.py"
+
+
+def outside(root: Path) -> dict:
+    """The outside measure, `quality.py audio VIDEO PLAYLOG`, on the clip it is written for: a tone
+    of 200 + 15 i Hz in frame i (241 frames, amplitude 0.5), under two pictures: a period-20 cycle
+    (jumps join tones 300 Hz apart and more, up to the top) and a drifting texture (jumps join
+    near frames: tones 15-75 Hz apart, which beat). Per clip, 20 s exports (random, seed 1, and a
+    loop) to mp4 and webm at the clip's 30 fps and a random one at 60 fps, as a user would run
+    them (`framechain export ... --log`)."""
+    import json
+    import subprocess
+    import sys
+
+    from tests.synthetic import cycle_frames, pitch_tone, textured_background, write_clip_with_sound
+
+    if not QUALITY.exists():
+        return {"skipped": f"missing: {QUALITY}"}
+    count = 241
+    tone = pitch_tone(count, fps=30, base_hz=200.0, step_hz=15.0, amplitude=0.5)
+    rng = np.random.default_rng(0)
+    base = textured_background(64, 80, seed=3).astype(np.float32)
+    drifting = np.stack([np.roll(base, (int(4 * np.sin(i / 7.0)), int(6 * np.sin(i / 11.0 + 1))),
+                                 axis=(0, 1)) for i in range(count)])
+    drifting = (drifting + rng.normal(0, 3, drifting.shape)).clip(0, 255).astype(np.uint8)
+    pictures = {"cycle": cycle_frames(period=20, repeats=13, height=64, width=80)[:count],
+                "drift": drifting}
+    out = {}
+    for name, frames in pictures.items():
+        clip = write_clip_with_sound(root / f"outside-{name}.mov", frames, fps=30, sound=tone)
+        for mode, suffix, fps in (("random", ".mp4", None), ("random", ".webm", None),
+                                  ("loop", ".mp4", None), ("loop", ".webm", None),
+                                  ("random", ".mp4", 60)):
+            video = root / f"{name}-{mode}-{fps or 30}{suffix}"
+            log = video.with_suffix(".json")
+            command = [sys.executable, "-m", "engine.cli", "export", str(clip), "-o", str(video),
+                       "--mode", mode, "--seconds", "20", "--seed", "1", "--log", str(log), "--quiet"]
+            if fps:
+                command += ["--fps", str(fps)]
+            subprocess.run(command, check=True, capture_output=True)
+            measured = json.loads(subprocess.run([sys.executable, str(QUALITY), "audio", str(video),
+                                                  str(log)], check=True, capture_output=True,
+                                                 text=True).stdout)
+            out[f"{name} {mode} {fps or 30} fps{suffix}"] = {
+                key: round(value, 3) for key, value in measured.items() if isinstance(value, float)}
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--minutes", type=float, default=10.0, help="headless play length (goal 2)")
     parser.add_argument("--pairs", type=int, default=5, help="with/without pairs (goal 3)")
-    parser.add_argument("--only", choices=("seams", "offset", "costs"), help="one part only")
+    parser.add_argument("--only", choices=("seams", "offset", "costs", "outside"), help="one part only")
     args = parser.parse_args()
     from precompute import analyze_clip
 
@@ -265,6 +315,10 @@ def main() -> None:
                     report["seams"][name] = f"missing: {CLIPS / name}"
             for name, figures in report["seams"].items():
                 print(f"seams {name}: {figures}")
+        if args.only in (None, "outside"):
+            report["outside"] = outside(root)
+            for name, figures in report["outside"].items():
+                print(f"quality.py audio, {name}: {figures}")
         if args.only in (None, "offset"):
             report["av_offset_play"] = av_offset(tone, minutes=args.minutes)
             print(f"A/V offset, headless play: {report['av_offset_play']}")

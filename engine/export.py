@@ -247,12 +247,15 @@ def writing(out, *, count: int, what: str, progress: bool):
 
 
 def _write(out, frames_iter, *, count: int, fps: float, size: tuple[int, int], config: ExportConfig,
-           progress: bool, what: str, sound=None) -> Path:
+           progress: bool, what: str, sound=None, cyclic: bool = False) -> Path:
     """sound: None, or (samples (S, 2) int16, rate, starts (count + 1,) output sample of each
-    frame): each frame's span is written beside it, so the muxer interleaves as it goes."""
+    frame): each frame's span is written beside it, so the muxer interleaves as it goes.
+    cyclic: a loop, whose sound goes on with its own start (what fills the codec's last block)."""
     audio_rate = sound[1] if sound is not None else None
     with writing(out, count=count, what=what, progress=progress) as bar, \
             open_writer(out, fps=fps, size=size, config=config.encode, audio_rate=audio_rate) as writer:
+        if sound is not None and cyclic and writer.has_audio:
+            writer.set_audio_continuation(sound[0][:4096])
         for position, frame in enumerate(frames_iter):
             writer.write(frame)
             if sound is not None:
@@ -353,7 +356,7 @@ def _finish(analysis, out, mode: str, source_frames, blends, *, loop, config: Ex
                                                                  config=config, fps=fps, cyclic=cyclic)
     notes = tuple(notes) + sound_notes
     path = _write(out, frames, count=len(blends), fps=fps, size=_output_size(analysis, config),
-                  config=config, progress=progress, what=f"export {mode}", sound=sound)
+                  config=config, progress=progress, what=f"export {mode}", sound=sound, cyclic=cyclic)
     log_path = None
     states = generated.get("states", {}) if generated else {}
     if log is not None:

@@ -483,6 +483,12 @@ class VideoWriter:
         self.audio_rate = int(audio_rate) if audio_rate and self.AUDIO_CODEC else None
         self.samples_written = 0
         self._audio_stream = None
+        self._audio_continuation = None  # sound that would follow the end (set_audio_continuation)
+        self._audio_recent = np.zeros((0, 2), np.int16)  # the last samples written: their mirror
+        #   continues the sound when nothing else is given
+        self._audio_held = None  # the newest encoded sound packet, muxed when the next comes
+        self._audio_pending = np.zeros((0, 2), np.int16)  # AAC: samples short of a whole block
+        self._audio_sent = 0  # samples given to the encoder
         self.fps = float(fps)
         self.width, self.height = (int(v) for v in size)
         self.alpha = bool(alpha)
@@ -580,6 +586,23 @@ class VideoWriter:
             self.abort()
             raise self._wrap(error) from None
         self.samples_written += int(samples.shape[0])
+        self._audio_recent = np.concatenate([self._audio_recent, samples])[-4096:]
+
+    def set_audio_continuation(self, samples: np.ndarray) -> None:
+        """The sound that would follow the last sample written, (n, 2) int16: a loop's start, so
+        that the codec's last block is filled with what the wrap plays. Without it, the mirror of
+        the last samples written (continuous, so no step either)."""
+        self._audio_continuation = np.ascontiguousarray(np.asarray(samples, np.int16))
+
+    def _audio_tail(self, count: int) -> np.ndarray:
+        """`count` samples to fill the codec's last block (see AvWriter._flush_audio)."""
+        given = self._audio_continuation
+        if given is not None and given.shape[0] >= count:
+            return given[:count]
+        recent = self._audio_recent[::-1]
+        if recent.shape[0] == 0:
+            return np.zeros((count, 2), np.int16)
+        return np.resize(recent, (count, 2)) if recent.shape[0] < count else recent[:count]
 
     def _write_audio(self, samples: np.ndarray) -> None:
         raise NotImplementedError
@@ -666,6 +689,7 @@ class AvWriter(VideoWriter):
     PIX_FMT_ALPHA: str | None = None  # ... and for RGBA frames (None: NO_ALPHA must say why)
     CONTAINER_OPTIONS: dict = {}
     EVEN_SIZE: bool = False  # the pixel format halves the chroma: odd sides are padded
+    AAC_BLOCK = 1024  # samples per AAC-LC frame (AUDIO_CODEC "aac")
 
     def codec_options(self) -> dict:
         """Encoder options (strings), from self.config."""
@@ -724,19 +748,60 @@ class AvWriter(VideoWriter):
         self._audio_stream.time_base = fractions.Fraction(1, self.audio_rate)
 
     def _write_audio(self, samples: np.ndarray) -> None:
+        if self.AUDIO_CODEC != "aac":
+            self._encode_audio(samples)
+            return
+        # AAC: whole 1024-sample blocks only; what is left at the end is decided by _flush_audio
+        pending = np.concatenate([self._audio_pending, samples]) if self._audio_pending.size else samples
+        whole = pending.shape[0] // self.AAC_BLOCK * self.AAC_BLOCK
+        if whole:
+            self._encode_audio(pending[:whole])
+        self._audio_pending = pending[whole:]
+
+    def _encode_audio(self, samples: np.ndarray) -> None:
         import av
 
-        frame = av.AudioFrame.from_ndarray(samples.reshape(1, -1), format="s16", layout="stereo")
+        frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(samples).reshape(1, -1), format="s16",
+                                           layout="stereo")
         frame.sample_rate = self.audio_rate
-        frame.pts = self.samples_written  # in 1/audio_rate: the sound's clock is its sample count
+        frame.pts = self._audio_sent  # in 1/audio_rate: the sound's clock is its sample count
         frame.time_base = fractions.Fraction(1, self.audio_rate)
+        self._audio_sent += int(samples.shape[0])
         for packet in self._audio_stream.encode(frame):  # PyAV cuts it to the codec's frame size
-            self._container.mux(packet)
+            self._mux_audio(packet)
+
+    def _mux_audio(self, packet) -> None:
+        """Mux the packet held before this one and hold this one: the last packet's duration is
+        set at the end (_flush_audio)."""
+        held, self._audio_held = self._audio_held, packet
+        if held is not None:
+            self._container.mux(held)
 
     def _flush_audio(self) -> None:
-        if self._audio_stream is not None:
-            for packet in self._audio_stream.encode(None):
-                self._container.mux(packet)
+        """End the sound. AAC codes blocks of 1024 samples, and a decoder plays the last block
+        whole (only the container's edit list says where the sound ends; PyAV and so
+        quality.py ignore it). Padded with silence, as the encoder would, the sound drops to zero
+        there: a click (1.7x a 3 kHz tone's largest step), and at 60 fps the decoded sound may run
+        1.3 frames past the picture. So the sound ends at the block boundary nearest the
+        picture's end: at least half a block left over is completed with the sound that would
+        follow (a loop's start, else the mirror of the end) and the last packet's duration cut
+        back by as much, so that the file states the exact length; less than half a block is
+        dropped (at most 10.7 ms at 48 kHz). Either way the decoded sound is within half a block
+        of the picture's length."""
+        if self._audio_stream is None:
+            return
+        left = self._audio_pending.shape[0]
+        pad = self.AAC_BLOCK - left if self.AUDIO_CODEC == "aac" and 2 * left >= self.AAC_BLOCK else 0
+        if pad:
+            self._encode_audio(np.concatenate([self._audio_pending, self._audio_tail(pad)]))
+        self._audio_pending = self._audio_pending[:0]
+        for packet in self._audio_stream.encode(None):
+            self._mux_audio(packet)
+        last, self._audio_held = self._audio_held, None
+        if last is not None:
+            if pad and last.duration and last.duration > pad:
+                last.duration = int(last.duration) - pad
+            self._container.mux(last)
 
     def _finish(self) -> None:
         self._encode(None)  # flush the encoder

@@ -38,7 +38,9 @@ def test_the_same_tone_on_both_sides_does_not_swell(phase_degrees):
     path = list(range(0, 10)) + list(range(35, 45))  # a jump 9 -> 35: the same tone both sides
     sound, entries = path_audio(clip, path, rate=RATE, fps_clip=FPS, fade_ms=50.0)
     jump = [stream for _, streams in entries for stream in streams if len(stream) == 3]
-    assert jump and abs(jump[0][2][0] - np.cos(np.radians(phase_degrees))) < 0.02  # r measured
+    # the gains assume at least the correlation measured in place (cos of the phase step); the
+    # incoming tone may slide (<= 5 ms) into phase, and then they assume more
+    assert jump and jump[0][2][0] >= np.cos(np.radians(phase_degrees)) - 0.02
     natural_step = np.abs(np.diff(clip[: 30 * SPAN, 0].astype(np.float64))).max()
     steps = np.abs(np.diff(sound[:, 0].astype(np.float64)))
     assert steps.max() <= 1.02 * natural_step  # within the clip's own range (the 60° sum
@@ -56,7 +58,10 @@ def test_noise_keeps_its_power_through_jumps():
     path = [3 * int(s) + k for s in rng.permutation(19) for k in range(3)]  # a jump every 3 frames
     sound, entries = path_audio(clip, path, rate=RATE, fps_clip=FPS, fade_ms=50.0)
     correlations = [r for _, streams in entries for stream in streams if len(stream) == 3 for r in stream[2]]
-    assert max(correlations, default=0.0) < 0.1  # uncorrelated: (nearly) equal-power
+    # uncorrelated: (nearly) equal power; a join that splices a few samples where the two happen
+    # to match (engine.audio.choose_join, when a full fade of white noise steps beyond its own
+    # chance extreme) measures its correlation over those samples only
+    assert np.mean(np.asarray(correlations) < 0.1) >= 0.8
     window = 480  # 10 ms RMS
     x = sound[SPAN:-SPAN].astype(np.float64)
     rms = np.sqrt(np.mean(x[: len(x) // window * window].reshape(-1, window, 2) ** 2, axis=(1, 2)))
