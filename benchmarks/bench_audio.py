@@ -201,19 +201,23 @@ def costs(root: Path, *, pairs: int) -> dict:
     analyze_clip(clip, out=root / "warm", progress=False)  # numba compiled, file cached
     times = {"analyze_with": [], "analyze_without": [], "export_with": [], "export_without": [],
              "audio_decode": []}
+    cpu = {key: [] for key in times}  # the process's CPU time (all its threads): what the work
+    #   costs, less swayed than wall time by other jobs on the shared cores
     for pair in range(pairs):
         for audio in ((True, False) if pair % 2 == 0 else (False, True)):
-            started = time.perf_counter()
+            started, started_cpu = time.perf_counter(), time.process_time()
             analysis = analyze_clip(clip, out=root / f"ana-{audio}-{pair}", progress=False, audio=audio)
             times["analyze_with" if audio else "analyze_without"].append(time.perf_counter() - started)
+            cpu["analyze_with" if audio else "analyze_without"].append(time.process_time() - started_cpu)
             if audio:  # decode_audio's own time, as the analysis records it
                 times["audio_decode"].append(analysis.stats["timings"]["audio_s"])
                 with_sound = analysis
         for audio in ((True, False) if pair % 2 == 0 else (False, True)):
-            started = time.perf_counter()
+            started, started_cpu = time.perf_counter(), time.process_time()
             export_random(with_sound, root / f"e-{audio}-{pair}.mp4", seconds=20.0,
                           progress=False, config=ExportConfig(audio=AudioConfig(enabled=audio)))
             times["export_with" if audio else "export_without"].append(time.perf_counter() - started)
+            cpu["export_with" if audio else "export_without"].append(time.process_time() - started_cpu)
     ratios = {"analyze_audio_decode_share": round(float(np.median(
         [a / t for a, t in zip(times["audio_decode"], times["analyze_with"])])) * 100, 2)}
     # what the sound alone costs an export, measured by itself (less noisy than the pairs):
@@ -242,6 +246,12 @@ def costs(root: Path, *, pairs: int) -> dict:
                         "median_without_s": round(float(np.median(times[f"{what}_without"])), 3),
                         "median_paired_ratio": round(float(np.median(paired)), 4),
                         "added_percent": round(float((np.median(paired) - 1) * 100), 2)}
+        paired_cpu = np.array(cpu[f"{what}_with"]) / np.array(cpu[f"{what}_without"])
+        ratios[f"{what}_cpu"] = {"median_with_s": round(float(np.median(cpu[f"{what}_with"])), 3),
+                                 "median_without_s": round(float(np.median(cpu[f"{what}_without"])), 3),
+                                 "median_paired_ratio": round(float(np.median(paired_cpu)), 4),
+                                 "added_percent": round(float((np.median(paired_cpu) - 1) * 100), 2)}
+    ratios["load_average"] = [round(v, 2) for v in __import__("os").getloadavg()]
     return ratios
 
 
