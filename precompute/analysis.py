@@ -5,6 +5,7 @@ costs -> future cost -> pruned links + loop candidates -> saved analysis folder.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 import time
@@ -317,6 +318,23 @@ def _preview(matrix: np.ndarray) -> np.ndarray:
     return _block_finite_means(np.ascontiguousarray(matrix, np.float32), step, n // step)
 
 
+@contextlib.contextmanager
+def _numba_threads(count: int | None):
+    """numba's parallel regions run on `count` threads inside (this thread's setting; None:
+    unchanged)."""
+    if count is None:
+        yield
+        return
+    import numba
+
+    before = numba.get_num_threads()
+    numba.set_num_threads(min(count, before))
+    try:
+        yield
+    finally:
+        numba.set_num_threads(before)
+
+
 def analyze_features(features: np.ndarray, config: AnalysisConfig = AnalysisConfig(), *,
                      fps: float = 30.0) -> tuple[dict, dict]:
     """The dense analysis of (N, d) float32 features of a clip at `fps` -> (arrays, stats) as
@@ -324,7 +342,22 @@ def analyze_features(features: np.ndarray, config: AnalysisConfig = AnalysisConf
 
     Costs are converted to RMS units (distance / sqrt(d)) so thresholds compare with the clip's
     natural steps and with the outside quality measure.
-    """
+
+    Below 3000 x 3000 pairs (as the distances' serial passes) numba's parallel regions run on
+    the calling thread alone: a region of the future cost's passes or of the graph's kernels
+    takes well under a millisecond at N=800, and waking numba's OpenMP workers for it (which
+    then spin) cost more than it gave: the whole analysis of the 800-frame candle took 0.32 s of
+    CPU against 0.17 s (issue 17), and on a busy machine a region waits for both its threads to
+    be scheduled. Each of those kernels computes every row on its own: the same numbers."""
+    from precompute.distances import _PARALLEL_MIN_PAIRS
+
+    n = np.shape(features)[0]
+    with _numba_threads(1 if n * n < _PARALLEL_MIN_PAIRS else None):
+        return _analyze_features(features, config, fps=fps)
+
+
+def _analyze_features(features: np.ndarray, config: AnalysisConfig, *, fps: float) -> tuple[dict, dict]:
+    """analyze_features, with numba's threads as it set them."""
     from precompute.distances import frame_distances, rms_scale
     from precompute.dynamics import dynamics_filter, transition_costs
     from precompute.future_cost import future_cost
@@ -398,7 +431,7 @@ def analyze_clip(path: str | os.PathLike, config: AnalysisConfig = AnalysisConfi
     proxy = proxy or ProxyConfig()
 
     path = check_input(path)  # a FIFO or a device would block or never end
-    warmup = Warmup(dense=True)  # numba and the kernels load while the clip decodes
+    warmup = None if os.environ.get("FC_NOWARM") else Warmup(dense=True)  # numba and the kernels load while the clip decodes
     source = dict(source or source_identity(path))
     target = Path(out) if out is not None else cached_path(source, config, fps)
     try:
@@ -425,7 +458,7 @@ def analyze_clip(path: str | os.PathLike, config: AnalysisConfig = AnalysisConfi
 
                 arrays, stats = sparse_links(features, config=config, fps=info.fps)
             else:
-                warmup.join()  # its kernels are the ones called next: no second load
+                warmup and warmup.join()  # its kernels are the ones called next: no second load
                 arrays, stats = analyze_features(np.asarray(features, dtype=np.float32), config,
                                                  fps=info.fps)
             stats["timings"]["decode_s"] = decode_s
