@@ -14,9 +14,10 @@ kernel (precompute.warmup, ~0.3 s of CPU), takes the same numbers from OpenCV (k
 from __future__ import annotations
 
 import functools
-import threading
 
 import numpy as np
+
+from precompute.lazy_jit import lazy_njit
 
 __all__ = ["feature_size", "frame_features", "frame_feature", "frame_feature_u8"]
 
@@ -46,7 +47,8 @@ def _rounding_table(k: int) -> np.ndarray:
     return q.astype(np.uint8)
 
 
-def _block_means_rgb_py(rows, k, w, table, out):
+@lazy_njit(cache=True, nogil=True)  # nogil: runs beside decoding on the decode loop's worker thread
+def _block_means_rgb(rows, k, w, table, out):
     """rows (H, W*3) uint8 C-contiguous -> out (h, w*3) uint8 means of k x k blocks (see module doc)."""
     span = w * k * 3
     column_sums = np.empty(span, np.uint16)  # 255 k fits for k <= 257
@@ -75,24 +77,17 @@ def _block_means_rgb_py(rows, k, w, table, out):
     return out
 
 
-_kernel = None  # the jitted _block_means_rgb_py once loaded (load_kernel)
-_kernel_lock = threading.Lock()
+_kernel = None  # _block_means_rgb once its one signature is loaded (load_kernel)
 
 
 def load_kernel():
     """The block-means kernel, compiled or loaded from numba's disk cache on the first call
-    (thread-safe: a second caller waits for the first)."""
+    (a second caller meanwhile waits for the same compilation: numba's lock)."""
     global _kernel
     if _kernel is None:
-        with _kernel_lock:
-            if _kernel is None:
-                import numba
-
-                # nogil: runs beside decoding on the decode loop's worker thread
-                kernel = numba.njit(cache=True, nogil=True)(_block_means_rgb_py)
-                rows = np.zeros((4, 12), np.uint8)  # one call loads the one signature used
-                kernel(rows, 4, 1, _rounding_table(4), np.empty((1, 3), np.uint8))
-                _kernel = kernel
+        rows = np.zeros((4, 12), np.uint8)  # one call loads the one signature used
+        _block_means_rgb(rows, 4, 1, _rounding_table(4), np.empty((1, 3), np.uint8))
+        _kernel = _block_means_rgb
     return _kernel
 
 
