@@ -431,7 +431,7 @@ def analyze_clip(path: str | os.PathLike, config: AnalysisConfig = AnalysisConfi
     proxy = proxy or ProxyConfig()
 
     path = check_input(path)  # a FIFO or a device would block or never end
-    warmup = None if os.environ.get("FC_NOWARM") else Warmup(dense=True)  # numba and the kernels load while the clip decodes
+    warmup = Warmup(dense=True)  # numba and the kernels load while the clip decodes
     source = dict(source or source_identity(path))
     target = Path(out) if out is not None else cached_path(source, config, fps)
     try:
@@ -458,7 +458,7 @@ def analyze_clip(path: str | os.PathLike, config: AnalysisConfig = AnalysisConfi
 
                 arrays, stats = sparse_links(features, config=config, fps=info.fps)
             else:
-                warmup and warmup.join()  # its kernels are the ones called next: no second load
+                warmup.join()  # its kernels are the ones called next: no second load
                 arrays, stats = analyze_features(np.asarray(features, dtype=np.float32), config,
                                                  fps=info.fps)
             stats["timings"]["decode_s"] = decode_s
