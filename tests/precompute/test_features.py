@@ -35,10 +35,10 @@ def test_features_of_a_view_equal_those_of_a_copy():
 
 
 @pytest.mark.parametrize("height, width, feature_width", [(72, 128, 64), (72, 128, 43), (97, 301, 64),
-                                                          (480, 480, 64), (64, 256, 64)])
+                                                          (480, 480, 64), (64, 256, 64), (90, 1920, 64)])
 def test_features_without_the_kernel_are_the_same_numbers(monkeypatch, height, width, feature_width):
-    """While numba loads (issue 17) the decode loop takes the features from OpenCV (k >= 4) or
-    numpy (k < 4): the very numbers of the kernel, ties included."""
+    """While numba loads (issue 17) the decode loop takes the features from numpy: the very
+    numbers of the kernel, ties included (k = 2 .. 30: uint16 and uint32 block sums)."""
     import precompute.features as features
 
     rng = np.random.default_rng(width)
