@@ -41,8 +41,10 @@ class Warmup:
     def __init__(self, *, dense: bool, feature_length: int = 3 * 8 * 8):
         self.features_loaded = threading.Event()
         self.dense = dense
+        # not a daemon: a process that ends early (a clip refused) waits for it rather than
+        # exiting while LLVM runs on this thread
         self._thread = threading.Thread(target=self._run, args=(max(3, feature_length),),
-                                        name="framechain-warmup", daemon=True)
+                                        name="framechain-warmup")
         self._thread.start()
 
     def _run(self, feature_length: int) -> None:
