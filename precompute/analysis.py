@@ -166,8 +166,9 @@ def decode_features(path: str | os.PathLike, config: AnalysisConfig, *, store_fi
     uint8 (exact: area-downscaled uint8 frames are whole numbers, and a quarter of the size)
     unless equalize_brightness makes them fractional (float32 then).
 
-    `warmup` (precompute.warmup.Warmup): loads the features' numba kernel beside the decoding;
-    until it has, the features are the same numbers taken without numba (never waited for).
+    `warmup` (precompute.warmup.Warmup): started here once the clip has opened, loads the
+    features' numba kernel beside the decoding; until it has, the features are the same numbers
+    taken without numba (never waited for).
     """
     from precompute.frame_store import ProxyConfig, choose_store, proxy_size
 
@@ -249,9 +250,10 @@ def decode_features(path: str | os.PathLike, config: AnalysisConfig, *, store_fi
                 store = "raw"
             if store_index is not None:
                 store_index["kind"] = store
-            if warmup is not None and info.frame_count_hint and \
-                    _use_sparse(info.frame_count_hint, config):
-                warmup.dense = False  # the dense analysis' kernels will not be called
+            if warmup is not None:
+                if info.frame_count_hint and _use_sparse(info.frame_count_hint, config):
+                    warmup.dense = False  # the dense analysis' kernels will not be called
+                warmup.start()
             for decoded in reader.decoded(display, pictures=store == "proxy"):
                 worker.put(decoded)
                 bar.update(1)
@@ -431,7 +433,8 @@ def analyze_clip(path: str | os.PathLike, config: AnalysisConfig = AnalysisConfi
     proxy = proxy or ProxyConfig()
 
     path = check_input(path)  # a FIFO or a device would block or never end
-    warmup = Warmup(dense=True)  # numba and the kernels load while the clip decodes
+    # numba and the kernels load while the clip decodes (decode_features starts it)
+    warmup = Warmup(dense=True)
     source = dict(source or source_identity(path))
     target = Path(out) if out is not None else cached_path(source, config, fps)
     try:
@@ -478,12 +481,16 @@ def analyze_clip(path: str | os.PathLike, config: AnalysisConfig = AnalysisConfi
                           store_digest=store_digest, audio=sound, store_kind=store_index["kind"],
                           store_settings=settings)
     except OSError as error:  # a full disk, a read-only folder: one line naming where
+        warmup.dense = False  # nothing more to load for
         if isinstance(error, FramechainError):
             raise
         from precompute.files import os_error_message
 
         raise ExportError(f"{target}: cannot write the analysis there ({os_error_message(error)}); "
                           "nothing was left behind") from None
+    except BaseException:  # a clip refused, Ctrl-C: the process may end, so no more loading
+        warmup.dense = False
+        raise
     # the store was hashed as it was written a moment ago: reading it all again would double
     # the hashing cost (the other files and the manifest are still checked)
     return load_analysis(target, check_source=False, check_store=False)

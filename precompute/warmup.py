@@ -33,19 +33,24 @@ def _synthetic_features(n: int, d: int) -> np.ndarray:
 
 
 class Warmup:
-    """Loads the block-means kernel of the features first (`features_loaded` is set when it is
-    there, or when loading it failed), then, when `dense` (still) holds, every kernel the dense
-    analysis calls: the decode loop sets `dense` False when the clip's frame count says the
-    sparse analysis will run. `join()` waits for it to end."""
+    """Once started, loads the block-means kernel of the features first (`features_loaded` is
+    set when it is there, or when loading it failed), then, when `dense` (still) holds, every
+    kernel the dense analysis calls: the decode loop sets `dense` False when the clip's frame
+    count says the sparse analysis will run, and an error does. `join()` waits for it to end
+    (at once when it was never started). The decode loop starts it once the clip has opened:
+    a file that is no video is refused without waiting for numba."""
 
     def __init__(self, *, dense: bool, feature_length: int = 3 * 8 * 8):
         self.features_loaded = threading.Event()
         self.dense = dense
-        # not a daemon: a process that ends early (a clip refused) waits for it rather than
-        # exiting while LLVM runs on this thread
+        # not a daemon: a process that ends early (Ctrl-C, a damaged clip) waits for it rather
+        # than exiting while LLVM runs on this thread
         self._thread = threading.Thread(target=self._run, args=(max(3, feature_length),),
                                         name="framechain-warmup")
-        self._thread.start()
+
+    def start(self) -> None:
+        if self._thread.ident is None:
+            self._thread.start()
 
     def _run(self, feature_length: int) -> None:
         try:
@@ -68,4 +73,5 @@ class Warmup:
             pass
 
     def join(self) -> None:
-        self._thread.join()
+        if self._thread.ident is not None:
+            self._thread.join()

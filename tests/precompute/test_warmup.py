@@ -8,6 +8,9 @@ def test_warmup_loads_the_features_kernel_and_the_analysis_kernels():
     import precompute.features as features
 
     warmup = Warmup(dense=True)
+    warmup.join()  # not started: returns at once
+    assert not warmup.features_loaded.is_set()
+    warmup.start()
     warmup.join()
     assert warmup.features_loaded.is_set() and features._kernel is not None
     from precompute.future_cost import _improve
@@ -25,6 +28,7 @@ def test_warmup_failure_is_not_an_error(monkeypatch):
 
     monkeypatch.setattr(features, "load_kernel", broken)
     warmup = Warmup(dense=False)
+    warmup.start()
     warmup.join()
     assert warmup.features_loaded.is_set()
 
