@@ -434,7 +434,7 @@ def analyze_clip(path: str | os.PathLike, config: AnalysisConfig = AnalysisConfi
 
     path = check_input(path)  # a FIFO or a device would block or never end
     # numba and the kernels load while the clip decodes (decode_features starts it)
-    warmup = Warmup(dense=True)
+    warmup = Warmup(dense=True, config=config)
     source = dict(source or source_identity(path))
     target = Path(out) if out is not None else cached_path(source, config, fps)
     try:

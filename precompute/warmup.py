@@ -14,9 +14,12 @@ the analysis loads what it needs itself, as it would without the warm-up.
 """
 from __future__ import annotations
 
+import dataclasses
 import threading
 
 import numpy as np
+
+from precompute.config import AnalysisConfig
 
 __all__ = ["Warmup"]
 
@@ -38,11 +41,14 @@ class Warmup:
     kernel the dense analysis calls: the decode loop sets `dense` False when the clip's frame
     count says the sparse analysis will run, and an error does. `join()` waits for it to end
     (at once when it was never started). The decode loop starts it once the clip has opened:
-    a file that is no video is refused without waiting for numba."""
+    a file that is no video is refused without waiting for numba. `config`: the analysis'
+    settings (they pick its branches, so its kernels)."""
 
-    def __init__(self, *, dense: bool, feature_length: int = 3 * 8 * 8):
+    def __init__(self, *, dense: bool, config: AnalysisConfig | None = None,
+                 feature_length: int = 3 * 8 * 8):
         self.features_loaded = threading.Event()
         self.dense = dense
+        self._config = config  # the analysis' settings pick its branches, so its kernels
         # not a daemon: a process that ends early (Ctrl-C, a damaged clip) waits for it rather
         # than exiting while LLVM runs on this thread
         self._thread = threading.Thread(target=self._run, args=(max(3, feature_length),),
@@ -65,9 +71,9 @@ class Warmup:
             return
         try:
             from precompute.analysis import _block_finite_means, analyze_features
-            from precompute.config import AnalysisConfig
 
-            analyze_features(_synthetic_features(_FRAMES, feature_length), AnalysisConfig(device="cpu"))
+            config = dataclasses.replace(self._config or AnalysisConfig(), device="cpu")
+            analyze_features(_synthetic_features(_FRAMES, feature_length), config)
             _block_finite_means(np.zeros((2, 2), np.float32), 1, 2)  # the previews of N > 512
         except Exception:  # noqa: BLE001 - best effort (module doc)
             pass
