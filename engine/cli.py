@@ -54,6 +54,19 @@ class _HelpFormatter(argparse.HelpFormatter):
         return f"{text} (default: %(default)s)"
 
 
+class _VersionAction(argparse.Action):
+    """--version, looked up when asked for: importlib.metadata costs ~20 ms at every start."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS,
+                 help="show program's version number and exit"):
+        super().__init__(option_strings=option_strings, dest=dest, default=default, nargs=0,
+                         help=help)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        parser._print_message(f"framechain {_version()}\n", sys.stdout)
+        parser.exit()
+
+
 def _version() -> str:
     try:
         from importlib.metadata import version
@@ -72,7 +85,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         prog="framechain",
         description="Endless, controllable video from a short clip (video textures and sprites).",
     )
-    parser.add_argument("--version", action="version", version=f"framechain {_version()}")
+    parser.add_argument("--version", action=_VersionAction)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     parser._commands = {}  # name -> its parser: errors print the sub-command's usage
     single = _command_module(only) if only is not None else None
@@ -108,9 +121,14 @@ def main(argv: list[str] | None = None) -> int:
         if argv is None:  # run as the program: the work is done and its files are in place,
             # so a Ctrl-C while the interpreter joins idle worker threads at exit is ignored
             # rather than printed as a traceback (in-process callers keep their handler)
+            import gc
             import signal
 
             signal.signal(signal.SIGINT, signal.SIG_IGN)
+            # and the interpreter's collections at exit, which walk every object numba, scipy
+            # and PyAV made (~0.1 s of CPU) only to free memory the system takes back anyway,
+            # are skipped (issue 17): nothing is left to flush (outputs are closed and renamed)
+            gc.freeze()
         return code
     except FramechainError as error:
         print(f"framechain: error: {error}", file=sys.stderr)

@@ -5,6 +5,7 @@ costs -> future cost -> pruned links + loop candidates -> saved analysis folder.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 import time
@@ -18,9 +19,10 @@ from precompute.config import AnalysisConfig
 from precompute.errors import AnalysisError, ClipError, ExportError, FramechainError
 from precompute.video_io import open_clip, say_notes
 
-# The modules with numba kernels (features, distances, dynamics, future cost, links) are imported
-# where they are used: numba's import and its first kernel load (~0.5 s of CPU, scipy included)
-# then run on the decode loop's worker thread while FFmpeg decodes the first frames (issue 17).
+# The modules with numba kernels (distances, dynamics, future cost, links) are imported where they
+# are used: analyze_clip has numba and every kernel loaded on a background thread while FFmpeg
+# decodes (precompute.warmup, issue 17), and the features take the same numbers without numba
+# until their kernel is there.
 
 __all__ = ["analyze_clip", "analysis_for", "remember_analysis", "analysis_flows", "analyze_features", "cache_dir", "cached_path",
            "MIN_FRAMES", "decode_features"]
@@ -58,10 +60,25 @@ def cached_path(source: dict, config: AnalysisConfig, fps: float | None = None) 
     return cache_dir() / f"{source['sha256'][:16]}-{config.key()}-{code}{fps_part}"
 
 
+class _NoProgress:
+    """The bar's interface doing nothing: without a bar, tqdm is not imported (~30 ms)."""
+
+    def update(self, n: int = 1) -> None:
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        pass
+
+
 def _progress(total: int | None, desc: str, enabled: bool):
+    if not enabled:
+        return _NoProgress()
     from tqdm import tqdm
 
-    return tqdm(total=total or None, desc=desc, unit="frame", disable=not enabled, leave=False)
+    return tqdm(total=total or None, desc=desc, unit="frame", leave=False)
 
 
 class _FrameWorker:
@@ -112,7 +129,7 @@ _store_hasher = store_hasher
 
 def _queue_depth(info, budget_bytes: int = 64 * 1024**2) -> int:
     """Frames queued for the worker: ~64 MiB of full-size RGB frames (8 to 256). A deep queue
-    lets FFmpeg decode on while the worker loads numba and its first kernel (~0.5 s of CPU)."""
+    lets FFmpeg decode on through the worker's slower moments (a write the disk holds up)."""
     frame_bytes = max(1, info.width * info.height * 3)
     return int(min(256, max(8, budget_bytes // frame_bytes)))
 
@@ -128,7 +145,7 @@ def decode_features(path: str | os.PathLike, config: AnalysisConfig, *, store_fi
                     fps: float | None = None, progress: bool = True,
                     feature_file: str | os.PathLike | None = None, allow_truncated: bool = False,
                     store: str = "raw", proxy: "ProxyConfig | None" = None,
-                    store_index: dict | None = None):
+                    store_index: dict | None = None, warmup: "Warmup | None" = None):
     """Stream the clip once: features (N, d), display frames to `store_file`.
 
     Returns (features, store_shape (N, H, W, 3), ClipInfo, store_digest). The store's hash
@@ -148,6 +165,10 @@ def decode_features(path: str | os.PathLike, config: AnalysisConfig, *, store_fi
     returned as a read-only np.memmap, so that an hour of footage never holds them all in memory:
     uint8 (exact: area-downscaled uint8 frames are whole numbers, and a quarter of the size)
     unless equalize_brightness makes them fractional (float32 then).
+
+    `warmup` (precompute.warmup.Warmup): started here once the clip has opened, loads the
+    features' numba kernel beside the decoding; until it has, the features are the same numbers
+    taken without numba (never waited for).
     """
     from precompute.frame_store import ProxyConfig, choose_store, proxy_size
 
@@ -163,8 +184,9 @@ def decode_features(path: str | os.PathLike, config: AnalysisConfig, *, store_fi
             open(feature_file if feature_file is not None else os.devnull, "wb") as feature_out:
 
         def work(decoded):  # DecodedFrame, on the worker thread
-            from precompute.features import frame_feature, frame_feature_u8  # numba: see above
+            from precompute.features import frame_feature, frame_feature_u8
 
+            wait = warmup is None or warmup.features_loaded.is_set()  # see the doc
             frame = decoded.rgb  # (H, W, 3) uint8 at the clip's size
             if state["store_size"] is None:
                 if decoded.display is not None:
@@ -193,7 +215,8 @@ def decode_features(path: str | os.PathLike, config: AnalysisConfig, *, store_fi
                 store_out.write(stored)
                 store_hash.update(stored)
             if feature_file is not None and whole:
-                feature = frame_feature_u8(frame, feature_width=config.feature_width)  # (d,) uint8
+                feature = frame_feature_u8(frame, feature_width=config.feature_width,
+                                           wait=wait)  # (d,) uint8
                 if state["chunk"] is None:  # uint8 features go to the file 256 frames at a time
                     state["chunk"] = np.empty((256, feature.shape[0]), np.uint8)
                 state["chunk"][state["filled"]] = feature
@@ -203,7 +226,7 @@ def decode_features(path: str | os.PathLike, config: AnalysisConfig, *, store_fi
                     state["filled"] = 0
             else:
                 feature = frame_feature(frame, feature_width=config.feature_width,
-                                        equalize=config.equalize_brightness)  # (d,) float32
+                                        equalize=config.equalize_brightness, wait=wait)  # (d,) float32
                 if feature_file is not None:
                     feature_out.write(feature.data)
                 else:
@@ -227,6 +250,10 @@ def decode_features(path: str | os.PathLike, config: AnalysisConfig, *, store_fi
                 store = "raw"
             if store_index is not None:
                 store_index["kind"] = store
+            if warmup is not None:
+                if info.frame_count_hint and _use_sparse(info.frame_count_hint, config):
+                    warmup.dense = False  # the dense analysis' kernels will not be called
+                warmup.start()
             for decoded in reader.decoded(display, pictures=store == "proxy"):
                 worker.put(decoded)
                 bar.update(1)
@@ -293,6 +320,23 @@ def _preview(matrix: np.ndarray) -> np.ndarray:
     return _block_finite_means(np.ascontiguousarray(matrix, np.float32), step, n // step)
 
 
+@contextlib.contextmanager
+def _numba_threads(count: int | None):
+    """numba's parallel regions run on `count` threads inside (this thread's setting; None:
+    unchanged)."""
+    if count is None:
+        yield
+        return
+    import numba
+
+    before = numba.get_num_threads()
+    numba.set_num_threads(min(count, before))
+    try:
+        yield
+    finally:
+        numba.set_num_threads(before)
+
+
 def analyze_features(features: np.ndarray, config: AnalysisConfig = AnalysisConfig(), *,
                      fps: float = 30.0) -> tuple[dict, dict]:
     """The dense analysis of (N, d) float32 features of a clip at `fps` -> (arrays, stats) as
@@ -300,7 +344,22 @@ def analyze_features(features: np.ndarray, config: AnalysisConfig = AnalysisConf
 
     Costs are converted to RMS units (distance / sqrt(d)) so thresholds compare with the clip's
     natural steps and with the outside quality measure.
-    """
+
+    Below 3000 x 3000 pairs (as the distances' serial passes) numba's parallel regions run on
+    the calling thread alone: a region of the future cost's passes or of the graph's kernels
+    takes well under a millisecond at N=800, and waking numba's OpenMP workers for it (which
+    then spin) cost more than it gave: the whole analysis of the 800-frame candle took 0.32 s of
+    CPU against 0.17 s (issue 17), and on a busy machine a region waits for both its threads to
+    be scheduled. Each of those kernels computes every row on its own: the same numbers."""
+    from precompute.distances import _PARALLEL_MIN_PAIRS
+
+    n = np.shape(features)[0]
+    with _numba_threads(1 if n * n < _PARALLEL_MIN_PAIRS else None):
+        return _analyze_features(features, config, fps=fps)
+
+
+def _analyze_features(features: np.ndarray, config: AnalysisConfig, *, fps: float) -> tuple[dict, dict]:
+    """analyze_features, with numba's threads as it set them."""
     from precompute.distances import frame_distances, rms_scale
     from precompute.dynamics import dynamics_filter, transition_costs
     from precompute.future_cost import future_cost
@@ -369,10 +428,13 @@ def analyze_clip(path: str | os.PathLike, config: AnalysisConfig = AnalysisConfi
     precompute.frame_store.ProxyConfig)."""
     from precompute.files import check_input
     from precompute.frame_store import ProxyConfig
+    from precompute.warmup import Warmup
 
     proxy = proxy or ProxyConfig()
 
     path = check_input(path)  # a FIFO or a device would block or never end
+    # numba and the kernels load while the clip decodes (decode_features starts it)
+    warmup = Warmup(dense=True, config=config)
     source = dict(source or source_identity(path))
     target = Path(out) if out is not None else cached_path(source, config, fps)
     try:
@@ -384,7 +446,7 @@ def analyze_clip(path: str | os.PathLike, config: AnalysisConfig = AnalysisConfi
             features, store_shape, info, store_digest = decode_features(
                 path, config, store_file=store_file, fps=fps, progress=progress,
                 feature_file=Path(tmp) / "features.bin", allow_truncated=allow_truncated,
-                store=config.store, proxy=proxy, store_index=store_index)
+                store=config.store, proxy=proxy, store_index=store_index, warmup=warmup)
             decode_s = time.perf_counter() - started
             n = features.shape[0]
             sound = None
@@ -399,6 +461,7 @@ def analyze_clip(path: str | os.PathLike, config: AnalysisConfig = AnalysisConfi
 
                 arrays, stats = sparse_links(features, config=config, fps=info.fps)
             else:
+                warmup.join()  # its kernels are the ones called next: no second load
                 arrays, stats = analyze_features(np.asarray(features, dtype=np.float32), config,
                                                  fps=info.fps)
             stats["timings"]["decode_s"] = decode_s
@@ -418,12 +481,16 @@ def analyze_clip(path: str | os.PathLike, config: AnalysisConfig = AnalysisConfi
                           store_digest=store_digest, audio=sound, store_kind=store_index["kind"],
                           store_settings=settings)
     except OSError as error:  # a full disk, a read-only folder: one line naming where
+        warmup.dense = False  # nothing more to load for
         if isinstance(error, FramechainError):
             raise
         from precompute.files import os_error_message
 
         raise ExportError(f"{target}: cannot write the analysis there ({os_error_message(error)}); "
                           "nothing was left behind") from None
+    except BaseException:  # a clip refused, Ctrl-C: the process may end, so no more loading
+        warmup.dense = False
+        raise
     # the store was hashed as it was written a moment ago: reading it all again would double
     # the hashing cost (the other files and the manifest are still checked)
     return load_analysis(target, check_source=False, check_store=False)

@@ -39,13 +39,13 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import cv2
 import numpy as np
 
-from precompute.distances import frame_distances
 from precompute.errors import AnalysisError, ClipError, ConfigError
-from precompute.future_cost import future_cost
-from precompute.sprites import ExtractionConfig, SpriteClip, SpriteFrames
+
+# OpenCV, numba (distances, future cost) and the sprite extraction are imported where they are
+# used: `info` and `steer` ask is_sprite / is_sprite_set of a folder without paying ~0.4 s for
+# them (issue 17).
 
 __all__ = ["ControlConfig", "SpriteControl", "sprite_features", "frame_colours", "colour_gate",
            "base_costs", "control_costs",
@@ -136,6 +136,10 @@ class SpriteControl:
 def sprite_features(frames, *, feature_width: int = 24) -> np.ndarray:
     """A SpriteClip (frame by frame) or (N, S, S, 4) uint8 RGBA -> (N, w*w*4) float32:
     premultiplied colour and alpha of the whole registered frame at w x w, 0..255."""
+    import cv2
+
+    from precompute.sprites import SpriteClip
+
     is_clip = isinstance(frames, SpriteClip)
     n = frames.n_frames if is_clip else frames.shape[0]
     out = np.empty((n, feature_width, feature_width, 4), np.float32)
@@ -250,6 +254,9 @@ def _sparsify(costs: np.ndarray, has_successor: np.ndarray, keep: int):
 
 def analyze_control(sprite: SpriteClip, config: ControlConfig = ControlConfig()) -> SpriteControl:
     """Distances, base costs, sparse links and one future-cost table per direction x speed."""
+    from precompute.distances import frame_distances
+    from precompute.future_cost import future_cost
+
     started = time.perf_counter()
     n = sprite.n_frames
     features = sprite_features(sprite, feature_width=config.feature_width)  # (N, d)
@@ -492,6 +499,8 @@ def load_sprite(path: str | os.PathLike) -> tuple[SpriteClip, SpriteControl | No
         size = arrays["size"]
         if size.shape != () or size.dtype.kind not in "iu":
             raise ClipError(f"sprite frames: size must be one whole number, got shape {size.shape} {size.dtype}")
+        from precompute.sprites import SpriteClip, SpriteFrames
+
         frames = SpriteFrames(arrays["pixels"], arrays["crop_offsets"], arrays["crop_boxes"], int(size))
         sprite = SpriteClip(frames, arrays["velocities"], arrays["positions"], arrays["segments"],
                             arrays["source_frames"], arrays["mirrored"], float(manifest["fps"]),

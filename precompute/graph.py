@@ -41,8 +41,9 @@ from __future__ import annotations
 import math
 import time
 
-import numba
 import numpy as np
+
+from precompute.lazy_jit import lazy_njit
 
 __all__ = ["select_links", "fade_steps", "check_link_graph", "playable_class", "stationary_mass",
            "short_cycle_frames"]
@@ -114,7 +115,7 @@ def fade_steps(natural_steps: np.ndarray, sources: np.ndarray, targets: np.ndarr
     return worst
 
 
-@numba.njit(cache=True)
+@lazy_njit(cache=True)
 def _closes_short_cycle(forward_sources, forward_targets, back_sources, back_targets, min_cycle,
                         out):
     """out[k]: forward jump a -> b (b > a) is followed, within min_cycle frames, by a backward
@@ -151,7 +152,7 @@ def _two_jump_cycles(sources, targets, acceptable, is_jump, min_cycle):
     return out
 
 
-@numba.njit(parallel=True, cache=True)
+@lazy_njit(parallel=True, cache=True)
 def _prune_rows(offsets, f, allowed, is_natural, sigma, min_probability, max_links, keep):
     """Per row: the natural step (when allowed), and among the allowed jumps a softmax of
     -f / sigma: keep[e] for the `max_links` - 1 most probable whose share among the jumps is at

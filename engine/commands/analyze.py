@@ -7,7 +7,7 @@ from pathlib import Path
 from precompute.errors import ConfigError
 
 from engine.commands._common import (add_analysis_arguments, add_output_arguments, config_from_args,
-                                     output_plan)
+                                     fewer_collections, output_plan)
 
 NAME = "analyze"
 HELP = "analyse clips (video file, GIF or image folder) into saved video textures"
@@ -56,6 +56,11 @@ def _check_paths(args) -> None:
 
 
 def run(args) -> int:
+    with fewer_collections():
+        return _run(args)
+
+
+def _run(args) -> int:
     config = config_from_args(args)
     _check_paths(args)
     if len(args.clips) == 1 and args.jobs <= 1 and not args.scheduler:

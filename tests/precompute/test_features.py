@@ -32,3 +32,22 @@ def test_features_of_a_view_equal_those_of_a_copy():
                           frame_feature_u8(view.copy(), feature_width=32))
     equalized = frame_feature(view, feature_width=32, equalize=True)
     assert abs(float(equalized.mean())) < 1e-3
+
+
+@pytest.mark.parametrize("height, width, feature_width", [(72, 128, 64), (72, 128, 43), (97, 301, 64),
+                                                          (480, 480, 64), (64, 256, 64), (90, 1920, 64)])
+def test_features_without_the_kernel_are_the_same_numbers(monkeypatch, height, width, feature_width):
+    """While numba loads (issue 17) the decode loop takes the features from numpy: the very
+    numbers of the kernel, ties included (k = 2 .. 30: uint16 and uint32 block sums)."""
+    import precompute.features as features
+
+    rng = np.random.default_rng(width)
+    frame = rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
+    frame[: height // 2] = frame[: height // 2] // 64 * 64 + 32  # many blocks with a mean on a tie
+    expected = frame_feature_u8(frame, feature_width=feature_width)  # the kernel
+    monkeypatch.setattr(features, "_kernel", None)  # as before the warm-up has loaded it
+    got = frame_feature_u8(frame, feature_width=feature_width, wait=False)
+    assert features._kernel is None  # nothing waited for numba
+    assert np.array_equal(got, expected)
+    assert np.array_equal(frame_feature(frame[:, ::-1], feature_width=feature_width, wait=False),
+                          frame_feature(frame[:, ::-1], feature_width=feature_width))
