@@ -821,6 +821,32 @@ def _close_minima(x, offsets, targets, costs, value, *, alpha, power, max_jump, 
     return offsets, all_targets[order], all_costs[order], int(keys.size)
 
 
+@numba.njit(parallel=True, cache=True)
+def _keep_cheapest(offsets, targets, f, flags, max_candidates, keep):
+    """keep[e]: flagged link e is the natural step or among the `max_candidates` flagged links
+    of its row with the lowest f (a stable sort: ties in stored order)."""
+    n = offsets.shape[0] - 1
+    for i in numba.prange(n):
+        lo = offsets[i]
+        hi = offsets[i + 1]
+        count = 0
+        for e in range(lo, hi):
+            if flags[e]:
+                count += 1
+        picked = np.empty(count, np.int64)
+        values = np.empty(count, np.float64)
+        count = 0
+        for e in range(lo, hi):
+            if flags[e]:
+                picked[count] = e
+                values[count] = f[e]
+                count += 1
+        order = np.argsort(values, kind="mergesort")
+        for r in range(count):
+            e = picked[order[r]]
+            keep[e] = r < max_candidates or targets[e] == i + 1
+
+
 def _candidates(offsets, targets, costs, value, *, alpha, power, min_jump, first_target, restless,
                 max_candidates):
     """The candidate CSR table of `precompute.graph` from the costed graph: per row the natural
@@ -831,12 +857,10 @@ def _candidates(offsets, targets, costs, value, *, alpha, power, min_jump, first
                      int(first_target), restless, flags)
     rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(offsets))  # (nnz,)
     f = costs.astype(np.float64) ** power + alpha * value[targets]
-    # rank the flagged jumps of each row by F; the natural step always stays
-    order = np.lexsort((f, ~flags, rows))
-    rank = np.empty_like(order)
-    position = np.arange(order.size) - offsets[rows[order]]
-    rank[order] = position
-    keep = flags & ((targets == rows + 1) | (rank < max_candidates))
+    # rank the flagged links of each row by F (ties in stored order); the natural step always
+    # stays
+    keep = np.zeros(targets.shape[0], np.bool_)
+    _keep_cheapest(offsets, targets, f, flags, int(max_candidates), keep)
     counts = np.bincount(rows[keep], minlength=n)
     new_offsets = np.zeros(n + 1, np.int64)
     np.cumsum(counts, out=new_offsets[1:])
