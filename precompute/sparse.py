@@ -119,8 +119,9 @@ _LANES = 32  # uint8 pairs per vector step of _squared_u8
 
 
 @intrinsic
-def _squared_u8(typingctx, x, y):
-    """sum((x - y)^2) of two equally long 1-D C-contiguous uint8 arrays, exact, as int64.
+def _squared_u8_lanes(typingctx, x, y):
+    """sum((x - y)^2) over the first len(x) // 32 * 32 elements of two 1-D C-contiguous uint8
+    arrays, exact, as int64 (the rest: _squared_whole's loop).
 
     numba types integer arithmetic as int64, which leaves 4 lanes per 256-bit instruction; this
     is the loop in LLVM IR on 16-bit lanes instead: 32 differences (|x - y| <= 255) per step,
@@ -146,10 +147,8 @@ def _squared_u8(typingctx, x, y):
         whole = builder.and_(n, ir.Constant(i64, -_LANES))  # the vector part's length
         entry = builder.block
         body = builder.append_basic_block("vector")
-        reduce = builder.append_basic_block("reduce")
-        tail = builder.append_basic_block("tail")
         done = builder.append_basic_block("done")
-        builder.cbranch(builder.icmp_signed(">", whole, ir.Constant(i64, 0)), body, reduce)
+        builder.cbranch(builder.icmp_signed(">", whole, ir.Constant(i64, 0)), body, done)
 
         builder.position_at_end(body)
         k = builder.phi(i64)
@@ -163,36 +162,16 @@ def _squared_u8(typingctx, x, y):
         k.add_incoming(k_next, body)
         acc.add_incoming(zero, entry)
         acc.add_incoming(grown, body)
-        builder.cbranch(builder.icmp_signed("<", k_next, whole), body, reduce)
+        builder.cbranch(builder.icmp_signed("<", k_next, whole), body, done)
 
-        builder.position_at_end(reduce)
+        builder.position_at_end(done)
         lanes = builder.phi(sums_v)
         lanes.add_incoming(zero, entry)
         lanes.add_incoming(grown, body)
         name = f"llvm.vector.reduce.add.v{_LANES}i64"
         add_lanes = builder.module.globals.get(name) or ir.Function(
             builder.module, ir.FunctionType(i64, [wide_v]), name=name)
-        vector_sum = builder.call(add_lanes, [builder.zext(lanes, wide_v)])
-        builder.cbranch(builder.icmp_signed("<", whole, n), tail, done)
-
-        builder.position_at_end(tail)  # the last d mod 32 elements, one at a time
-        t = builder.phi(i64)
-        partial = builder.phi(i64)
-        one = builder.sub(builder.zext(builder.load(builder.gep(first.data, [t])), i64),
-                          builder.zext(builder.load(builder.gep(second.data, [t])), i64))
-        partial_next = builder.add(partial, builder.mul(one, one))
-        t_next = builder.add(t, ir.Constant(i64, 1))
-        t.add_incoming(whole, reduce)
-        t.add_incoming(t_next, tail)
-        partial.add_incoming(vector_sum, reduce)
-        partial.add_incoming(partial_next, tail)
-        builder.cbranch(builder.icmp_signed("<", t_next, n), tail, done)
-
-        builder.position_at_end(done)
-        total = builder.phi(i64)
-        total.add_incoming(vector_sum, reduce)
-        total.add_incoming(partial_next, tail)
-        return total
+        return builder.call(add_lanes, [builder.zext(lanes, wide_v)])
 
     return sig, codegen
 
@@ -204,17 +183,17 @@ def _squared_whole(x, y):
 
 @overload(_squared_whole)
 def _squared_whole_compiled(x, y):
-    if x.dtype == types.uint8 and y.dtype == types.uint8:
-        return lambda x, y: np.float64(_squared_u8(x, y))
+    vector = x.dtype == types.uint8 and y.dtype == types.uint8  # else only typed in a branch
+    #   that float features never take
 
-    def integer_loop(x, y):  # other dtypes (only typed in a branch that float features skip)
-        acc = 0
-        for k in range(x.shape[0]):
+    def whole_squares(x, y):
+        acc = _squared_u8_lanes(x, y) if vector else 0
+        for k in range(x.shape[0] // _LANES * _LANES if vector else 0, x.shape[0]):
             t = np.int64(x[k]) - np.int64(y[k])
             acc += t * t
         return np.float64(acc)
 
-    return integer_loop
+    return whole_squares
 
 
 @numba.njit(cache=True, fastmath={"reassoc", "contract"})
