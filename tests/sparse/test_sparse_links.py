@@ -36,8 +36,8 @@ def test_pair_costs_equal_transition_costs_everywhere(m, min_jump):
 
 @pytest.mark.parametrize("length", [1, 31, 32, 127, 128, 129, 6913])
 def test_uint8_distances_are_exact_at_every_length(length):
-    """The vector kernel for uint8 features (128 at a time, then a tail one at a time) gives the exact
-    integer sum of squares, the largest differences (255) and the tail included."""
+    """The vector kernel for uint8 features (128 at a time, then the rest one at a time) gives
+    the exact integer sum of squares, the largest differences (255) and the rest included."""
     rng = np.random.default_rng(length)
     x = rng.integers(0, 256, (12, length), dtype=np.uint8)
     x[0], x[1] = 255, 0  # every difference the largest: 255^2 per element
