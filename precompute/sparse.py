@@ -14,9 +14,10 @@ cheap transitions matter (the pruned chain keeps a few links per frame), so this
    and the dynamics filter can move a minimum by a frame), plus the natural step i -> i+1;
 3. computes each candidate's filtered cost exactly as `precompute.dynamics.transition_costs`
    does (same taps, same edge renormalisation, same forbidden jumps), from exact distances of
-   the full features (float64 accumulation, no cancellation), never from a matrix: candidates are
-   sorted along diagonals so that the distances D[i+k, j+k] that neighbouring rows share are
-   computed once;
+   the full features (exact integer sums for uint8 features, float64 accumulation otherwise),
+   never from a matrix: candidates are sorted along diagonals (within blocks of 64 rows, which
+   stay in cache) so that the distances D[i+k, j+k] that neighbouring rows share are computed
+   once;
 4. solves the future cost on that sparse graph with the dense path's maths (min form: policy
    iteration, O(nnz) per pass; expected form: back-to-front Gauss-Seidel sweeps from the min
    form's V, to the tolerance or the cap);
