@@ -417,6 +417,10 @@ def _stationary(offsets, targets, probabilities, members, warm=None, iterations=
                 return mass / total
         except RuntimeError:  # a singular system (should not happen on a closed class)
             pass
+    # links of probability 0 add exact zeros to the products: leaving them out changes no bit
+    # and saves much of the work on a sparse analysis' candidates
+    chain = chain.copy()  # its arrays may be the caller's
+    chain.eliminate_zeros()
     transposed = chain.T.tocsr()
     mass = start / max(1e-300, float(start.sum()))
     for _ in range(iterations):

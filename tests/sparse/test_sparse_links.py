@@ -34,6 +34,22 @@ def test_pair_costs_equal_transition_costs_everywhere(m, min_jump):
                                rtol=2e-5, atol=1e-4)
 
 
+@pytest.mark.parametrize("length", [1, 31, 32, 127, 128, 129, 6913])
+def test_uint8_distances_are_exact_at_every_length(length):
+    """The vector kernel for uint8 features (128 at a time, then the rest one at a time) gives
+    the exact integer sum of squares, the largest differences (255) and the rest included."""
+    rng = np.random.default_rng(length)
+    x = rng.integers(0, 256, (12, length), dtype=np.uint8)
+    x[0], x[1] = 255, 0  # every difference the largest: 255^2 per element
+    first = np.array([0, 1] + list(rng.integers(0, 12, 40)))
+    second = np.array([1, 0] + list(rng.integers(0, 12, 40)))
+    squared = ((x[first].astype(np.int64) - x[second].astype(np.int64)) ** 2).sum(axis=1)
+    expected = np.sqrt(squared).astype(np.float32) * np.float32(1.0 / np.sqrt(length))
+    assert np.array_equal(pair_distances(x, first, second), expected)
+    as_float = pair_distances(x.astype(np.float32), first, second)
+    np.testing.assert_allclose(as_float, expected, rtol=1e-6)
+
+
 @pytest.mark.parametrize("form", ["min", "expected"])
 def test_complete_candidates_reproduce_the_dense_analysis(form):
     """With every frame a candidate the sparse graph is the dense matrix: identical links."""
