@@ -301,6 +301,12 @@ def main():
               f"peak RSS {rss / 2**30:.2f} GB (goal <= 2 GB); saved {saved / 1e6:.1f} MB = "
               f"{saved / clip_bytes:.2f}x the clip's {clip_bytes / 1e6:.1f} MB (goal <= 2x)", flush=True)
         print(f"  stages: {json.dumps({k: round(v, 1) for k, v in stats['timings'].items()})}", flush=True)
+        # the measure proposed for issue 17 beside the ratio: frames analysed per second, and
+        # how much faster than the footage plays (an hour of 30 fps footage is 108,000 frames)
+        per_second = args.frames / report["wall_s"]
+        results["long"]["frames_per_s"] = per_second
+        print(f"  throughput: {per_second:.0f} frames/s = {per_second / 30.0:.0f}x real time at 30 fps "
+              f"(an hour of 30 fps footage in {108_000 / per_second / 60:.1f} min)", flush=True)
         if play:
             print(f"play ({play['store']} store, paced {play['fps']:g} fps, {play['frames']} frames, "
                   f"{play['jumps']} jumps): {play['fps_held']:.1f} fps held, {play['late_frames']} "
