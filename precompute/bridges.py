@@ -62,6 +62,7 @@ __all__ = [
     "model_share",
     "upsample_guided",
     "bridge_times",
+    "bridge_frame",
     "generate_bridge_frames",
     "extend_links",
     "build_bridges",
@@ -227,6 +228,16 @@ def stream_endpoints(source: int, target: int, length: int, n_frames: int) -> tu
     return np.minimum(source + steps, n_frames - 1), target - 1 + steps
 
 
+def bridge_frame(model: generative.GenerativeModel, a: np.ndarray, z: np.ndarray, t: float) -> np.ndarray:
+    """One bridge frame between the stream frames a and z (H, W, 3) uint8 at time t, at their size:
+    the model's frame at the model size, brought to (H, W) by `upsample_guided` (the morph plus
+    model_share(t) of the model's difference from it). (H, W, 3) uint8."""
+    a_small, z_small = generative.resize_frames(np.stack([a, z]), model.size)
+    flows = generative._flow_pair(a_small, z_small, model.config.flow)
+    made = model.interpolate(a_small, z_small, [t], flows=flows)  # (1, h, w, 3)
+    return upsample_guided(made, a, z, [t], flows)[0]
+
+
 def generate_bridge_frames(model: generative.GenerativeModel, frames: np.ndarray, sources: np.ndarray,
                            exits: np.ndarray, offsets: np.ndarray, *, out: np.ndarray | None = None,
                            progress: bool = True) -> np.ndarray:
@@ -248,11 +259,8 @@ def generate_bridge_frames(model: generative.GenerativeModel, frames: np.ndarray
         times = bridge_times(length)
         outgoing, incoming = stream_endpoints(int(sources[b]), int(exits[b]) - length, length, len(frames))
         for n in range(length):
-            a, z = np.asarray(frames[outgoing[n]]), np.asarray(frames[incoming[n]])
-            a_small, z_small = generative.resize_frames(np.stack([a, z]), model.size)
-            flows = generative._flow_pair(a_small, z_small, model.config.flow)
-            made = model.interpolate(a_small, z_small, times[n:n + 1], flows=flows)  # (1, h, w, 3)
-            out[offsets[b] + n] = upsample_guided(made, a, z, times[n:n + 1], flows)[0]
+            out[offsets[b] + n] = bridge_frame(model, np.asarray(frames[outgoing[n]]),
+                                               np.asarray(frames[incoming[n]]), float(times[n]))
     return out
 
 
