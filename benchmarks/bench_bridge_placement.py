@@ -52,7 +52,8 @@ def placement_figures(analysis, *, max_jumps: int, frames_per_bridge: int = 4) -
         for name, steps in placements.items():
             small = lambda index: generative.resize_frames(np.asarray(frames[index]), size)  # noqa: E731
             outgoing, incoming = small(i + steps), small(j - 1 + steps)
-            morph = np.stack([generative.flow_morph(outgoing[m], incoming[m], times[m:m + 1])[0] for m in range(k)])
+            morph = np.stack([generative.flow_morph(outgoing[m], incoming[m], times[m:m + 1])[0]
+                              for m in range(k)])
             shown = np.concatenate([morph, small(np.array([j + steps[-1]]))])  # then the exit frame
             entry = small(np.array([i + steps[0] - 1]))  # the frame before the first replaced one
             figures[name].append(measures.jump_measures({"morph": shown[None]}, entry, real)["morph"][0])

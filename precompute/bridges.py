@@ -16,10 +16,11 @@ stream (engine.transitions: 1/8, 3/8, 5/8, 7/8 for K = 4), so a bridge is the fa
 streams with the model's frames in place of the blends: the frames sit as near the real ends as
 the fade's and the morph's, and the step into j + K is the fade's last 1/8 of the jump, not 1/5.
 (Versions 1-2 used t = n / (K + 1): 0.2 .. 0.8, each frame farther from both ends than the
-fade's, the bridge judged at a disadvantage against the crossfade and the morph it must beat.) The bridge frames are made at the model size and
-upsampled to display size guided by the endpoints: the endpoints are warped at full size along
-the (rescaled) flows and the model's low-resolution correction is added on top, scaled by
-`model_share(t)` (less of it near the real ends, where the morph is already near a real frame).
+fade's, the bridge judged at a disadvantage against the crossfade and the morph it must beat.)
+The bridge frames are made at the model size and upsampled to display size guided by the
+endpoints: the endpoints are warped at full size along the (rescaled) flows and the model's
+low-resolution correction is added on top, scaled by `model_share(t)` (less of it near the real
+ends, where the morph is already near a real frame).
 
 In the chain the generated frames are extra *states* N .. N+G-1 (N real frames, G generated):
 the jump link i -> j becomes i -> N + first frame of its bridge (same costs and probability),
@@ -245,7 +246,8 @@ def generate_bridge_frames(model: generative.GenerativeModel, frames: np.ndarray
 
     frames (T, H, W, 3) uint8 at display size (the analysis' store); bridge b's frame n goes to
     out[offsets[b] + n - 1], made between the streams i + n and j - 1 + n (`stream_endpoints`,
-    j = exit - K) at t = bridge_times(K_b)[n - 1], n = 1..K_b. `out` may be a writable memmap to fill in place.
+    j = exit - K) at t = bridge_times(K_b)[n - 1], n = 1..K_b. `out` may be a writable memmap to
+    fill in place.
     """
     from tqdm.auto import tqdm
 

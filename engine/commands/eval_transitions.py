@@ -95,7 +95,8 @@ def jump_bridges(analysis, models: dict, *, frames_per_bridge: int = 4, max_jump
             [np.stack([generative.flow_morph(stream_out[m], stream_in[m], times[m:m + 1])[0] for m in range(k)]), z[None]]))
         for name, model in models.items():  # as `framechain bridges` makes them (bridges.bridge_frame)
             made[name].append(np.concatenate(
-                [np.stack([bridges.bridge_frame(model, stream_out[m], stream_in[m], float(times[m])) for m in range(k)]),
+                [np.stack([bridges.bridge_frame(model, stream_out[m], stream_in[m], float(times[m]))
+                           for m in range(k)]),
                  z[None]]))
     made["_streams"] = streams
     return made
