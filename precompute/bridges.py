@@ -3,7 +3,7 @@
 A jump i -> j of the chain means "after frame i, show j" (j looks like i + 1). A bridge of K
 frames replaces the first K frames after the jump: play shows
 
-    i, g1, ..., gK, j + K        with g_n the model's frame between i + n and j - 1 + n at t = n / (K + 1)
+    i, g1, ..., gK, j + K        with g_n the model's frame between i + n and j - 1 + n at t = (n - 1/2) / K
 
 so the content keeps its speed (j + K stands where i + K + 1 would) and a path through a bridge
 is as long as the path through the bare jump. The endpoints of g_n are the two streams a
@@ -11,9 +11,16 @@ crossfade would mix at that frame (what the clip would have shown, i + n, and wh
 instead, j - 1 + n): alike by construction of the jump, so the model bridges a small
 misalignment, as the player's morph does. (Format version 1 bridged i and j + K, frames K + 1
 apart in motion: at the real fish's jumps its morph frames were twice as far from any real frame,
-median 0.31 against 0.16 natural steps.) The bridge frames are made at the model size and
-upsampled to display size guided by the endpoints: the endpoints are warped at full size along
-the (rescaled) flows and the model's low-resolution correction is added on top.
+median 0.31 against 0.16 natural steps.) The times are the crossfade's own weights of the new
+stream (engine.transitions: 1/8, 3/8, 5/8, 7/8 for K = 4), so a bridge is the fade of the same two
+streams with the model's frames in place of the blends: the frames sit as near the real ends as
+the fade's and the morph's, and the step into j + K is the fade's last 1/8 of the jump, not 1/5.
+(Versions 1-2 used t = n / (K + 1): 0.2 .. 0.8, each frame farther from both ends than the
+fade's, the bridge judged at a disadvantage against the crossfade and the morph it must beat.)
+The bridge frames are made at the model size and upsampled to display size guided by the
+endpoints: the endpoints are warped at full size along the (rescaled) flows and the model's
+low-resolution correction is added on top, scaled by `model_share(t)` (less of it near the real
+ends, where the morph is already near a real frame).
 
 In the chain the generated frames are extra *states* N .. N+G-1 (N real frames, G generated):
 the jump link i -> j becomes i -> N + first frame of its bridge (same costs and probability),
@@ -53,7 +60,10 @@ __all__ = [
     "FORMAT_VERSION",
     "select_jumps",
     "bridge_plan",
+    "model_share",
     "upsample_guided",
+    "bridge_times",
+    "bridge_frame",
     "generate_bridge_frames",
     "extend_links",
     "build_bridges",
@@ -63,8 +73,11 @@ __all__ = [
 ]
 
 FORMAT = "framechain-bridges"
-FORMAT_VERSION = 2  # 2: bridge_measures and bridge_choice (issue 13, `--transitions auto`); 1 lacks them
-READABLE_VERSIONS = (1, 2)
+FORMAT_VERSION = 3  # 3: frames at the fade's times (n - 1/2) / K (bridge_times); 2: at n / (K + 1), with
+#   bridge_measures and bridge_choice (issue 13, `--transitions auto`); 1 lacks those. All are read;
+#   a bridge's times are the ones its manifest says it was made at (Bridges.times)
+READABLE_VERSIONS = (1, 2, 3)
+TIMES = "fade"  # the manifest's "times" for bridge_times; bridges without it were made at n / (K + 1)
 BRIDGES_FOLDER = "bridges"
 MANIFEST = "manifest.json"
 ARRAYS = "bridges.npz"
@@ -165,30 +178,48 @@ def _resize_flow(flow: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return out
 
 
+def model_share(times) -> np.ndarray:
+    """How much of the model's correction a bridge frame at each t keeps: (K,) 4 t (1 - t), all of
+    it in the middle, less toward the real ends (0.44 at the fade's first and last frames, t = 1/8
+    and 7/8), where the morph alone is already near a real frame: measured on the fish's bridges
+    (80 jumps, a 1-minute diffusion model), the end frames' worst-cell distance to a real frame,
+    p95, fell from 0.42 to 0.34 (the morph 0.36), the middle ones unchanged."""
+    times = np.asarray(times, np.float64)
+    return 4.0 * times * (1.0 - times)
+
+
 def upsample_guided(generated: np.ndarray, a: np.ndarray, b: np.ndarray, times, flows) -> np.ndarray:
     """Bring model-size frames to the endpoints' size, guided by the endpoints.
 
     generated (K, h, w, 3) uint8 at the model size; a, b (H, W, 3) uint8 display-size endpoints;
     times (K,); flows (f01, f10) (h, w, 2) float32 at the model size.
     At full size the endpoints are warped to each t along the rescaled flows and blended (the
-    detail); the model's difference from that blend, measured at the model size, is upsampled
-    and added (the correction). Returns (K, H, W, 3) uint8.
+    detail: the flow morph); the model's difference from that blend, measured at the model size,
+    is upsampled and added, scaled by `model_share(t)` (so the frames near the real ends stay near
+    the morph). Returns (K, H, W, 3) uint8.
     """
     big = a.shape[:2]
     small = generated.shape[1:3]
-    if tuple(big) == tuple(small):
-        return np.ascontiguousarray(generated)
-    f01 = _resize_flow(flows[0], big)
-    f10 = _resize_flow(flows[1], big)
+    same = tuple(big) == tuple(small)
+    f01 = flows[0] if same else _resize_flow(flows[0], big)
+    f10 = flows[1] if same else _resize_flow(flows[1], big)
     out = []
-    for frame, t in zip(generated, np.asarray(times, np.float64)):
+    for frame, t, share in zip(generated, np.asarray(times, np.float64), model_share(times)):
         wa, wb, _, _ = generative._morph_parts(a, b, f01, f10, float(t))
         base = (1.0 - t) * wa + t * wb  # (H, W, 3) float32, full-size detail
-        base_small = cv2.resize(base, (small[1], small[0]), interpolation=cv2.INTER_AREA)  # (h, w, 3)
-        correction = frame.astype(np.float32) - base_small
-        correction = cv2.resize(correction, (big[1], big[0]), interpolation=cv2.INTER_LINEAR)  # (H, W, 3)
-        out.append(np.clip(base + correction + 0.5, 0, 255).astype(np.uint8))
+        base_small = base if same else cv2.resize(base, (small[1], small[0]), interpolation=cv2.INTER_AREA)
+        correction = frame.astype(np.float32) - base_small  # (h, w, 3)
+        if not same:
+            correction = cv2.resize(correction, (big[1], big[0]), interpolation=cv2.INTER_LINEAR)  # (H, W, 3)
+        out.append(np.clip(base + np.float32(share) * correction + 0.5, 0, 255).astype(np.uint8))
     return np.stack(out)
+
+
+def bridge_times(length: int) -> np.ndarray:
+    """The times of a bridge's K frames: (K,) float64, t_n = (n - 1/2) / K, n = 1..K: the weights
+    of the new stream at the K frames of the crossfade centred on a jump (engine.transitions'
+    ramp), so the bridge replaces the fade's blends one for one (0.125, 0.375, 0.625, 0.875 at K = 4)."""
+    return (np.arange(1, int(length) + 1) - 0.5) / int(length)
 
 
 def stream_endpoints(source: int, target: int, length: int, n_frames: int) -> tuple[np.ndarray, np.ndarray]:
@@ -198,6 +229,16 @@ def stream_endpoints(source: int, target: int, length: int, n_frames: int) -> tu
     return np.minimum(source + steps, n_frames - 1), target - 1 + steps
 
 
+def bridge_frame(model: generative.GenerativeModel, a: np.ndarray, z: np.ndarray, t: float) -> np.ndarray:
+    """One bridge frame between the stream frames a and z (H, W, 3) uint8 at time t, at their size:
+    the model's frame at the model size, brought to (H, W) by `upsample_guided` (the morph plus
+    model_share(t) of the model's difference from it). (H, W, 3) uint8."""
+    a_small, z_small = generative.resize_frames(np.stack([a, z]), model.size)
+    flows = generative._flow_pair(a_small, z_small, model.config.flow)
+    made = model.interpolate(a_small, z_small, [t], flows=flows)  # (1, h, w, 3)
+    return upsample_guided(made, a, z, [t], flows)[0]
+
+
 def generate_bridge_frames(model: generative.GenerativeModel, frames: np.ndarray, sources: np.ndarray,
                            exits: np.ndarray, offsets: np.ndarray, *, out: np.ndarray | None = None,
                            progress: bool = True) -> np.ndarray:
@@ -205,7 +246,8 @@ def generate_bridge_frames(model: generative.GenerativeModel, frames: np.ndarray
 
     frames (T, H, W, 3) uint8 at display size (the analysis' store); bridge b's frame n goes to
     out[offsets[b] + n - 1], made between the streams i + n and j - 1 + n (`stream_endpoints`,
-    j = exit - K) at t = n / (K_b + 1), n = 1..K_b. `out` may be a writable memmap to fill in place.
+    j = exit - K) at t = bridge_times(K_b)[n - 1], n = 1..K_b. `out` may be a writable memmap to
+    fill in place.
     """
     from tqdm.auto import tqdm
 
@@ -216,14 +258,11 @@ def generate_bridge_frames(model: generative.GenerativeModel, frames: np.ndarray
     for b in tqdm(range(len(sources)), desc="bridges", unit="bridge", disable=not progress,
                   dynamic_ncols=True):
         length = int(offsets[b + 1] - offsets[b])
-        times = np.arange(1, length + 1) / (length + 1)
+        times = bridge_times(length)
         outgoing, incoming = stream_endpoints(int(sources[b]), int(exits[b]) - length, length, len(frames))
         for n in range(length):
-            a, z = np.asarray(frames[outgoing[n]]), np.asarray(frames[incoming[n]])
-            a_small, z_small = generative.resize_frames(np.stack([a, z]), model.size)
-            flows = generative._flow_pair(a_small, z_small, model.config.flow)
-            made = model.interpolate(a_small, z_small, times[n:n + 1], flows=flows)  # (1, h, w, 3)
-            out[offsets[b] + n] = upsample_guided(made, a, z, times[n:n + 1], flows)[0]
+            out[offsets[b] + n] = bridge_frame(model, np.asarray(frames[outgoing[n]]),
+                                               np.asarray(frames[incoming[n]]), float(times[n]))
     return out
 
 
@@ -256,7 +295,7 @@ def measure_bridges(frames: np.ndarray, size: tuple[int, int], sources, targets,
     for chunk in tqdm(chunks, desc="measuring bridges", unit="chunk", disable=not progress, dynamic_ncols=True):
         for k in np.unique(lengths[chunk]):
             group = chunk[lengths[chunk] == k]
-            times = np.arange(1, k + 1) / (k + 1)
+            times = bridge_times(k)  # the fade's weights: crossfade and morph as play draws them
             made = {name: [] for name in CHOICES}
             entries = []
             for b in group:
@@ -379,7 +418,7 @@ class Bridges:
 
     def describe(self, state: int) -> dict:
         """A generated state as the play log writes it: {"bridge": [i, exit], "step": n, "of": K,
-        "store_index": state} (step is 1-based; t = step / (of + 1))."""
+        "store_index": state} (step is 1-based; its t is `times(of)[step - 1]`)."""
         g = int(state) - self.n_frames
         if not (0 <= g < int(self.offsets[-1])):
             raise ConfigError(f"state {state} is not a generated frame (states {self.n_frames}.."
@@ -396,12 +435,19 @@ class Bridges:
             return [(int(state), 1.0)]
         info = self.describe(state)
         n, k = info["step"], info["of"]
-        t = n / (k + 1)
+        t = float(self.times(k)[n - 1])
         i, exit_ = info["bridge"]
         if self.manifest.get("endpoints") != "streams":
             return [(i, 1.0 - t), (exit_, t)]
         outgoing, incoming = stream_endpoints(i, exit_ - k, k, self.n_frames)
         return [(int(outgoing[n - 1]), 1.0 - t), (int(incoming[n - 1]), t)]
+
+    def times(self, length: int) -> np.ndarray:
+        """(K,) the times the frames of a K-frame bridge were made at: `bridge_times(K)`, or
+        n / (K + 1) for bridges made before format version 3."""
+        if self.manifest.get("times") == TIMES:
+            return bridge_times(length)
+        return np.arange(1, int(length) + 1) / (int(length) + 1)
 
     def frame(self, state: int) -> np.ndarray:
         """(H, W, 3) uint8 image of a generated state (real frames come from the analysis)."""
@@ -536,6 +582,7 @@ def save_bridges(folder, *, analysis, config: BridgeConfig, model: generative.Ge
             "files": files,
             "stats": stats,
             "endpoints": "streams",  # g_n is made between i + n and j - 1 + n (version 1: i and j + K)
+            "times": TIMES,  # g_n is made at bridge_times(K)[n - 1] (versions 1-2: n / (K + 1))
             "choices": list(CHOICES),  # the methods of bridge_measures' second axis and bridge_choice
         }
         (temporary / MANIFEST).write_text(json.dumps(manifest, indent=1))

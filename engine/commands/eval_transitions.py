@@ -81,7 +81,7 @@ def jump_bridges(analysis, models: dict, *, frames_per_bridge: int = 4, max_jump
     streams = []  # the real frames each transition is made from (the two-sample test's real side)
     for i, j, e in tqdm(list(zip(sources, targets, exits)), desc="jump bridges", disable=not progress):
         k = int(e - j)
-        times = np.arange(1, k + 1) / (k + 1)
+        times = bridges.bridge_times(k)  # the crossfade's weights, as play draws each method
         a, z = generative.resize_frames(np.stack([frames[i], frames[e]]), size)
         stream_out = generative.resize_frames(np.asarray(frames[np.minimum(i + np.arange(1, k + 1), n - 1)]), size)
         stream_in = generative.resize_frames(np.asarray(frames[j - 1 + np.arange(1, k + 1)]), size)
@@ -93,9 +93,10 @@ def jump_bridges(analysis, models: dict, *, frames_per_bridge: int = 4, max_jump
         # (precompute.bridges.stream_endpoints) draw them
         made["morph"].append(np.concatenate(
             [np.stack([generative.flow_morph(stream_out[m], stream_in[m], times[m:m + 1])[0] for m in range(k)]), z[None]]))
-        for name, model in models.items():
+        for name, model in models.items():  # as `framechain bridges` makes them (bridges.bridge_frame)
             made[name].append(np.concatenate(
-                [np.concatenate([model.interpolate(stream_out[m], stream_in[m], times[m:m + 1]) for m in range(k)]),
+                [np.stack([bridges.bridge_frame(model, stream_out[m], stream_in[m], float(times[m]))
+                           for m in range(k)]),
                  z[None]]))
     made["_streams"] = streams
     return made

@@ -99,6 +99,45 @@ def test_generated_states_are_described_for_the_play_log():
     streams = dataclasses.replace(table, manifest={"endpoints": "streams"})
     (i, wi), (j, wj) = streams.blend_of(11)
     assert (i, j) == (min(9, table.n_frames - 1), 3) and wj == pytest.approx(2 / 3)
+    # format 3: made at the fade's times, frame 2 of 2 at t = 3/4
+    faded = dataclasses.replace(table, manifest={"endpoints": "streams", "times": bridges.TIMES})
+    (i, wi), (j, wj) = faded.blend_of(11)
+    assert (i, j) == (min(9, table.n_frames - 1), 3) and wi == pytest.approx(1 / 4) and wj == pytest.approx(3 / 4)
+
+
+@pytest.mark.parametrize("length", [2, 4, 6])
+def test_bridge_times_are_the_crossfades_weights_at_the_frames_it_replaces(length):
+    """A bridge of K frames is the fade of the same two streams with the model's frames in place
+    of the blends: its times are the new stream's weights in a centred K-frame crossfade (K even:
+    the fade blends K frames), as near each real end, 1/(2K), as the fade's first and last."""
+    from engine.transitions import blend_schedule
+
+    path = np.concatenate([np.arange(1, 11), np.arange(50, 70)])  # a jump 10 -> 50
+    fade = blend_schedule(path, fade_frames=length, n_frames=100)
+    new_stream = [weight for blend in fade if len(blend) == 2 for frame, weight in blend if frame >= 40]
+    times = bridges.bridge_times(length)
+    np.testing.assert_allclose(times, new_stream)
+    assert times[0] == pytest.approx(1 / (2 * length)) and times[-1] == pytest.approx(1 - 1 / (2 * length))
+
+
+@pytest.mark.parametrize("model_size", [(48, 64), (96, 128)])
+def test_bridge_frames_near_the_real_ends_keep_less_of_the_model_than_the_middle(model_size):
+    """A bridge frame is the morph plus model_share(t) = 4 t (1 - t) of the model's difference
+    from it: the middle frames keep most of the model, the first and last (t = 1/8, 7/8) least,
+    so they stay near the real ends as the fade's do. Two flat models 72 levels apart give frames
+    72 x share apart (both are convex mixes of the morph and the flat frame: no clipping), at a
+    model size below display size and at display size."""
+    size = dict(height=96, width=128)
+    a, b = disc_frame(10.0, **size), disc_frame(12.0, **size)
+    small = generative.resize_frames(np.stack([a, b]), model_size)
+    flows = generative._flow_pair(small[0], small[1], "dis")
+    times = bridges.bridge_times(4)
+    flat = lambda level: np.full((4,) + model_size + (3,), level, np.uint8)  # noqa: E731
+    apart = [np.mean(high.astype(float) - low.astype(float)) for high, low in
+             zip(bridges.upsample_guided(flat(200), a, b, times, flows),
+                 bridges.upsample_guided(flat(128), a, b, times, flows))]
+    np.testing.assert_allclose(bridges.model_share(times), [7 / 16, 15 / 16, 15 / 16, 7 / 16])
+    np.testing.assert_allclose(apart, 72 * bridges.model_share(times), atol=1.0)
 
 
 def test_guided_upsampling_restores_detail_the_model_size_lacks():
@@ -225,7 +264,7 @@ def test_exported_loop_with_generated_bridges_round_trips(analysed, built, tmp_p
         i, exit_ = info["bridge"]
         n, k = info["step"], info["of"]
         assert (outgoing, incoming) == (min(i + n, analysed.n_frames - 1), exit_ - k - 1 + n)
-        assert t == pytest.approx(n / (k + 1))
+        assert t == pytest.approx((n - 0.5) / k, abs=1e-5)  # bridge_times (the log rounds weights)
     assert all(0 <= i < analysed.n_frames for entry in data["frames"] for i, _ in entry)
 
 
