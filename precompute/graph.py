@@ -52,6 +52,8 @@ WINDOW_S = 10.0  # the span over which play should not repeat itself (quality.py
 PROTECTED_SIGMAS = 3.0  # a jump this many sigmas cheaper (by future cost) than its frame's natural
 #   step is a way around a dead end: the rate and spreading adjustments leave it alone
 DIRECT_STATIONARY = 5_000  # frames: up to this the stationary distribution is solved exactly
+GAUSS_SEIDEL_SWEEPS = 500  # above it, at most this many sweeps in frame order before power steps
+#   (_stationary; at 100,000 frames ~200 sweeps of ~1 ms reach the tolerance)
 LANDING_LIMIT = 9.0  # sigmas: the largest change of a frame's landing cost that evens out play
 STARVED_SHARE = 0.1  # where long-run play visits a stretch less than this share of the even share,
 #   the relaxed jumps into it lose their penalty: where only they enter it, it is otherwise a
@@ -384,6 +386,30 @@ def _bias_for_rate(offsets, sources, targets, f, allowed, is_jump, members, sigm
     return bias, landing
 
 
+@lazy_njit(cache=True)
+def _gauss_seidel(in_offsets, in_sources, in_probabilities, stay, members, mass, sweeps):
+    """In place: `sweeps` Gauss-Seidel sweeps of mass = mass P in frame order over the members
+    (in_*: the incoming links of each frame, the transposed chain; stay: P[j, j]), normalised
+    after each."""
+    n = mass.shape[0]
+    for _ in range(sweeps):
+        total = 0.0
+        for j in range(n):
+            if not members[j]:
+                continue
+            inflow = 0.0
+            for k in range(in_offsets[j], in_offsets[j + 1]):
+                inflow += mass[in_sources[k]] * in_probabilities[k]
+            leave = 1.0 - stay[j]
+            if leave > 1e-12:
+                mass[j] = (inflow - mass[j] * stay[j]) / leave
+            total += mass[j]
+        if total <= 0.0:
+            return
+        for j in range(n):
+            mass[j] /= total
+
+
 def _stationary(offsets, targets, probabilities, members, warm=None, iterations=400,
                 tolerance=1e-7):
     """The long-run share of play at each frame, (N,) float64 summing to 1, on `members` (a
@@ -423,6 +449,23 @@ def _stationary(offsets, targets, probabilities, members, warm=None, iterations=
     chain.eliminate_zeros()
     transposed = chain.T.tocsr()
     mass = start / max(1e-300, float(start.sum()))
+    # Gauss-Seidel sweeps in frame order first: play moves mostly i -> i + 1, so one sweep carries
+    # mass the whole length of the clip, where one power step carries it one frame (at 100,000
+    # frames 400 power steps left 12% of the mass misplaced, 200 sweeps 0.1%). Kept only where its
+    # residual is below the tolerance; the power iteration goes on from it otherwise.
+    swept = mass.copy()
+    incoming = (transposed.indptr.astype(np.int64), transposed.indices.astype(np.int64),
+                transposed.data.astype(np.float64), chain.diagonal().astype(np.float64))
+    for _ in range(0, GAUSS_SEIDEL_SWEEPS, 50):
+        _gauss_seidel(*incoming, members, swept, 50)
+        total = float(swept.sum())
+        if not (np.isfinite(total) and total > 0):
+            break
+        swept /= total
+        if 0.5 * np.abs(transposed @ swept - swept).sum() < tolerance:  # as the power step's
+            return swept
+    else:
+        mass = swept
     for _ in range(iterations):
         new = 0.5 * (mass + transposed @ mass)
         if np.abs(new - mass).sum() < tolerance:

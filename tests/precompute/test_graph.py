@@ -289,3 +289,35 @@ def test_a_stretch_only_relaxed_jumps_enter_is_played_again_not_only_at_the_star
     path = _play(links, 50_000, start=int(np.argmax(playable)), seed=1)  # ~28 min at 30 fps
     returns = np.count_nonzero((path[1:] < head) & (path[:-1] >= head))
     assert returns >= 5, "play enters the head again after the start (never before)"
+
+
+def test_the_long_run_share_of_play_of_a_long_clip_is_solved_not_approximated(monkeypatch):
+    """Above DIRECT_STATIONARY frames the share of play at each frame comes from sweeps in frame
+    order: play moves mostly i -> i + 1, so 400 power steps (one frame each) leave much of the
+    mass where it started, and where long clips' starved stretches are judged by that share."""
+    from precompute import graph
+
+    n = 8000
+    rows = [[(i + 1) % n] for i in range(n)]
+    probabilities = [[1.0] for _ in range(n)]
+    for i in range(5000, n):  # the clip's last stretch jumps back 3000 frames now and then
+        rows[i].append(i - 3000)
+        probabilities[i] = [0.97, 0.03]
+    offsets = np.concatenate([[0], np.cumsum([len(r) for r in rows])]).astype(np.int64)
+    targets = np.concatenate(rows).astype(np.int32)
+    chain = np.concatenate(probabilities).astype(np.float32)
+    members = np.ones(n, bool)
+    assert n > graph.DIRECT_STATIONARY
+    swept = graph._stationary(offsets, targets, chain, members)
+    monkeypatch.setattr(graph, "DIRECT_STATIONARY", n)
+    exact = graph._stationary(offsets, targets, chain, members)  # one sparse LU
+    assert np.abs(swept - exact).sum() < 1e-4
+    assert exact[2000:5000].mean() > 2.0 * exact[:2000].mean()  # a share far from even
+    # the measure can fail: 400 lazy power steps from the even share
+    from scipy.sparse import csr_matrix
+
+    transposed = csr_matrix((chain.astype(np.float64), targets, offsets), shape=(n, n)).T.tocsr()
+    power = np.full(n, 1.0 / n)
+    for _ in range(400):
+        power = 0.5 * (power + transposed @ power)
+    assert np.abs(power - exact).sum() > 0.05
