@@ -308,10 +308,19 @@ def test_info_finds_an_analysis_written_with_o(ws, capsys, monkeypatch):
 
 
 # --- faults that need a process of their own ---------------------------------------------------
+def _sigint_as_at_a_terminal() -> None:
+    """In the child before it runs: Ctrl-C's default disposition. A shell without job control
+    starts background jobs with SIGINT ignored (`make test &` in a script), children inherit
+    that, and Python then installs no KeyboardInterrupt handler: the Ctrl-C cases below would
+    measure how the suite was started, not the command."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _cli(*argv, **kwargs):
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "SDL_VIDEODRIVER": "dummy",
            "SDL_AUDIODRIVER": "dummy"}
-    return [sys.executable, "-m", "engine.cli", *map(str, argv)], dict(env=env, cwd=REPO, **kwargs)
+    return [sys.executable, "-m", "engine.cli", *map(str, argv)], dict(
+        env=env, cwd=REPO, preexec_fn=_sigint_as_at_a_terminal, **kwargs)
 
 
 def test_a_fifo_as_the_clip_is_refused_at_once(ws):
