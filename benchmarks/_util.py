@@ -32,6 +32,15 @@ def save(name: str, data: dict) -> Path:
     return path
 
 
+def write_results(path, results: dict) -> Path:
+    """Write a benchmark's results as JSON to a path the user gave (`--out`), say where."""
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=1))
+    print(f"wrote {out}")
+    return out
+
+
 def run_process(command: list, *, cwd=None) -> dict:
     """Run a command as a whole process: wall seconds (start to reaped), user + system CPU
     seconds and peak resident bytes of the process (os.wait4's accounting), exit code."""

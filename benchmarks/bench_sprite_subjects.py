@@ -31,6 +31,8 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks._util import write_results
+
 ROOT = Path(__file__).resolve().parents[1]
 FISH = ROOT.parent / "shared" / "clips" / "fish_school_on_black_596x336.mp4"
 WALKER_FRAMES = 354
@@ -166,10 +168,7 @@ def main(argv=None) -> int:
             for mirror in (False, True):  # --no-mirror, and as `framechain sprite` makes a fish (mirrored)
                 results["fish" + ("_mirror" if mirror else "")] = fish(Path(args.fish_clip), args.subjects,
                                                                        args.scale, mirror)
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=1))
-    print(f"wrote {out}")
+    write_results(args.out, results)
     return 0
 
 

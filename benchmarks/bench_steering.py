@@ -26,13 +26,13 @@ Timings are noisy on a shared machine; run it alone for figures to quote.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
+from benchmarks._util import write_results
 from engine.sprite import (Sprite, SpriteState, SpriteTexture, SteeringConfig, composite, default_scale,
                            sprite_for, steer_course)
 from precompute.control import sprite_features
@@ -192,10 +192,7 @@ def main(argv=None) -> int:
     fc = results["frame_cost"]
     print(f"10 sprites at 1280x720 (keeping apart): {fc['median_ms']:.2f} ms median, {fc['p95_ms']:.2f} ms "
           f"p95 per frame; median / goal = {fc['median_ms'] / 8:.2f} (goal <= 8 ms; shared machine, noisy)")
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=1))
-    print(f"wrote {out}")
+    write_results(args.out, results)
     return 0
 
 
