@@ -132,3 +132,12 @@ def write_clip_with_sound(path: Path, frames: np.ndarray, *, fps: int, sound: np
         sound = np.repeat(sound[:, None], channels, axis=1)  # (S, C)
     return write_test_clip(path, frames, fps=fps, audio=sound, audio_rate=rate,
                            audio_layout=layout, audio_codec=audio_codec)
+
+
+def tamper(path: Path, *, at: float | int = 0.5, mask: int = 0xFF) -> None:
+    """Flip bits of one byte of a file in place (a saved file damaged or edited behind our back):
+    the byte at `at` (an index, or a fraction of the length), XOR `mask`."""
+    data = bytearray(Path(path).read_bytes())
+    index = at if isinstance(at, int) else int(len(data) * at)
+    data[index] ^= mask
+    Path(path).write_bytes(bytes(data))

@@ -159,6 +159,10 @@ def check_output_size(frames: float, width: int, height: int, *, force: bool, wh
 
 
 # --- outputs ---------------------------------------------------------------------------------
+VIDEO_OUTPUT_HELP = ("output path; its extension picks the format (.mp4 .webm .gif .png), "
+                     "no extension writes numbered PNGs into a folder")  # export, hyperlapse
+
+
 def add_output_arguments(parser: argparse.ArgumentParser, *, help: str, required: bool = False,
                          metavar: str = "OUT", default=None, aliases=("--out",)) -> None:
     """`-o/--output` (old spellings as hidden aliases) and `--force`. `required` is checked by

@@ -12,11 +12,10 @@ def add_arguments(parser) -> None:
     parser.add_argument("clip", metavar="CLIP_OR_ANALYSIS",
                         help="a video, GIF or image folder (analysed or taken from the cache), "
                              "or a saved analysis folder")
-    from engine.commands._common import add_analysis_arguments, add_output_arguments
+    from engine.commands._common import VIDEO_OUTPUT_HELP, add_analysis_arguments, add_output_arguments
 
     add_output_arguments(parser, required=True, aliases=("--out",),
-                         help="output path; its extension picks the format (.mp4 .webm .gif .png), "
-                              "no extension writes numbered PNGs into a folder")
+                         help=VIDEO_OUTPUT_HELP)
     parser.add_argument("--seconds", type=float, required=True, metavar="S",
                         help="length: loop mode picks the best loop within 10%% of S")
     parser.add_argument("--mode", choices=("loop", "random"), default="loop",

@@ -11,13 +11,12 @@ HELP = ("a smooth fast-forward of a long hand-held clip: keeps the frames that a
 
 
 def add_arguments(parser) -> None:
-    from engine.commands._common import add_output_arguments
+    from engine.commands._common import VIDEO_OUTPUT_HELP, add_output_arguments
 
     parser.add_argument("clip", metavar="CLIP", help="a video, GIF or image folder (read twice, "
                                                      "streaming: any length)")
     add_output_arguments(parser, required=True, aliases=("--out",),
-                         help="output path; its extension picks the format (.mp4 .webm .gif .png), "
-                              "no extension writes numbered PNGs into a folder")
+                         help=VIDEO_OUTPUT_HELP)
     parser.add_argument("--speedup", type=float, required=True, metavar="V",
                         help="target speed-up: about one frame in V is kept (1 to 16)")
     parser.add_argument("--size", metavar="WxH", help="output size, e.g. 640x360 (default: the clip's)")

@@ -8,7 +8,7 @@ import pytest
 from precompute.bundle import audio_note, load_analysis, load_audio
 from precompute.errors import AnalysisError
 from precompute.video_io import AUDIO_RATE, decode_audio
-from tests.synthetic import cycle_frames, peak_hz, pitch_tone, write_clip_with_sound, write_video
+from tests.synthetic import cycle_frames, peak_hz, pitch_tone, tamper, write_clip_with_sound, write_video
 
 FPS = 30
 N = 20
@@ -67,9 +67,7 @@ def test_the_sound_is_kept_hashed_and_older_analyses_load_silent(tone_analysis, 
     assert "48000 Hz stereo" in audio_note(tone_analysis)
     damaged = tmp_path / "damaged"
     shutil.copytree(tone_analysis.path, damaged)
-    data = bytearray((damaged / "audio.s16").read_bytes())
-    data[1000] ^= 0xFF
-    (damaged / "audio.s16").write_bytes(bytes(data))
+    tamper(damaged / "audio.s16", at=1000)
     with pytest.raises(AnalysisError, match="audio.s16"):
         load_analysis(damaged, check_source=False)
     older = tmp_path / "older"  # what format 2 wrote: no sound at all

@@ -7,6 +7,7 @@ import pytest
 from precompute import bridges, generative
 from precompute.errors import AnalysisError
 from tests.generative._disc import disc_frame
+from tests.synthetic import tamper
 
 TINY = generative.GenerativeConfig(width=32, channels=8, steps=4, batch_size=2, crop=32, max_gap=4,
                                    device="cpu")
@@ -220,10 +221,7 @@ def test_tampered_or_foreign_bridges_are_refused(analysed, built, tmp_path):
 
     copy = tmp_path / "bridges"
     shutil.copytree(built.path, copy)
-    store = copy / "frames.u8"
-    data = bytearray(store.read_bytes())
-    data[0] ^= 0xFF
-    store.write_bytes(bytes(data))
+    tamper(copy / "frames.u8", at=0)
     with pytest.raises(AnalysisError, match="frames.u8 does not match"):
         bridges.load_bridges(analysed, folder=copy)
     manifest = json.loads((built.path / "manifest.json").read_text())

@@ -7,6 +7,7 @@ import pytest
 from precompute import generative
 from precompute.errors import AnalysisError, ConfigError
 from tests.generative._disc import disc_clip, disc_frame
+from tests.synthetic import tamper
 
 # A few seconds of training on 2 cores: enough to show the pipeline learns, not to be good.
 TINY = generative.GenerativeConfig(width=64, channels=8, steps=40, batch_size=4, crop=32, max_gap=4,
@@ -91,10 +92,7 @@ def test_saved_model_round_trips(tmp_path, trained):
 
 def test_tampered_weights_are_refused(tmp_path, trained):
     folder = generative.save_model(trained, tmp_path / "model")
-    weights = folder / "model.pt"
-    data = bytearray(weights.read_bytes())
-    data[len(data) // 2] ^= 0xFF
-    weights.write_bytes(bytes(data))
+    tamper(folder / "model.pt")
     with pytest.raises(AnalysisError, match="tampered"):
         generative.load_model(folder)
 

@@ -10,6 +10,7 @@ from precompute import generative
 from precompute import generative_measures as measures
 from precompute.errors import AnalysisError, ConfigError
 from tests.generative._disc import disc_clip, disc_frame
+from tests.synthetic import tamper
 
 GAP = 6  # the jump: the disc is 9 px away (its radius is 10.5), so a crossfade shows two discs
 TIMES = np.arange(1, 5) / 5  # a 4-frame bridge
@@ -87,10 +88,7 @@ def test_saved_generative_models_round_trip_and_tampering_is_refused(tmp_path, c
         loaded = generative.load_model(folder)
         assert loaded.config.generator == name and loaded.config == model.config
         assert np.array_equal(loaded.interpolate(a, b, TIMES), model.interpolate(a, b, TIMES))
-        weights = folder / "model.pt"
-        data = bytearray(weights.read_bytes())
-        data[len(data) // 3] ^= 0x55
-        weights.write_bytes(bytes(data))
+        tamper(folder / "model.pt", at=1 / 3, mask=0x55)
         with pytest.raises(AnalysisError, match="tampered"):
             generative.load_model(folder)
 

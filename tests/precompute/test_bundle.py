@@ -6,7 +6,7 @@ import pytest
 
 from precompute import AnalysisError, analysis_for, analyze_clip, load_analysis
 from precompute.bundle import FORMAT_VERSION
-from tests.synthetic import cycle_frames, write_image_folder
+from tests.synthetic import cycle_frames, tamper, write_image_folder
 
 
 @pytest.fixture
@@ -32,10 +32,7 @@ def test_round_trip_keeps_arrays_frames_and_settings(saved, clip):
 
 
 def test_tampered_arrays_are_refused(saved):
-    path = saved.path / "analysis.npz"
-    data = bytearray(path.read_bytes())
-    data[len(data) // 2] ^= 0xFF
-    path.write_bytes(bytes(data))
+    tamper(saved.path / "analysis.npz")
     with pytest.raises(AnalysisError, match="analysis.npz does not match"):
         load_analysis(saved.path)
 

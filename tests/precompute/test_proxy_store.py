@@ -14,7 +14,7 @@ from precompute.bundle import load_analysis
 from precompute.config import AnalysisConfig
 from precompute.errors import AnalysisError
 from precompute.frame_store import ProxyFrames
-from tests.synthetic import cycle_frames, write_video
+from tests.synthetic import cycle_frames, tamper, write_video
 
 
 @pytest.fixture(scope="module")
@@ -95,9 +95,7 @@ def test_a_tampered_proxy_is_refused(analyses, tmp_path):
     copy = tmp_path / "copy"
     shutil.copytree(proxy.path, copy)
     assert load_analysis(copy).store_kind == "proxy"
-    data = bytearray((copy / "frames.proxy").read_bytes())
-    data[len(data) // 2] ^= 0x40
-    (copy / "frames.proxy").write_bytes(bytes(data))
+    tamper(copy / "frames.proxy", mask=0x40)
     with pytest.raises(AnalysisError, match="frames.proxy does not match its recorded hash"):
         load_analysis(copy)
     # a manifest that calls the proxy a raw store is refused too
